@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"sigs.k8s.io/yaml"
+)
+
+// globalOptions are the flags every latch command shares. Kubernetes
+// connection flags follow kubectl (k8s.io/cli-runtime): the flag, then
+// KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
+type globalOptions struct {
+	kube      *genericclioptions.ConfigFlags
+	output    string
+	logFormat string
+	verbosity int
+
+	stdout io.Writer
+	stderr io.Writer
+}
+
+var outputFormats = []string{"text", "json", "yaml"}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	opts := &globalOptions{
+		kube:   genericclioptions.NewConfigFlags(true),
+		stdout: stdout,
+		stderr: stderr,
+	}
+	root := &cobra.Command{
+		Use:   "latch",
+		Short: "Latch autoscaled workload state into git in round numbers",
+		Long: `latch watches Kubernetes workloads and writes back to a GitOps repository the
+nearest round number of their live scale (with hysteresis, dwell and the HPA's
+min/max), so a cluster rebuilt from git comes back able to cope, while commits
+stay few enough that people read them.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return opts.validate()
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+
+	flags := root.PersistentFlags()
+	// Only the connection flags latch uses; the rest of kubectl's set
+	// (impersonation, certificates…) is reachable through the kubeconfig.
+	flags.StringVar(opts.kube.KubeConfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)")
+	flags.StringVar(opts.kube.Context, "context", "", "kubeconfig context to use")
+	flags.StringVarP(opts.kube.Namespace, "namespace", "n", "", "namespace to act on (default: all namespaces the command covers)")
+	flags.StringVarP(&opts.output, "output", "o", "text", "output format: "+strings.Join(outputFormats, "|"))
+	flags.StringVar(&opts.logFormat, "log-format", "text", "log format: text|json")
+	flags.IntVarP(&opts.verbosity, "verbose", "v", 0, "log verbosity: 0 info, 1 debug, 2+ trace (-v alone means 1; -v=2 for more)")
+	flags.Lookup("verbose").NoOptDefVal = "1"
+
+	root.AddCommand(newVersionCommand(opts))
+	return root
+}
+
+func (o *globalOptions) validate() error {
+	switch o.output {
+	case "text", "json", "yaml":
+	default:
+		return fmt.Errorf("flag -o/--output: unknown format %q (want one of %s)", o.output, strings.Join(outputFormats, ", "))
+	}
+	switch o.logFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("flag --log-format: unknown format %q (want text or json)", o.logFormat)
+	}
+	if o.verbosity < 0 {
+		return fmt.Errorf("flag -v/--verbose: must be 0 or more, got %d", o.verbosity)
+	}
+	return nil
+}
+
+// logger builds the structured logger the flags ask for; logs go to stderr so
+// stdout stays machine-readable with -o json.
+func (o *globalOptions) logger() *slog.Logger {
+	level := slog.LevelInfo
+	if o.verbosity >= 1 {
+		level = slog.LevelDebug
+	}
+	if o.verbosity >= 2 {
+		level = slog.LevelDebug - 4
+	}
+	handlerOpts := &slog.HandlerOptions{Level: level}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(o.stderr, handlerOpts))
+	}
+	return slog.New(slog.NewTextHandler(o.stderr, handlerOpts))
+}
+
+// printStructured writes v as JSON or YAML when -o asks for it and reports
+// whether it did; text output is left to the command.
+func (o *globalOptions) printStructured(v any) (bool, error) {
+	switch o.output {
+	case "json":
+		enc := json.NewEncoder(o.stdout)
+		enc.SetIndent("", "  ")
+		return true, enc.Encode(v)
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return true, fmt.Errorf("encoding YAML output: %w", err)
+		}
+		_, err = o.stdout.Write(b)
+		return true, err
+	}
+	return false, nil
+}
