@@ -1,0 +1,148 @@
+package policyfile
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/policy"
+)
+
+// Object is what Resolve needs to know about a workload.
+type Object struct {
+	Group, Version, Kind string
+	Namespace, Name      string
+	Labels               map[string]string
+	// HasHPA is true when a HorizontalPodAutoscaler targets the object.
+	HasHPA bool
+}
+
+// FieldPolicy is the resolved mode of one field path for one object.
+type FieldPolicy struct {
+	Mode policy.Mode
+	// Latch holds the complete parameters when Mode is latch, else nil.
+	Latch *policy.Params
+	// Grace is set when Mode is converge.
+	Grace time.Duration
+	// From names the rule that decided ("web-tier", "builtin/pod-templates");
+	// empty when no rule names the field and it is ignored.
+	From string
+}
+
+// Resolved is the per-field policy for one object.
+type Resolved struct {
+	// Fields maps each field path some matching rule set to its policy.
+	// Paths nest: see Field for how a path without its own entry resolves.
+	Fields map[string]FieldPolicy `json:"fields"`
+}
+
+// Resolve applies the rules to obj. Rules are applied in order (built-in
+// rules, then the file's rules in file order); when a matching rule sets a
+// field path, it replaces whatever earlier rules said about that path and
+// about every path under it. So the last matching rule wins, per field.
+//
+// Why order and not "most specific selector wins": specificity between a
+// label selector and a name glob has no obvious ranking, and a reader can
+// always find the winner by reading the file bottom-up, as with .gitignore.
+// Why the whole entry and not key by key: each resolved field is then one
+// line of the file plus spec.defaults, and min/max from different rules can
+// never combine into a pair nobody wrote or validated.
+func (p *Policy) Resolve(obj Object) Resolved {
+	fields := map[string]FieldPolicy{}
+	for _, r := range p.Rules {
+		if !r.Match.Matches(obj) {
+			continue
+		}
+		for fieldPath := range r.Fields {
+			for existing := range fields {
+				if existing == fieldPath || isUnder(existing, fieldPath) {
+					delete(fields, existing)
+				}
+			}
+		}
+		for fieldPath, spec := range r.Fields {
+			fp := FieldPolicy{Mode: spec.Mode, Grace: spec.Grace, From: r.Name}
+			if spec.Latch != nil {
+				params := *spec.Latch
+				fp.Latch = &params
+			}
+			fields[fieldPath] = fp
+		}
+	}
+	return Resolved{Fields: fields}
+}
+
+// Field returns the policy for fieldPath: its own entry if a rule set it,
+// else the entry of its closest ancestor ("spec.template" governs
+// "spec.template.spec.containers"), else ignore. A latch entry governs only
+// its own path: a field under a latched field is ignored, since only the
+// latched integer itself is rounded and written back.
+func (r Resolved) Field(fieldPath string) FieldPolicy {
+	if fp, ok := r.Fields[fieldPath]; ok {
+		return fp
+	}
+	for ancestor := parentPath(fieldPath); ancestor != ""; ancestor = parentPath(ancestor) {
+		if fp, ok := r.Fields[ancestor]; ok {
+			if fp.Mode == policy.ModeLatch {
+				break
+			}
+			return fp
+		}
+	}
+	return FieldPolicy{Mode: policy.ModeIgnore}
+}
+
+// Paths lists the field paths set for the object, sorted.
+func (r Resolved) Paths() []string {
+	paths := make([]string, 0, len(r.Fields))
+	for p := range r.Fields {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths
+}
+
+func isUnder(fieldPath, ancestor string) bool {
+	return strings.HasPrefix(fieldPath, ancestor+".")
+}
+
+func parentPath(fieldPath string) string {
+	i := strings.LastIndexByte(fieldPath, '.')
+	if i < 0 {
+		return ""
+	}
+	return fieldPath[:i]
+}
+
+// MarshalJSON writes durations as Go duration strings ("30m0s") rather than
+// nanoseconds, and only the keys that mean something for the mode.
+func (f FieldPolicy) MarshalJSON() ([]byte, error) {
+	return json.Marshal(fieldView(f.Mode, f.Latch, f.Grace, f.From))
+}
+
+type fieldJSON struct {
+	Mode       policy.Mode  `json:"mode"`
+	Rule       *policy.Rule `json:"rule,omitempty"`
+	Hysteresis *float64     `json:"hysteresis,omitempty"`
+	DwellDown  string       `json:"dwellDown,omitempty"`
+	DwellUp    string       `json:"dwellUp,omitempty"`
+	Min        int64        `json:"min,omitempty"`
+	Max        int64        `json:"max,omitempty"`
+	Grace      string       `json:"grace,omitempty"`
+	From       string       `json:"from,omitempty"`
+}
+
+func fieldView(mode policy.Mode, latch *policy.Params, grace time.Duration, from string) fieldJSON {
+	v := fieldJSON{Mode: mode, From: from}
+	switch {
+	case latch != nil:
+		rule, hysteresis := latch.Rule, latch.Hysteresis
+		v.Rule, v.Hysteresis = &rule, &hysteresis
+		v.DwellDown, v.DwellUp = formatDuration(latch.DwellDown), formatDuration(latch.DwellUp)
+		v.Min, v.Max = latch.Min, latch.Max
+	case mode == policy.ModeConverge:
+		v.Grace = formatDuration(grace)
+	}
+	return v
+}
