@@ -1,0 +1,185 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+)
+
+// ErrConflict means the bytes at an edit's location no longer hold the value
+// the index saw: someone changed the file since. Re-index and decide again.
+var ErrConflict = errors.New("file changed since it was indexed")
+
+// Edit asks for the scalar at Loc (as returned by Index.Lookup) to become
+// NewValue. Loc.Value is the value expected to be there now.
+type Edit struct {
+	Loc      Location
+	NewValue int64
+}
+
+// ApplyEdits applies the edits, file by file. For each file it re-reads the
+// bytes, checks every location still holds its expected value (else an error
+// wrapping ErrConflict), replaces only the digits, re-parses the result and
+// checks each edited scalar now holds its new value, then writes a temporary
+// file in the same directory, syncs it and renames it over the original,
+// keeping the file mode. A file that fails any check is not written; files
+// are checked before any is written, so one bad edit writes nothing. It
+// returns the slash paths (relative to root) of files whose bytes changed.
+func ApplyEdits(root string, edits []Edit) ([]string, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("checkout root %s: %w", root, err)
+	}
+	byFile := map[string][]Edit{}
+	var files []string
+	for _, e := range edits {
+		if e.NewValue < 0 {
+			return nil, fmt.Errorf("%s:%d: new value %d is negative", e.Loc.File, e.Loc.Line, e.NewValue)
+		}
+		if _, ok := byFile[e.Loc.File]; !ok {
+			files = append(files, e.Loc.File)
+		}
+		byFile[e.Loc.File] = append(byFile[e.Loc.File], e)
+	}
+	sort.Strings(files)
+
+	type pending struct {
+		rel, abs string
+		mode     os.FileMode
+		data     []byte
+	}
+	var writes []pending
+	for _, rel := range files {
+		abs, err := resolveInRoot(realRoot, filepath.FromSlash(rel))
+		if err != nil {
+			return nil, fmt.Errorf("edit %s: %w", rel, err)
+		}
+		info, err := os.Lstat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("edit %s: %w", rel, err)
+		}
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("edit %s: not a regular file", rel)
+		}
+		old, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, fmt.Errorf("edit %s: %w", rel, err)
+		}
+		updated, err := editBytes(old, byFile[rel])
+		if err != nil {
+			return nil, fmt.Errorf("edit %s: %w", rel, err)
+		}
+		if !bytes.Equal(old, updated) {
+			writes = append(writes, pending{rel: rel, abs: abs, mode: info.Mode().Perm(), data: updated})
+		}
+	}
+	var changed []string
+	for _, w := range writes {
+		if err := writeFileAtomic(w.abs, w.data, w.mode); err != nil {
+			return changed, fmt.Errorf("edit %s: %w", w.rel, err)
+		}
+		changed = append(changed, w.rel)
+	}
+	return changed, nil
+}
+
+// editBytes applies edits to one file's bytes and verifies the result. It is
+// pure, so tests and the fuzz target exercise exactly what ApplyEdits writes.
+func editBytes(data []byte, edits []Edit) ([]byte, error) {
+	sorted := append([]Edit(nil), edits...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Loc.Offset < sorted[j].Loc.Offset })
+	for i, e := range sorted {
+		l := e.Loc
+		if i > 0 && l.Offset < sorted[i-1].Loc.Offset+sorted[i-1].Loc.Length {
+			return nil, fmt.Errorf("line %d: two edits overlap at the same value", l.Line)
+		}
+		if l.Length <= 0 || l.Offset < 0 || l.Offset+l.Length > len(data) || l.Length != len(l.Value) {
+			return nil, fmt.Errorf("line %d: location outside the file (%w)", l.Line, ErrConflict)
+		}
+		if got := string(data[l.Offset : l.Offset+l.Length]); got != l.Value {
+			return nil, fmt.Errorf("line %d: expected %q, found %q (%w)", l.Line, l.Value, got, ErrConflict)
+		}
+		if !nonNegativeInt.MatchString(l.Value) {
+			return nil, fmt.Errorf("line %d: %q is not a plain integer", l.Line, l.Value)
+		}
+		// The bytes match, but so might an unrelated "3" if lines moved:
+		// the parser must still place this very scalar here.
+		if v, err := scalarValueAt(data, l.Line, l.Column); err != nil || v != l.Value {
+			return nil, fmt.Errorf("line %d column %d: the value there is no longer the indexed scalar (%w)", l.Line, l.Column, ErrConflict)
+		}
+	}
+	out := make([]byte, 0, len(data)+8*len(sorted))
+	prev := 0
+	type check struct {
+		line, column int
+		want         string
+	}
+	checks := make([]check, 0, len(sorted))
+	shiftOnLine, lastLine := 0, -1
+	for _, e := range sorted {
+		l := e.Loc
+		digits := strconv.FormatInt(e.NewValue, 10)
+		out = append(out, data[prev:l.Offset]...)
+		out = append(out, digits...)
+		prev = l.Offset + l.Length
+		// Digits are ASCII, so earlier edits on the same line move this
+		// scalar's column by their change in length.
+		if l.Line != lastLine {
+			shiftOnLine, lastLine = 0, l.Line
+		}
+		checks = append(checks, check{line: l.Line, column: l.Column + shiftOnLine, want: digits})
+		shiftOnLine += len(digits) - l.Length
+	}
+	out = append(out, data[prev:]...)
+	if _, err := parseDocuments(out); err != nil {
+		return nil, fmt.Errorf("the edited file would not parse, not writing it: %w", err)
+	}
+	for _, c := range checks {
+		v, err := scalarValueAt(out, c.line, c.column)
+		if err != nil || v != c.want {
+			return nil, fmt.Errorf("line %d: after the edit the value reads %q, not %q; not writing", c.line, v, c.want)
+		}
+	}
+	return out, nil
+}
+
+// writeFileAtomic replaces path with data so that readers see the old file
+// or the new one, never a half-written one.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".latch-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// Make the rename itself durable; a failure here leaves a complete file.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
