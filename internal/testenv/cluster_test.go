@@ -34,7 +34,7 @@ func TestClusterRollsOut(t *testing.T) {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
 				Spec: corev1.PodSpec{
-					Containers: []corev1.Container{{Name: "web", Image: "example.com/web:v1"}},
+					Containers:  []corev1.Container{{Name: "web", Image: "example.com/web:v1"}},
 					Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists}},
 				},
 			},

@@ -170,7 +170,9 @@ type gitError struct {
 	err       error
 }
 
-func (e *gitError) Error() string { return "git " + e.args + ": " + e.err.Error() + ": " + strings.TrimSpace(e.out) }
+func (e *gitError) Error() string {
+	return "git " + e.args + ": " + e.err.Error() + ": " + strings.TrimSpace(e.out)
+}
 
 // gitEnv isolates git from the machine's user and system configuration.
 func gitEnv() []string {
