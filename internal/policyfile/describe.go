@@ -146,14 +146,7 @@ func describeLatch(p *policy.Params) string {
 	if p == nil {
 		return "none"
 	}
-	rule := "rule " + string(p.Rule.Kind)
-	switch p.Rule.Kind {
-	case policy.RuleStep:
-		rule += " " + strconv.FormatInt(p.Rule.Step, 10)
-	case policy.RuleSeries:
-		rule += " " + p.Rule.Series
-	}
-	s := fmt.Sprintf("%s, hysteresis %g, dwellDown %s, dwellUp %s", rule, p.Hysteresis, formatDuration(p.DwellDown), formatDuration(p.DwellUp))
+	s := fmt.Sprintf("rule %s, hysteresis %g, dwellDown %s, dwellUp %s", p.Rule, p.Hysteresis, formatDuration(p.DwellDown), formatDuration(p.DwellUp))
 	if p.Min > 0 {
 		s += fmt.Sprintf(", min %d", p.Min)
 	}
@@ -187,6 +180,9 @@ func (r Resolved) WriteText(w io.Writer) error {
 	}
 	for _, path := range r.Paths() {
 		fmt.Fprintf(&b, "%s: %s\n", path, r.Fields[path].Text())
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

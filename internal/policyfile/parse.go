@@ -54,9 +54,6 @@ var (
 	roundRuleKeys = []string{"kind", "step", "series"}
 )
 
-// Series names the preferred-number series a series rule may use.
-var Series = []string{"1-2-5", "R5", "R10"}
-
 var (
 	// kindPattern: a Kind, optionally qualified by API group (Kind.group).
 	kindPattern = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
@@ -558,7 +555,7 @@ func (p *parser) roundRule(n *yaml.Node, field string, sources map[string]*yaml.
 			ok = false
 		}
 	} else if r.Kind == policy.RuleSeries {
-		p.errorf(n, field+".series", "required for kind series: one of %s", strings.Join(Series, ", "))
+		p.errorf(n, field+".series", "required for kind series: one of %s", strings.Join(policy.SeriesNames, ", "))
 		ok = false
 	}
 	return r, ok
@@ -568,73 +565,56 @@ func ruleKindList() string {
 	return strings.Join([]string{string(policy.RuleSigFig), string(policy.RuleStep), string(policy.RuleMagnitude), string(policy.RuleSeries)}, ", ")
 }
 
-// paramProblem is one invalid latch parameter; keys lists, in order of
-// preference, the parameters to blame (min > max blames max if the entry
-// set it, else min).
-type paramProblem struct {
-	keys []string
-	msg  string
+// paramFallbacks says where to report a problem with a parameter the entry
+// did not set itself: min > max is reported at max when only max is in the
+// entry, a bad rule.step at the rule.
+var paramFallbacks = map[string][]string{
+	"min":         {"max"},
+	"max":         {"min"},
+	"rule.kind":   {"rule"},
+	"rule.step":   {"rule"},
+	"rule.series": {"rule"},
 }
 
-// validateParams checks a complete policy.Params. It is the minimal check
-// latch needs until internal/policy provides Params.Validate.
-func validateParams(prm policy.Params) []paramProblem {
-	var probs []paramProblem
-	add := func(msg string, keys ...string) { probs = append(probs, paramProblem{keys, msg}) }
-	switch prm.Rule.Kind {
-	case policy.RuleSigFig, policy.RuleMagnitude:
-	case policy.RuleStep:
-		if prm.Rule.Step <= 0 {
-			add(fmt.Sprintf("must be > 0, got %d", prm.Rule.Step), "rule.step", "rule")
-		}
-	case policy.RuleSeries:
-		if !slices.Contains(Series, prm.Rule.Series) {
-			add(fmt.Sprintf("unknown series %q: want one of %s", prm.Rule.Series, strings.Join(Series, ", ")), "rule.series", "rule")
-		}
-	default:
-		add(fmt.Sprintf("unknown rule kind %q: want one of %s", prm.Rule.Kind, ruleKindList()), "rule.kind", "rule")
-	}
-	if !(prm.Hysteresis >= 0 && prm.Hysteresis < 1) {
-		add(fmt.Sprintf("must be in [0, 1), got %g", prm.Hysteresis), "hysteresis")
-	}
-	if prm.DwellDown < 0 {
-		add(fmt.Sprintf("must not be negative, got %s", prm.DwellDown), "dwellDown")
-	}
-	if prm.DwellUp < 0 {
-		add(fmt.Sprintf("must not be negative, got %s", prm.DwellUp), "dwellUp")
-	}
-	if prm.Min < 0 {
-		add(fmt.Sprintf("must be ≥ 0, got %d", prm.Min), "min")
-	}
-	if prm.Max < 0 {
-		add(fmt.Sprintf("must be ≥ 0 (0 means no maximum), got %d", prm.Max), "max")
-	}
-	if prm.Min > 0 && prm.Max > 0 && prm.Min > prm.Max {
-		add(fmt.Sprintf("min %d > max %d", prm.Min, prm.Max), "max", "min")
-	}
-	return probs
-}
-
-// checkParams reports validateParams' problems at the value that caused
-// them; a problem with a value inherited from inheritedFrom is reported at
-// the entry, saying so. It returns whether prm is valid.
+// checkParams validates complete parameters with policy.Params.Validate
+// (the engine's own rules, so the file can never accept what the engine
+// rejects) and reports each problem at the value that caused it. Validate
+// names the parameter in front of each message ("hysteresis: must be …");
+// a problem with a value inherited from inheritedFrom is reported at the
+// entry, saying so. It returns whether prm is valid.
 func (p *parser) checkParams(prm policy.Params, m *mapNode, sources map[string]*yaml.Node, field, inheritedFrom string) bool {
-	probs := validateParams(prm)
-	for _, prob := range probs {
-		at, atKey := m.node, ""
-		for _, k := range prob.keys {
-			if n, ok := sources[k]; ok {
-				at, atKey = n, k
-				break
-			}
-		}
-		if atKey == "" {
-			p.errorf(at, field+"."+prob.keys[0], "%s (inherited from %s)", prob.msg, inheritedFrom)
+	err := prm.Validate()
+	if err == nil {
+		return true
+	}
+	var problems []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		problems = joined.Unwrap()
+	} else {
+		problems = []error{err}
+	}
+	for _, problem := range problems {
+		key, msg, ok := strings.Cut(problem.Error(), ": ")
+		if !ok {
+			p.errorf(m.node, field, "%s", problem)
 			continue
 		}
-		p.errorf(at, field+"."+atKey, "%s", prob.msg)
+		at, atKey := sources[key], key
+		if at == nil {
+			for _, alt := range paramFallbacks[key] {
+				if n, ok := sources[alt]; ok {
+					at, atKey = n, alt
+					break
+				}
+			}
+		}
+		if at == nil {
+			p.errorf(m.node, field+"."+key, "%s (inherited from %s)", msg, inheritedFrom)
+			continue
+		}
+		p.errorf(at, field+"."+atKey, "%s", msg)
 	}
-	return len(probs) == 0
+	return false
 }
 
 // mapNode is a YAML mapping whose keys were checked: strings, no

@@ -108,12 +108,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "step zero",
 			yaml: header + "  rules:\n    - name: a\n      fields:\n        spec.replicas: {mode: latch, rule: {kind: step, step: 0}}\n",
-			want: `latch.yaml:7:63: spec.rules[0].fields["spec.replicas"].rule.step: must be > 0, got 0`,
+			want: `latch.yaml:7:63: spec.rules[0].fields["spec.replicas"].rule.step: must be > 0 with kind "step", got 0`,
 		},
 		{
 			name: "step negative",
 			yaml: header + "  defaults:\n    latch: {rule: {kind: step, step: -5}}\n",
-			want: `latch.yaml:5:38: spec.defaults.latch.rule.step: must be > 0, got -5`,
+			want: `latch.yaml:5:38: spec.defaults.latch.rule.step: must be > 0 with kind "step", got -5`,
 		},
 		{
 			name: "step missing",
@@ -128,7 +128,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad series",
 			yaml: header + "  defaults:\n    latch: {rule: {kind: series, series: E12}}\n",
-			want: `latch.yaml:5:42: spec.defaults.latch.rule.series: unknown series "E12": want one of 1-2-5, R5, R10`,
+			want: `latch.yaml:5:42: spec.defaults.latch.rule.series: unknown series "E12" (want one of 1-2-5, R5, R10)`,
 		},
 		{
 			name: "hysteresis out of range",
@@ -148,17 +148,22 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "min greater than max",
 			yaml: header + "  rules:\n    - name: a\n      fields:\n        spec.replicas: {mode: latch, min: 10, max: 5}\n",
-			want: `latch.yaml:7:52: spec.rules[0].fields["spec.replicas"].max: min 10 > max 5`,
+			want: `latch.yaml:7:43: spec.rules[0].fields["spec.replicas"].min: must be ≤ max, got min 10 > max 5`,
 		},
 		{
 			name: "min greater than an inherited max",
 			yaml: header + "  defaults:\n    latch: {max: 100}\n  rules:\n    - name: a\n      fields:\n        spec.replicas: {mode: latch, min: 200}\n",
-			want: `latch.yaml:9:43: spec.rules[0].fields["spec.replicas"].min: min 200 > max 100`,
+			want: `latch.yaml:9:43: spec.rules[0].fields["spec.replicas"].min: must be ≤ max, got min 200 > max 100`,
+		},
+		{
+			name: "max below an inherited min",
+			yaml: header + "  defaults:\n    latch: {min: 50}\n  rules:\n    - name: a\n      fields:\n        spec.replicas: {mode: latch, max: 10}\n",
+			want: `latch.yaml:9:43: spec.rules[0].fields["spec.replicas"].max: must be ≤ max, got min 50 > max 10`,
 		},
 		{
 			name: "negative min",
 			yaml: header + "  defaults:\n    latch: {min: -1}\n",
-			want: `latch.yaml:5:18: spec.defaults.latch.min: must be ≥ 0, got -1`,
+			want: `latch.yaml:5:18: spec.defaults.latch.min: must be ≥ 0 (0 means unset), got -1`,
 		},
 		{
 			name: "fractional max",
@@ -307,7 +312,7 @@ func TestParseReportsEveryError(t *testing.T) {
 	want := []string{
 		`p.yaml:5:37: spec.defaults.latch.dwellUp: must be a duration such as 90m or 2h, got "soon"`,
 		`p.yaml:8:23: spec.rules[0].match.names[0]: invalid glob "[": syntax error in pattern (path.Match syntax: *, ?, [a-z])`,
-		`p.yaml:9:58: spec.rules[0].fields["spec.replicas"].max: min 9 > max 3`,
+		`p.yaml:9:50: spec.rules[0].fields["spec.replicas"].min: must be ≤ max, got min 9 > max 3`,
 	}
 	if len(list) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%v", len(list), len(want), err)

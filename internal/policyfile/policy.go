@@ -77,17 +77,9 @@ type FieldSpec struct {
 	Line  int // where the field entry is in the file; 0 for built-in rules
 }
 
-// Built-in defaults, used until internal/policy provides DefaultParams.
-// Hysteresis 0.1 keeps a value hovering at a rounding boundary from
-// flapping; 30 minutes of dwell before declaring a lower value covers a
-// normal lull, while moving up at once (DwellUp 0) never under-declares.
+// builtinLatchParams are the engine's defaults, argued in internal/policy.
 func builtinLatchParams() policy.Params {
-	return policy.Params{
-		Rule:       policy.Rule{Kind: policy.RuleSigFig},
-		Hysteresis: 0.1,
-		DwellDown:  30 * time.Minute,
-		DwellUp:    0,
-	}
+	return policy.DefaultParams()
 }
 
 // builtinConvergeGrace is how long a converge field may drift by default:

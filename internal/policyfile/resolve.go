@@ -2,6 +2,7 @@ package policyfile
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ type Resolved struct {
 	// Fields maps each field path some matching rule set to its policy.
 	// Paths nest: see Field for how a path without its own entry resolves.
 	Fields map[string]FieldPolicy `json:"fields"`
+	// Warnings point out settings that work against the cluster, such as
+	// reverting the replicas an HPA sets. They do not stop latch.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Resolve applies the rules to obj. Rules are applied in order (built-in
@@ -70,7 +74,16 @@ func (p *Policy) Resolve(obj Object) Resolved {
 			fields[fieldPath] = fp
 		}
 	}
-	return Resolved{Fields: fields}
+	r := Resolved{Fields: fields}
+	if obj.HasHPA {
+		switch fp := r.Field("spec.replicas"); fp.Mode {
+		case policy.ModeImmutable, policy.ModeConverge:
+			r.Warnings = append(r.Warnings, fmt.Sprintf(
+				"spec.replicas is %s (rule %s) but an HPA scales this object: latch would revert the HPA's changes; use latch or ignore",
+				fp.Mode, fp.From))
+		}
+	}
+	return r
 }
 
 // Field returns the policy for fieldPath: its own entry if a rule set it,
