@@ -1,0 +1,39 @@
+# latch — the README's two commands are `make demo` and `make test`.
+SHELL := /usr/bin/env bash
+GO ?= go
+TESTBIN := $(shell hack/testbin.sh --print-dir)
+export LATCH_TESTBIN := $(TESTBIN)
+# The tests take most of their time in real servers, not CPU; -race stays on.
+GOTEST_FLAGS ?= -race -timeout 30m
+
+.PHONY: all build testbin vet fmt-check test demo bench clean-testbin
+
+all: build
+
+build:
+	$(GO) build -o bin/latch ./cmd/latch
+
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+# and Gitea from the Go module proxy into $(TESTBIN) (30-45 min cold, seconds
+# when cached).
+testbin:
+	hack/testbin.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l cmd internal bench hack 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: testbin fmt-check vet
+	$(GO) test $(GOTEST_FLAGS) ./...
+	hack/no-leftovers.sh
+
+demo:
+	@hack/demo.sh
+
+bench:
+	$(GO) run ./bench/simulate
+
+clean-testbin:
+	rm -rf "$(TESTBIN)"
