@@ -23,6 +23,8 @@ type builder struct {
 	// reached holds every file some kustomization read: its objects belong
 	// to the rendering, not to the plain manifests.
 	reached map[string]bool
+	// rendered holds the folders of kustomizations rendered at least once.
+	rendered map[string]bool
 }
 
 // fieldsFor is what to locate in an object: the latched fields, and an HPA's
@@ -104,7 +106,7 @@ func (b *builder) resolve(k *kustomization, entry string) (string, os.FileInfo, 
 // renderKustomizations renders every root kustomization in the walk: those
 // no other kustomization in the walk refers to.
 func (b *builder) renderKustomizations(w walkResult) ([]*object, map[string]bool) {
-	b.reached = map[string]bool{}
+	b.reached, b.rendered = map[string]bool{}, map[string]bool{}
 	kusts := map[string]*kustomization{}
 	referenced := map[string]bool{}
 	for _, dir := range w.kustDirs {
@@ -147,6 +149,11 @@ func (b *builder) renderKustomizations(w walkResult) ([]*object, map[string]bool
 		}
 		out = append(out, objs...)
 	}
+	for _, dir := range w.kustDirs {
+		if k, ok := kusts[dir]; ok && k.kind != "Component" && !b.rendered[dir] {
+			b.loader.problem(k.file, 0, "not rendered: only kustomizations in a reference cycle refer to it")
+		}
+	}
 	reached := b.reached
 	b.reached = nil
 	return out, reached
@@ -158,6 +165,7 @@ func (b *builder) render(k *kustomization, stack []string) ([]*object, error) {
 			return nil, fmt.Errorf("%s: kustomization cycle through %s", k.file, strings.Join(append(stack, k.dir), " → "))
 		}
 	}
+	b.rendered[k.dir] = true
 	return b.apply(k, nil, append(stack, k.dir))
 }
 
@@ -556,7 +564,7 @@ func (b *builder) applyPatch(acc []*object, p patch, target *selector) []*object
 // patchField says whether one patch document writes field, and how.
 func (b *builder) patchField(p patch, doc *yaml.Node, field string) (d fieldDecl, touched, removed bool) {
 	mark := func(d fieldDecl) fieldDecl {
-		if p.unmappable != nil && d.err == nil {
+		if p.unmappable != nil {
 			d = fieldDecl{err: p.unmappable}
 		}
 		return d
