@@ -1,0 +1,271 @@
+// Command simulate is latch's policy benchmark: it replays the NASA 1995
+// trace and deterministic synthetic shapes (fixed seed) through the bare
+// seed rule (baseline) and the default policy, and rewrites the section
+// between <!-- BEGIN simulate --> and <!-- END simulate --> of
+// docs/benchmarks.md with the table, leaving the rest of the file alone.
+//
+//	go run ./bench/simulate [-doc docs/benchmarks.md] [-shared ../shared] [-check]
+//
+// With -check it exits non-zero if any row misses the goal (reduction ≥ 100,
+// coverage ≥ 0.99, overprovision ≤ 1.0).
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/bzip2"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/simulate"
+)
+
+const (
+	beginMarker = "<!-- BEGIN simulate -->"
+	endMarker   = "<!-- END simulate -->"
+)
+
+// Goal the default policy must reach on every row.
+const (
+	goalReduction     = 100
+	goalCoverage      = 0.99
+	goalOverprovision = 1.0
+)
+
+// baselineParams is the bare seed rule: the nearest one-significant-figure
+// number (a multiple of 10, of 100, …) of the current scale, committed as
+// soon as it changes: no hysteresis, no dwell.
+func baselineParams() policy.Params {
+	return policy.Params{Rule: policy.Rule{Kind: policy.RuleSigFig}}
+}
+
+type row struct {
+	name, source string
+	samples      int
+	days         float64
+	naive        int
+	baseline     simulate.Summary
+	latched      simulate.Summary
+}
+
+func (r row) meetsGoal() bool {
+	s := r.latched
+	return s.Reduction >= goalReduction && s.Coverage >= goalCoverage && s.Overprovision <= goalOverprovision
+}
+
+func main() {
+	doc := flag.String("doc", "docs/benchmarks.md", "markdown file whose simulate section is rewritten")
+	shared := flag.String("shared", "../shared", "folder holding traces/nasa-1995")
+	check := flag.Bool("check", false, "exit 1 if the default policy misses the goal on any row")
+	flag.Parse()
+	if err := run(*doc, *shared, *check); err != nil {
+		fmt.Fprintf(os.Stderr, "bench/simulate: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(docPath, shared string, check bool) error {
+	var rows []row
+	var notes []string
+
+	nasaDir := filepath.Join(shared, "traces", "nasa-1995")
+	replicasPath := filepath.Join(nasaDir, "replicas-15s.txt")
+	if obs, err := readReplicas(replicasPath); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		notes = append(notes, fmt.Sprintf("The NASA rows are skipped: %s is absent on this machine.", replicasPath))
+	} else {
+		r, err := measure("nasa-1995", "real: NASA-HTTP Jul–Aug 1995, replicas-15s.txt (1 replica per 0.01 req/s)", obs)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+		// The same real traffic sized for other magnitudes: the HPA rule
+		// (reproduces replicas-15s.txt exactly at 0.01) at 10× and ⅒ the
+		// load per replica, so the defaults are checked across three decades.
+		load, err := readLoadArchive(filepath.Join(nasaDir, "requests-per-second.tbz2"))
+		if err != nil {
+			return err
+		}
+		for _, per := range []float64{0.1, 0.001} {
+			obs, err := simulate.StandardHPA(per).Replicas(load, time.Second)
+			if err != nil {
+				return err
+			}
+			r, err := measure(fmt.Sprintf("nasa-load÷%g", per), fmt.Sprintf("real load, HPA at %g req/s per replica", per), obs)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r)
+		}
+	}
+	for _, sh := range shapes() {
+		obs, err := sh.generate()
+		if err != nil {
+			return fmt.Errorf("shape %s: %w", sh.name, err)
+		}
+		r, err := measure(sh.name, "synthetic: "+sh.about, obs)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+
+	section := render(rows, notes)
+	fmt.Print(section)
+	if err := rewriteSection(docPath, section); err != nil {
+		return err
+	}
+	if check {
+		for _, r := range rows {
+			if !r.meetsGoal() {
+				return fmt.Errorf("row %s misses the goal: reduction %.1f, coverage %.4f, overprovision %.3f",
+					r.name, r.latched.Reduction, r.latched.Coverage, r.latched.Overprovision)
+			}
+		}
+	}
+	return nil
+}
+
+func measure(name, source string, observed []int64) (row, error) {
+	tr := simulate.Trace{Values: make([]float64, len(observed))}
+	for i, v := range observed {
+		tr.Values[i] = float64(v)
+	}
+	r := row{name: name, source: source, samples: len(observed), days: float64(len(observed)) * step.Hours() / 24}
+	for _, p := range []struct {
+		params policy.Params
+		into   *simulate.Summary
+	}{{baselineParams(), &r.baseline}, {policy.DefaultParams(), &r.latched}} {
+		declared, err := simulate.Run(tr, simulate.Options{Params: p.params, Step: step, Min: 1})
+		if err != nil {
+			return row{}, fmt.Errorf("%s: %w", name, err)
+		}
+		s, err := simulate.Summarise(observed, declared)
+		if err != nil {
+			return row{}, fmt.Errorf("%s: %w", name, err)
+		}
+		*p.into = s
+	}
+	r.naive = r.latched.NaiveCommits
+	return r, nil
+}
+
+func render(rows []row, notes []string) string {
+	var b strings.Builder
+	b.WriteString(beginMarker + "\n")
+	b.WriteString("## latch simulate: commits vs. coverage\n\n")
+	b.WriteString("Generated by `go run ./bench/simulate` (deterministic: fixed seed); do not edit by hand.\n")
+	fmt.Fprintf(&b, "Default policy: `%s`, hysteresis %g, dwell down %v, dwell up %v. Baseline: the bare seed rule (nearest one-significant-figure value, no hysteresis, no dwell). ",
+		policy.DefaultParams().Rule, policy.DefaultHysteresis, policy.DefaultDwellDown, policy.DefaultDwellUp)
+	fmt.Fprintf(&b, "Goal for the default policy: reduction ≥ %d, coverage ≥ %g, overprovision ≤ %g. All traces are 15 s samples, min 1.\n\n", goalReduction, goalCoverage, goalOverprovision)
+	b.WriteString("| shape | samples | days | naive commits | baseline commits | baseline reduction | default commits | commits/day | reduction | coverage | overprovision | max declared | goal |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	for _, r := range rows {
+		goal := "met"
+		if !r.meetsGoal() {
+			goal = "**missed**"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.1f | %d | %d | %.1f | %d | %.2f | %.1f | %.4f | %.3f | %d | %s |\n",
+			r.name, r.samples, r.days, r.naive, r.baseline.Commits, r.baseline.Reduction,
+			r.latched.Commits, float64(r.latched.Commits)/r.days, r.latched.Reduction,
+			r.latched.Coverage, r.latched.Overprovision, r.latched.MaxDeclared, goal)
+	}
+	b.WriteString("\nBaseline coverage and overprovision, for comparison:\n\n| shape | coverage | overprovision | max declared |\n| --- | ---: | ---: | ---: |\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %.4f | %.3f | %d |\n", r.name, r.baseline.Coverage, r.baseline.Overprovision, r.baseline.MaxDeclared)
+	}
+	b.WriteString("\nSources:\n\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "- `%s`: %s\n", r.name, r.source)
+	}
+	for _, n := range notes {
+		b.WriteString("\n" + n + "\n")
+	}
+	b.WriteString(endMarker + "\n")
+	return b.String()
+}
+
+// rewriteSection replaces the simulate section of the file at path, or
+// appends it (creating the file) when absent, leaving other sections alone.
+func rewriteSection(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	text := string(old)
+	begin := strings.Index(text, beginMarker)
+	end := strings.Index(text, endMarker)
+	switch {
+	case begin >= 0 && end > begin:
+		rest := text[end+len(endMarker):]
+		rest = strings.TrimPrefix(rest, "\n")
+		text = text[:begin] + section + rest
+	case begin >= 0 || end >= 0:
+		return fmt.Errorf("%s: found only one of %q and %q; fix the file by hand", path, beginMarker, endMarker)
+	case text == "":
+		text = "# Benchmarks\n\n" + section
+	default:
+		if !strings.HasSuffix(text, "\n") {
+			text += "\n"
+		}
+		text += "\n" + section
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+func readReplicas(path string) ([]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr, err := simulate.ParseTrace(f, path, true)
+	if err != nil {
+		return nil, err
+	}
+	return tr.Replicas(), nil
+}
+
+// readLoadArchive reads workload.txt (requests per second) out of the
+// bzip2-compressed tar the NASA trace ships as.
+func readLoadArchive(path string) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr := tar.NewReader(bzip2.NewReader(f))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s: no workload.txt inside", path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if filepath.Base(hdr.Name) != "workload.txt" {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: workload.txt: %w", path, err)
+		}
+		load, err := simulate.ParseTrace(bytes.NewReader(data), path+":workload.txt", false)
+		if err != nil {
+			return nil, err
+		}
+		return load.Values, nil
+	}
+}

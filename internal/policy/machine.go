@@ -1,0 +1,279 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Direction is the way a pending move would go.
+type Direction string
+
+const (
+	DirNone Direction = ""
+	DirUp   Direction = "up"
+	DirDown Direction = "down"
+)
+
+// State is everything the latch state machine remembers about one workload
+// between two observations. It is plain data: marshal it to JSON to persist
+// it, and a restarted controller resumes exactly where it stopped.
+type State struct {
+	// Valid is false until the first observation (or Resume) sets Declared.
+	Valid bool `json:"valid"`
+	// Declared is the value latch holds declared in git.
+	Declared int64 `json:"declared"`
+	// Pending is the direction of a move waiting for its dwell to pass.
+	Pending Direction `json:"pending,omitempty"`
+	// Since is when the observed value first went past the pending move's
+	// threshold, without coming back since.
+	Since time.Time `json:"since,omitzero"`
+	// Extreme is, since Since, the highest observed value for a pending move
+	// down and the lowest for a pending move up: the value that has held.
+	Extreme int64 `json:"extreme,omitempty"`
+}
+
+// Resume returns the state of a workload whose declared value in git is
+// declared, with no move pending: what a controller that lost its state
+// starts from.
+func Resume(declared int64) State {
+	if declared < 0 {
+		declared = 0
+	}
+	return State{Valid: true, Declared: declared}
+}
+
+// Decision is the outcome of one Step.
+type Decision struct {
+	// Declared is the value git should declare after this step.
+	Declared int64 `json:"declared"`
+	// Changed reports whether Declared differs from the value before the step
+	// (always true on the first observation of a fresh State).
+	Changed bool `json:"changed"`
+	// Reason is human-readable evidence for the commit message; it is set
+	// when Changed (and when the policy is invalid), empty otherwise so that
+	// the steady state costs no allocation.
+	Reason string `json:"reason,omitempty"`
+}
+
+// coverageDivisor: latch never lets the declared value stay below
+// ⌈observed / coverageDivisor⌉, whatever the rule, hysteresis or dwell up say,
+// so a cluster rebuilt from git at any moment starts with at least half the
+// capacity it needs (the HPA then scales the rest).
+const coverageDivisor = 2
+
+// MinSafe returns the least value latch lets stand for an observed scale:
+// ⌈observed / 2⌉.
+func MinSafe(observed int64) int64 {
+	if observed <= 0 {
+		return 0
+	}
+	return observed/coverageDivisor + observed%coverageDivisor
+}
+
+// Step advances one workload's state machine by one observation taken at
+// now. min and max are the bounds declared in git for this workload (an
+// HPA's minReplicas/maxReplicas); 0 means unset, and Params.Min/Max bind as
+// well. Step is pure and deterministic: no clock, no I/O, no randomness.
+//
+// The rules, in order:
+//  1. The declared value is kept within [min, max]; if min > max, min wins
+//     (under-declaring is the dangerous side) and the reason says so.
+//  2. Up: when the observed value is past the boundary above the declared
+//     level by the hysteresis fraction, and has held there for DwellUp, the
+//     declared value moves to the level nearest the observed value. If the
+//     declared value is below ⌈observed/2⌉ it moves at once, ignoring
+//     hysteresis and DwellUp.
+//  3. Down: when the observed value has stayed below the boundary under the
+//     declared level, less the hysteresis fraction, for DwellDown without a
+//     break, the declared value moves to the level nearest the highest value
+//     seen during that time (never below half of it).
+//  4. Otherwise nothing changes and any pending move is forgotten.
+func Step(p Params, s State, now time.Time, observed, min, max int64) (State, Decision) {
+	if err := p.Validate(); err != nil {
+		return s, Decision{Declared: s.Declared, Reason: "policy not applied: " + err.Error()}
+	}
+	l, _ := newLadder(p.Rule) // validated above
+	if observed < 0 {
+		observed = 0
+	}
+	b := newBounds(p.Min, p.Max, min, max)
+	target := func(x int64) int64 {
+		return b.clamp(maxInt(l.round(x), l.ceilLevel(MinSafe(x))))
+	}
+
+	if !s.Valid {
+		d := target(observed)
+		return State{Valid: true, Declared: d}, Decision{
+			Declared: d, Changed: true,
+			Reason: fmt.Sprintf("first observation %d; declared %d by %s%s", observed, d, p.Rule, b.note(d, l.round(observed))),
+		}
+	}
+
+	before := s.Declared
+	cur := b.clamp(before)
+	var clampNote string
+	if cur != before {
+		clampNote = b.note(cur, before)
+		s = State{Valid: true, Declared: cur}
+	}
+	h := p.Hysteresis
+
+	upTh := math.Inf(1)
+	var upBoundary float64
+	if nxt, ok := l.next(cur); ok {
+		upBoundary = l.boundary(cur, nxt)
+		upTh = upBoundary * (1 + h)
+	}
+	downTh := math.Inf(-1)
+	var downBoundary float64
+	if prv, ok := l.prev(cur); ok {
+		downBoundary = l.boundary(prv, cur)
+		downTh = downBoundary / (1 + h)
+	}
+
+	unsafe := MinSafe(observed) > cur
+	switch {
+	case (unsafe || float64(observed) > upTh) && cur < b.hi:
+		var d int64
+		var why string
+		switch {
+		case unsafe:
+			d = target(observed)
+			why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared; up at once", observed, MinSafe(observed), cur)
+		case p.DwellUp == 0:
+			d = target(observed)
+			why = fmt.Sprintf("observed %d is past %.4g (boundary %.4g + %g%% hysteresis); up at once", observed, upTh, upBoundary, h*100)
+		default:
+			s = s.track(DirUp, now, observed)
+			held := now.Sub(s.Since)
+			if held < p.DwellUp {
+				return s, b.decide(before, cur, clampNote)
+			}
+			d = target(s.Extreme)
+			why = fmt.Sprintf("observed held above %.4g for %v (lowest %d)", upTh, held, s.Extreme)
+		}
+		if d <= cur {
+			return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)
+		}
+		return State{Valid: true, Declared: d}, Decision{
+			Declared: d, Changed: true,
+			Reason: fmt.Sprintf("%s to %d by %s%s%s", why, d, p.Rule, b.note(d, l.round(observed)), clampNote),
+		}
+
+	case float64(observed) < downTh && cur > b.lo:
+		s = s.track(DirDown, now, observed)
+		held := now.Sub(s.Since)
+		if held < downDwell(p.DwellDown, cur, s.Extreme) {
+			return s, b.decide(before, cur, clampNote)
+		}
+		d := target(s.Extreme)
+		if d >= cur {
+			// Half of the highest value seen still needs the current level.
+			return s, b.decide(before, cur, clampNote)
+		}
+		return State{Valid: true, Declared: d}, Decision{
+			Declared: d, Changed: true,
+			Reason: fmt.Sprintf("observed held below %.4g (boundary %.4g − %g%% hysteresis) for %v (highest %d); down to %d by %s%s%s",
+				downTh, downBoundary, h*100, held, s.Extreme, d, p.Rule, b.note(d, l.round(s.Extreme)), clampNote),
+		}
+	}
+	return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)
+}
+
+// track records observed for a pending move in direction dir, starting the
+// dwell clock when the move was not already pending (or the clock went back).
+func (s State) track(dir Direction, now time.Time, observed int64) State {
+	if s.Pending != dir || now.Before(s.Since) {
+		s.Pending, s.Since, s.Extreme = dir, now, observed
+		return s
+	}
+	if (dir == DirDown && observed > s.Extreme) || (dir == DirUp && observed < s.Extreme) {
+		s.Extreme = observed
+	}
+	return s
+}
+
+// bounds is the effective [lo, hi] from the policy and from git.
+type bounds struct {
+	lo, hi   int64
+	conflict bool // a min above a max: lo wins
+}
+
+func newBounds(policyMin, policyMax, gitMin, gitMax int64) bounds {
+	b := bounds{lo: 0, hi: math.MaxInt64}
+	for _, m := range []int64{policyMin, gitMin} {
+		if m > b.lo {
+			b.lo = m
+		}
+	}
+	for _, m := range []int64{policyMax, gitMax} {
+		if m > 0 && m < b.hi {
+			b.hi = m
+		}
+	}
+	if b.lo > b.hi {
+		b.conflict = true
+		b.hi = b.lo
+	}
+	return b
+}
+
+func (b bounds) clamp(v int64) int64 {
+	if v < b.lo {
+		return b.lo
+	}
+	if v > b.hi {
+		return b.hi
+	}
+	return v
+}
+
+// note explains, for a reason, why got differs from the rule's want.
+func (b bounds) note(got, want int64) string {
+	switch {
+	case got == want:
+		return ""
+	case b.conflict:
+		return fmt.Sprintf("; min %d is above max, holding min", b.lo)
+	case got == b.lo && want < got:
+		return fmt.Sprintf("; clamped to min %d", b.lo)
+	case got == b.hi && want > got:
+		return fmt.Sprintf("; clamped to max %d", b.hi)
+	}
+	return ""
+}
+
+// decide is the Decision of a step that moved nothing but, perhaps, the clamp.
+func (b bounds) decide(before, cur int64, clampNote string) Decision {
+	if cur == before {
+		return Decision{Declared: cur}
+	}
+	return Decision{Declared: cur, Changed: true, Reason: fmt.Sprintf("declared %d is outside the bounds now in git%s", before, clampNote)}
+}
+
+func maxInt(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// fastReleaseLimit bounds how much over-declaration shortens the dwell down.
+const fastReleaseLimit = 4
+
+// downDwell is how long a move down from declared must hold when highest is
+// the highest value seen while it held. It is dwell while the declared value
+// is at most twice that highest value; beyond, the dwell shrinks in
+// proportion (declared 8× the highest: a quarter of the dwell), never below
+// dwell/fastReleaseLimit. A flash crowd's capacity is then released within
+// the hour instead of being held for the whole dwell, while a night's
+// trough, only a few times below the day's level, still waits it out.
+func downDwell(dwell time.Duration, declared, highest int64) time.Duration {
+	if highest*coverageDivisor >= declared || dwell == 0 {
+		return dwell
+	}
+	f := float64(highest*coverageDivisor) / float64(declared)
+	f = math.Max(f, 1.0/fastReleaseLimit)
+	return time.Duration(float64(dwell) * f)
+}

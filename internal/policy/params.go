@@ -1,0 +1,75 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Default policy. Each number is argued in docs/latching.md and measured by
+// bench/simulate (docs/benchmarks.md); in short:
+//
+//   - series R5 (1, 1.6, 2.5, 4, 6.3 per decade, as integers 1 2 3 4 6 10 16
+//     25 40 63 100 …): a geometric ladder, so one rule fits 3 replicas and
+//     3,000 alike; neighbours are 1.6× apart, fine enough that some level
+//     sits between half a workload's peak and its mean.
+//   - hysteresis 0.5: the observed value must pass the geometric midpoint to
+//     the next level by 50 % before the declared value moves, so latch moves
+//     only when the declared value is off by about 2× either way (up: just
+//     before the half-capacity floor; down: below about 0.53× the level).
+//     That is far wider than the HPA's 10 % tolerance and real traffic's
+//     minute-to-minute noise (about 30 % on the NASA trace).
+//   - dwell down 4h: a lower value must hold for four hours, longer than a
+//     monitoring outage, a rollout or a lunch dip, shorter than a night, so
+//     sustained troughs still release capacity; a value 2× or more above
+//     what held waits proportionally less (at least dwell/4), so a flash
+//     crowd's capacity is not kept for hours.
+//   - dwell up 0: a higher value is declared at once; under-declaring is the
+//     dangerous side.
+const (
+	DefaultHysteresis = 0.5
+	DefaultDwellDown  = 4 * time.Hour
+	DefaultDwellUp    = time.Duration(0)
+)
+
+// defaultRule is the rounding rule of DefaultParams.
+var defaultRule = Rule{Kind: RuleSeries, Series: "R5"}
+
+// DefaultParams returns the policy latch applies when latch.yaml says nothing.
+func DefaultParams() Params {
+	return Params{
+		Rule:       defaultRule,
+		Hysteresis: DefaultHysteresis,
+		DwellDown:  DefaultDwellDown,
+		DwellUp:    DefaultDwellUp,
+	}
+}
+
+// Validate reports every field of p that is out of range; each error names
+// its field, e.g. "hysteresis: must be in [0, 1), got 1.5".
+func (p Params) Validate() error {
+	var errs []error
+	if err := validateRule(p.Rule); err != nil {
+		errs = append(errs, err)
+	}
+	if math.IsNaN(p.Hysteresis) || p.Hysteresis < 0 || p.Hysteresis >= 1 {
+		errs = append(errs, fmt.Errorf("hysteresis: must be in [0, 1), got %v", p.Hysteresis))
+	}
+	if p.DwellDown < 0 {
+		errs = append(errs, fmt.Errorf("dwellDown: must be ≥ 0, got %v", p.DwellDown))
+	}
+	if p.DwellUp < 0 {
+		errs = append(errs, fmt.Errorf("dwellUp: must be ≥ 0, got %v", p.DwellUp))
+	}
+	if p.Min < 0 {
+		errs = append(errs, fmt.Errorf("min: must be ≥ 0 (0 means unset), got %d", p.Min))
+	}
+	if p.Max < 0 {
+		errs = append(errs, fmt.Errorf("max: must be ≥ 0 (0 means unset), got %d", p.Max))
+	}
+	if p.Min > 0 && p.Max > 0 && p.Min > p.Max {
+		errs = append(errs, fmt.Errorf("min: must be ≤ max, got min %d > max %d", p.Min, p.Max))
+	}
+	return errors.Join(errs...)
+}
