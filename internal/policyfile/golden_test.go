@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/latch-gitops/latch/internal/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -43,7 +45,11 @@ func (o Object) String() string {
 }
 
 // render is what a golden file holds: the policy as `latch policy check`
-// prints it, then what it resolves to for each sample object.
+// prints it, then what it resolves to for each sample object. The engine's
+// default parameters are printed as <engine defaults>: they are tuned in
+// internal/policy, and this package's goldens should change when its own
+// behaviour does, not when a default is re-measured. TestDefaultPolicy
+// checks the values themselves.
 func render(t *testing.T, pol *Policy) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -58,7 +64,8 @@ func render(t *testing.T, pol *Policy) []byte {
 			t.Fatal(err)
 		}
 	}
-	return b.Bytes()
+	engine := policy.DefaultParams()
+	return bytes.ReplaceAll(b.Bytes(), []byte(describeLatch(&engine)), []byte("<engine defaults>"))
 }
 
 func checkGolden(t *testing.T, goldenPath string, got []byte) {

@@ -238,12 +238,12 @@ func TestLoad(t *testing.T) {
 }
 
 func TestFieldPolicyJSON(t *testing.T) {
-	r := mustParse(t, "  rules:\n    - name: r\n      fields:\n        a: {mode: latch, rule: {kind: step, step: 5}, dwellDown: 90m, max: 40}\n        b: {mode: converge, grace: 2h}\n        c: immutable\n").Resolve(cart)
+	r := mustParse(t, "  rules:\n    - name: r\n      fields:\n        a: {mode: latch, rule: {kind: step, step: 5}, hysteresis: 0.25, dwellDown: 90m, dwellUp: 1m, max: 40}\n        b: {mode: converge, grace: 2h}\n        c: immutable\n").Resolve(cart)
 	got, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"fields":{"a":{"mode":"latch","rule":{"kind":"step","step":5},"hysteresis":0.2,"dwellDown":"1h30m","dwellUp":"0s","max":40,"from":"r"},` +
+	want := `{"fields":{"a":{"mode":"latch","rule":{"kind":"step","step":5},"hysteresis":0.25,"dwellDown":"1h30m","dwellUp":"1m","max":40,"from":"r"},` +
 		`"b":{"mode":"converge","grace":"2h","from":"r"},"c":{"mode":"immutable","from":"r"},"spec.template":{"mode":"immutable","from":"builtin/pod-templates"}}}`
 	if string(got) != want {
 		t.Errorf("JSON:\n got %s\nwant %s", got, want)
