@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Workload is what latch needs to know about one scalable object.
+type Workload struct {
+	GVK       schema.GroupVersionKind
+	Namespace string
+	Name      string
+	Labels    map[string]string
+	// Replicas is the live spec.replicas: what the HPA (or a person) asked for.
+	Replicas int64
+	// ReplicasManager is the managedFields manager that owns spec.replicas,
+	// e.g. "kube-controller-manager" when an HPA set it through /scale.
+	ReplicasManager string
+	// HPA is the autoscaler targeting this workload, if any.
+	HPA *HPA
+}
+
+// HPA is the live HorizontalPodAutoscaler that scales a workload.
+type HPA struct {
+	Name        string
+	MinReplicas int64
+	MaxReplicas int64
+}
+
+// Key is "namespace/name" for messages.
+func (w Workload) Key() string { return w.Namespace + "/" + w.Name }
+
+var (
+	deploymentGVK  = appsv1.SchemeGroupVersion.WithKind("Deployment")
+	statefulSetGVK = appsv1.SchemeGroupVersion.WithKind("StatefulSet")
+)
+
+// List reads every Deployment and StatefulSet in namespace ("" = all) with
+// their HPAs, sorted by kind, namespace and name so output is stable.
+func List(ctx context.Context, client kubernetes.Interface, namespace string) ([]Workload, error) {
+	hpas, err := client.AutoscalingV2().HorizontalPodAutoscalers(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
+	}
+	byTarget := hpaIndex(hpas.Items)
+
+	var out []Workload
+	deps, err := client.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing Deployments: %w", err)
+	}
+	for i := range deps.Items {
+		d := &deps.Items[i]
+		out = append(out, newWorkload(deploymentGVK, d.ObjectMeta, d.Spec.Replicas, byTarget))
+	}
+	sets, err := client.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing StatefulSets: %w", err)
+	}
+	for i := range sets.Items {
+		s := &sets.Items[i]
+		out = append(out, newWorkload(statefulSetGVK, s.ObjectMeta, s.Spec.Replicas, byTarget))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.GVK.Kind != b.GVK.Kind {
+			return a.GVK.Kind < b.GVK.Kind
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return out, nil
+}
+
+type targetKey struct{ namespace, group, kind, name string }
+
+// hpaIndex maps each scale target to its autoscaler. Two HPAs on one target
+// is a misconfiguration Kubernetes itself reports; the first by name wins so
+// the result is deterministic.
+func hpaIndex(items []autoscalingv2.HorizontalPodAutoscaler) map[targetKey]*HPA {
+	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+	out := make(map[targetKey]*HPA, len(items))
+	for i := range items {
+		h := &items[i]
+		gv, err := schema.ParseGroupVersion(h.Spec.ScaleTargetRef.APIVersion)
+		if err != nil {
+			continue
+		}
+		key := targetKey{h.Namespace, gv.Group, h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name}
+		if _, taken := out[key]; taken {
+			continue
+		}
+		minReplicas := int64(1) // the API default when minReplicas is unset
+		if h.Spec.MinReplicas != nil {
+			minReplicas = int64(*h.Spec.MinReplicas)
+		}
+		out[key] = &HPA{Name: h.Name, MinReplicas: minReplicas, MaxReplicas: int64(h.Spec.MaxReplicas)}
+	}
+	return out
+}
+
+func newWorkload(gvk schema.GroupVersionKind, meta metav1.ObjectMeta, replicas *int32, hpas map[targetKey]*HPA) Workload {
+	w := Workload{
+		GVK:             gvk,
+		Namespace:       meta.Namespace,
+		Name:            meta.Name,
+		Labels:          meta.Labels,
+		Replicas:        1, // the API default when spec.replicas is unset
+		ReplicasManager: ReplicasManager(meta.ManagedFields),
+		HPA:             hpas[targetKey{meta.Namespace, gvk.Group, gvk.Kind, meta.Name}],
+	}
+	if replicas != nil {
+		w.Replicas = int64(*replicas)
+	}
+	return w
+}
+
+// ReplicasManager returns the manager that owns spec.replicas according to
+// server-side field management, preferring the most recent writer when
+// several entries list it (an Apply and an Update can both hold a field).
+func ReplicasManager(entries []metav1.ManagedFieldsEntry) string {
+	var best *metav1.ManagedFieldsEntry
+	for i := range entries {
+		e := &entries[i]
+		if e.FieldsV1 == nil || !ownsReplicas(e.FieldsV1.Raw) {
+			continue
+		}
+		if best == nil || (e.Time != nil && (best.Time == nil || best.Time.Before(e.Time))) {
+			best = e
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Manager
+}
+
+// ownsReplicas reports whether a FieldsV1 set contains f:spec → f:replicas.
+func ownsReplicas(raw []byte) bool {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return false
+	}
+	specRaw, ok := fields["f:spec"]
+	if !ok {
+		return false
+	}
+	var spec map[string]json.RawMessage
+	if err := json.Unmarshal(specRaw, &spec); err != nil {
+		return false
+	}
+	_, ok = spec["f:replicas"]
+	return ok
+}
