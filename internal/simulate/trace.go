@@ -125,12 +125,11 @@ func parseValue(s string, integers bool) (float64, error) {
 	if integers {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
+			if errors.Is(err, strconv.ErrRange) {
+				return 0, fmt.Errorf("replica count %q is out of range", s)
+			}
 			if f, ferr := strconv.ParseFloat(s, 64); ferr == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 				return 0, fmt.Errorf("replica count %q is not a whole number", s)
-			}
-			var numErr *strconv.NumError
-			if errors.As(err, &numErr) && errors.Is(numErr.Err, strconv.ErrRange) {
-				return 0, fmt.Errorf("replica count %q is out of range", s)
 			}
 			return 0, fmt.Errorf("replica count %q is not a number", s)
 		}
