@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -25,23 +24,6 @@ var sampleObjects = []Object{
 	{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "shop", Name: "checkout", HasHPA: true},
 	{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "sandbox", Name: "toy", HasHPA: true},
 	{Group: "", Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings"},
-}
-
-func (o Object) String() string {
-	keys := make([]string, 0, len(o.Labels))
-	for k := range o.Labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = k + "=" + o.Labels[k]
-	}
-	kind := o.Kind
-	if o.Group != "" {
-		kind += "." + o.Group
-	}
-	return fmt.Sprintf("%s %s/%s {%s} hasHPA=%t", kind, o.Namespace, o.Name, strings.Join(pairs, ","), o.HasHPA)
 }
 
 // render is what a golden file holds: the policy as `latch policy check`

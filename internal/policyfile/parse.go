@@ -21,9 +21,12 @@ import (
 )
 
 // Parse reads a LatchPolicy document strictly. filename is used only in
-// error messages. On failure the error is an ErrorList holding every
+// error messages and as the policy's Source. On failure the error is an ErrorList holding every
 // problem found, each naming file:line:column and the field path.
 func Parse(filename string, data []byte) (*Policy, error) {
+	if filename == "" {
+		filename = "<input>"
+	}
 	p := &parser{file: filename}
 	pol := p.document(data)
 	if len(p.errs) > 0 {
@@ -671,6 +674,9 @@ func (p *parser) mapping(n *yaml.Node, field string, allowed []string) (*mapNode
 			continue
 		}
 		kf := joinField(field, k.Value)
+		if allowed == nil { // keys are data (field paths), not schema
+			kf = fmt.Sprintf("%s[%q]", field, k.Value)
+		}
 		if first, dup := seen[k.Value]; dup {
 			p.errorf(k, kf, "duplicate key (first at line %d)", first.Line)
 			continue

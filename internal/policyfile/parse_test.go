@@ -98,7 +98,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "duplicate field path",
 			yaml: header + "  rules:\n    - name: a\n      fields:\n        spec.replicas: latch\n        spec.replicas: ignore\n",
-			want: `latch.yaml:8:9: spec.rules[0].fields.spec.replicas: duplicate key (first at line 7)`,
+			want: `latch.yaml:8:9: spec.rules[0].fields["spec.replicas"]: duplicate key (first at line 7)`,
 		},
 		{
 			name: "bad rule kind",

@@ -19,6 +19,25 @@ type Object struct {
 	HasHPA bool
 }
 
+// String names the object for messages: "Deployment.apps shop/web-1
+// {tier=frontend} hasHPA=true".
+func (o Object) String() string {
+	keys := make([]string, 0, len(o.Labels))
+	for k := range o.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	pairs := make([]string, len(keys))
+	for i, k := range keys {
+		pairs[i] = k + "=" + o.Labels[k]
+	}
+	kind := o.Kind
+	if o.Group != "" {
+		kind += "." + o.Group
+	}
+	return fmt.Sprintf("%s %s/%s {%s} hasHPA=%t", kind, o.Namespace, o.Name, strings.Join(pairs, ","), o.HasHPA)
+}
+
 // FieldPolicy is the resolved mode of one field path for one object.
 type FieldPolicy struct {
 	Mode policy.Mode
