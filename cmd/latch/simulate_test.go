@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/latch-gitops/latch/internal/policy"
+)
+
+func runSimulateCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := newRootCommand(&stdout, &stderr)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return stdout.String(), err
+}
+
+func readInts(t *testing.T, path string) []int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, f := range strings.Fields(string(data)) {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestSimulateJSONMatchesSeries runs the command and recomputes every figure
+// from the trace and --series-out by hand, independently of Summarise.
+func TestSimulateJSONMatchesSeries(t *testing.T) {
+	series := filepath.Join(t.TempDir(), "declared.txt")
+	trace := filepath.Join("testdata", "simulate-trace.txt")
+	out, err := runSimulateCLI(t, "simulate", "--trace", trace, "--series-out", series, "--min", "2", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]float64
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	keys := make([]string, 0, len(got))
+	for k := range got {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if want := "commits coverage max_declared naive_commits overprovision reduction samples"; strings.Join(keys, " ") != want {
+		t.Fatalf("JSON keys %v, want exactly %s", keys, want)
+	}
+
+	observed, declared := readInts(t, trace), readInts(t, series)
+	if len(declared) != len(observed) {
+		t.Fatalf("%d declared values for %d samples", len(declared), len(observed))
+	}
+	naive, commits, covered, maxDeclared := 0, 0, 0, int64(0)
+	excess, need := 0.0, 0.0
+	for i := range observed {
+		if i > 0 && observed[i] != observed[i-1] {
+			naive++
+		}
+		if i > 0 && declared[i] != declared[i-1] {
+			commits++
+		}
+		if 2*declared[i] >= observed[i] {
+			covered++
+		}
+		excess += math.Max(0, float64(declared[i]-observed[i]))
+		need += float64(observed[i])
+		maxDeclared = max(maxDeclared, declared[i])
+		if declared[i] < 2 {
+			t.Fatalf("sample %d: declared %d below --min 2", i, declared[i])
+		}
+	}
+	want := map[string]float64{
+		"samples": float64(len(observed)), "naive_commits": float64(naive), "commits": float64(commits),
+		"reduction": float64(naive) / math.Max(float64(commits), 1), "coverage": float64(covered) / float64(len(observed)),
+		"overprovision": excess / need, "max_declared": float64(maxDeclared),
+	}
+	for k, w := range want {
+		if math.Abs(got[k]-w) > 1e-12*math.Max(1, math.Abs(w)) {
+			t.Errorf("%s = %v, recomputed from --series-out %v", k, got[k], w)
+		}
+	}
+	if commits == 0 || commits >= naive {
+		t.Errorf("commits %d against naive %d: the test trace should exercise moves both ways", commits, naive)
+	}
+}
+
+func TestSimulateText(t *testing.T) {
+	out, err := runSimulateCLI(t, "simulate", "--trace", filepath.Join("testdata", "simulate-trace.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"policy         built-in policy: " + policy.DefaultParams().Rule.String(), "samples        2000", "naive commits", "reduction", "coverage", "overprovision", "max declared"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSimulateLoad(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "load.txt")
+	// 2 minutes of 1 req/s then 2 minutes of 4 req/s, one sample a second.
+	var b strings.Builder
+	for i := range 240 {
+		if i < 120 {
+			b.WriteString("1\n")
+		} else {
+			b.WriteString("4\n")
+		}
+	}
+	if err := os.WriteFile(trace, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runSimulateCLI(t, "simulate", "--trace", trace, "--load", "--per-replica", "0.1", "--step", "1s", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Samples     int   `json:"samples"`
+		MaxDeclared int64 `json:"max_declared"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	// 240 s of load is 16 HPA syncs; the HPA climbs to 4 req/s ÷ 0.1 = 40
+	// replicas. The default R5 ladder declares 25 on the way (≥ 16) and
+	// holds it: 40 is inside its band (below 31.6 × 1.5 and below 2 × 25).
+	if got.Samples != 16 || got.MaxDeclared != 25 {
+		t.Errorf("load replay: %+v, want 16 samples and max declared 25", got)
+	}
+}
+
+func TestSimulateErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(bad, []byte("3\n4\n-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noLatch := filepath.Join(dir, "latch.yaml")
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"simulate"}, `required flag(s) "trace" not set`},
+		{[]string{"simulate", "--trace", bad}, bad + ":3: replica count -1 is negative"},
+		{[]string{"simulate", "--trace", empty}, "empty trace"},
+		{[]string{"simulate", "--trace", filepath.Join(dir, "missing.txt")}, "flag --trace: open"},
+		{[]string{"simulate", "--trace", bad, "--min", "5", "--max", "3"}, "flag --min: 5 is above --max 3"},
+		{[]string{"simulate", "--trace", bad, "--load"}, "flag --per-replica: must be > 0 with --load"},
+		{[]string{"simulate", "--trace", bad, "--policy", noLatch}, "flag --policy: open"},
+	}
+	for _, tt := range tests {
+		_, err := runSimulateCLI(t, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("latch %v: error %v, want it to contain %q", tt.args, err, tt.wantErr)
+		}
+	}
+}
