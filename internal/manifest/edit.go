@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // ErrConflict means the bytes at an edit's location no longer hold the value
@@ -77,14 +78,41 @@ func ApplyEdits(root string, edits []Edit) ([]string, error) {
 			writes = append(writes, pending{rel: rel, abs: abs, mode: info.Mode().Perm(), data: updated})
 		}
 	}
+	// Writes are independent and mostly wait on fsync, so overlap them;
+	// each directory is synced once after its renames.
+	errs := make([]error, len(writes))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = writeFileAtomic(w.abs, w.data, w.mode)
+		}()
+	}
+	wg.Wait()
 	var changed []string
-	for _, w := range writes {
-		if err := writeFileAtomic(w.abs, w.data, w.mode); err != nil {
-			return changed, fmt.Errorf("edit %s: %w", w.rel, err)
+	dirs := map[string]bool{}
+	var firstErr error
+	for i, w := range writes {
+		if errs[i] != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("edit %s: %w", w.rel, errs[i])
+			}
+			continue
 		}
 		changed = append(changed, w.rel)
+		dirs[filepath.Dir(w.abs)] = true
 	}
-	return changed, nil
+	for dir := range dirs {
+		// Make the renames durable; a failure here still leaves complete files.
+		if d, err := os.Open(dir); err == nil {
+			d.Sync()
+			d.Close()
+		}
+	}
+	return changed, firstErr
 }
 
 // editBytes applies edits to one file's bytes and verifies the result. It is
@@ -135,12 +163,12 @@ func editBytes(data []byte, edits []Edit) ([]byte, error) {
 		shiftOnLine += len(digits) - l.Length
 	}
 	out = append(out, data[prev:]...)
-	if _, err := parseDocuments(out); err != nil {
-		return nil, fmt.Errorf("the edited file would not parse, not writing it: %w", err)
-	}
 	for _, c := range checks {
 		v, err := scalarValueAt(out, c.line, c.column)
-		if err != nil || v != c.want {
+		if err != nil {
+			return nil, fmt.Errorf("the edited file would not parse or lost the value at line %d, not writing it: %w", c.line, err)
+		}
+		if v != c.want {
 			return nil, fmt.Errorf("line %d: after the edit the value reads %q, not %q; not writing", c.line, v, c.want)
 		}
 	}
@@ -173,13 +201,5 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; a failure here leaves a complete file.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return os.Rename(tmp.Name(), path)
 }
