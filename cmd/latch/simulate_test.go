@@ -176,3 +176,29 @@ func TestSimulateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatePolicyFile checks --policy takes the latch parameters of an
+// HPA-scaled Deployment's spec.replicas from latch.yaml: the bare sigfig
+// rule with no hysteresis or dwell commits far more than the default.
+func TestSimulatePolicyFile(t *testing.T) {
+	trace := filepath.Join("testdata", "simulate-trace.txt")
+	commits := func(args ...string) float64 {
+		out, err := runSimulateCLI(t, append([]string{"simulate", "--trace", trace, "-o", "json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]float64
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got["commits"]
+	}
+	bare, def := commits("--policy", filepath.Join("testdata", "simulate-policy.yaml")), commits()
+	if !(bare > 3*def) {
+		t.Errorf("bare sigfig policy from the file: %v commits, default %v: the file was not applied", bare, def)
+	}
+	out, err := runSimulateCLI(t, "simulate", "--trace", trace, "--policy", filepath.Join("testdata", "simulate-policy.yaml"))
+	if err != nil || !strings.Contains(out, "simulate-policy.yaml (rule builtin/hpa-replicas): sigfig, hysteresis 0") {
+		t.Errorf("text output does not name the policy file and rule: %v\n%s", err, out)
+	}
+}
