@@ -691,14 +691,40 @@ func (p *parser) mapping(n *yaml.Node, field string, allowed []string) (*mapNode
 	return m, true
 }
 
-// suggest catches the usual slips: kind for kinds, hasHpa for hasHPA.
+// suggest catches the usual slips: kind for kinds, hasHpa for hasHPA,
+// hysterisis for hysteresis (a case-insensitive edit distance of at most 2).
 func suggest(key string, allowed []string) string {
+	best, bestDist := "", 3
 	for _, a := range allowed {
-		if strings.EqualFold(a, key) || strings.EqualFold(a, key+"s") || strings.EqualFold(a+"s", key) {
-			return fmt.Sprintf("; did you mean %q?", a)
+		if d := editDistance(strings.ToLower(key), strings.ToLower(a)); d < bestDist {
+			best, bestDist = a, d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func joinField(parent, key string) string {

@@ -71,6 +71,11 @@ func TestParseErrors(t *testing.T) {
 			want: `latch.yaml:5:1: status: unknown key "status" (want one of apiVersion, kind, metadata, spec)`,
 		},
 		{
+			name: "unknown key, case slip",
+			yaml: header + "  rules:\n    - name: a\n      match: {hasHpa: true}\n      fields: {spec.replicas: latch}\n",
+			want: `latch.yaml:6:15: spec.rules[0].match.hasHpa: unknown key "hasHpa"; did you mean "hasHPA"? (want one of kinds, namespaces, names, labels, hasHPA)`,
+		},
+		{
 			name: "unknown key in spec",
 			yaml: header + "  rule: []\n",
 			want: `latch.yaml:4:3: spec.rule: unknown key "rule"; did you mean "rules"? (want one of defaults, rules)`,
@@ -83,7 +88,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key in field entry",
 			yaml: header + "  rules:\n    - name: a\n      fields:\n        spec.replicas: {mode: latch, hysterisis: 0.2}\n",
-			want: `latch.yaml:7:38: spec.rules[0].fields["spec.replicas"].hysterisis: unknown key "hysterisis" (want one of mode, rule, hysteresis, dwellDown, dwellUp, min, max, grace)`,
+			want: `latch.yaml:7:38: spec.rules[0].fields["spec.replicas"].hysterisis: unknown key "hysterisis"; did you mean "hysteresis"? (want one of mode, rule, hysteresis, dwellDown, dwellUp, min, max, grace)`,
 		},
 		{
 			name: "unknown key in round rule",
