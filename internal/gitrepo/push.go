@@ -1,0 +1,309 @@
+package gitrepo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// PushOptions configures CommitAndPush. The zero value works.
+type PushOptions struct {
+	// Author and Committer of latch's commits; Author defaults to
+	// latch <latch@localhost>, Committer to Author.
+	Author, Committer Identity
+	// Template renders the commit message (nil: DefaultMessageTemplate);
+	// Cluster names the cluster in the message and the Latch-Cluster trailer.
+	Template *template.Template
+	Cluster  string
+	// MaxAttempts bounds the rounds of fetch, edit, commit and push
+	// (default DefaultMaxAttempts). Conflicts and network failures each use
+	// one attempt; authentication and other failures end the loop at once.
+	MaxAttempts int
+	// Backoff is the wait before the second attempt (default
+	// DefaultBackoff); it doubles per attempt up to MaxBackoff (default
+	// DefaultMaxBackoff). Each wait is jittered to a random point in its
+	// upper half, so two latches (or latch and a script) do not retry in
+	// lockstep.
+	Backoff, MaxBackoff time.Duration
+	// Log receives one record per attempt (nil: no logging). Records hold
+	// no credentials.
+	Log *slog.Logger
+}
+
+// Retry defaults: 5 attempts wait at most 0.5+1+2+4 = 7.5 s in total.
+const (
+	DefaultMaxAttempts = 5
+	DefaultBackoff     = 500 * time.Millisecond
+	DefaultMaxBackoff  = 15 * time.Second
+)
+
+// Workspace is what an edit function works on: latch's work tree at the
+// remote head.
+type Workspace struct {
+	// Dir is the work tree; edit the files here (slash paths under it).
+	Dir string
+	// Head is the commit Dir is at.
+	Head string
+	// Attempt counts from 1.
+	Attempt int
+
+	// intended holds the keys of the first attempt's changes; denied the
+	// keys a human changed during the round. Both nil on the first attempt.
+	intended map[string]bool
+	denied   map[string]bool
+}
+
+// Allowed reports whether latch may change this field in this attempt. The
+// edit function must skip the fields it is not allowed to change. On the
+// first attempt every field is allowed. On a retry only the fields the first
+// attempt changed are, minus those a human changed in git in between: the
+// human wins the round, and the next window starts from the human's value.
+func (w Workspace) Allowed(kind, object, field string) bool {
+	if w.intended == nil {
+		return true
+	}
+	key := Change{Kind: kind, Object: object, Field: field}.Key()
+	return w.intended[key] && !w.denied[key]
+}
+
+// EditFunc edits files in ws.Dir — re-reading them, since a human may have
+// changed them since the last attempt — and returns the changes it made.
+// It must leave the fields ws.Allowed refuses untouched. An error ends
+// CommitAndPush without retrying.
+type EditFunc func(ctx context.Context, ws Workspace) ([]Change, error)
+
+// Result is what CommitAndPush did.
+type Result struct {
+	// Commit is latch's pushed commit ("" when there was nothing to commit).
+	Commit string
+	// Base is the remote head the last attempt started from.
+	Base string
+	// Changes are the changes in Commit (or, with no commit, none).
+	Changes []Change
+	// HumanWon are changes latch meant to make but dropped this round
+	// because a human changed the same field in git meanwhile.
+	HumanWon []Change
+	// Files are the files Commit changed (slash paths).
+	Files []string
+	// Attempts is how many rounds ran (1 without any retry).
+	Attempts int
+	// Pushed reports whether Commit reached the remote.
+	Pushed bool
+}
+
+// CommitAndPush runs the safe-push loop: fetch the remote branch, reset
+// latch's work tree to its head, call edit, commit the changed files (no
+// changes: no commit, Result.Commit ""), and push without force. When the
+// push is not a fast-forward (someone pushed first), it waits (exponential
+// backoff with jitter) and starts over from the new head, calling edit
+// again, up to opts.MaxAttempts and while ctx lasts. Network failures are
+// retried the same way; an authentication failure (errors.Is(err, ErrAuth))
+// or any other failure is returned at once. It never force-pushes and never
+// pushes a "+" refspec.
+func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFunc) (Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	maxAttempts := opts.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	round := &roundState{firstFrom: map[string]int64{}, denied: map[string]bool{}}
+	var res Result
+	var lastErr error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		res = Result{Attempts: attempt, HumanWon: round.humanWon}
+		if attempt > 1 {
+			if err := sleep(ctx, backoff(opts, attempt)); err != nil {
+				return res, fmt.Errorf("push to %s branch %s: %w (after %d attempts, last: %w)", r.remoteURL, r.branch, err, attempt-1, lastErr)
+			}
+		}
+		err := r.attempt(ctx, opts, edit, round, attempt, &res)
+		if err == nil {
+			r.log(opts, slog.LevelInfo, "latch push done", "attempt", attempt, "base", res.Base, "commit", res.Commit, "pushed", res.Pushed, "changes", len(res.Changes), "humanWon", len(res.HumanWon))
+			return res, nil
+		}
+		kind := KindOf(err)
+		r.log(opts, slog.LevelWarn, "latch push attempt failed", "attempt", attempt, "base", res.Base, "kind", kind.String(), "error", err.Error())
+		if ctx.Err() != nil || (kind != KindConflict && kind != KindNetwork) {
+			return res, err
+		}
+		lastErr = err
+	}
+	return res, fmt.Errorf("push to %s branch %s: gave up after %d attempts: %w", r.remoteURL, r.branch, maxAttempts, lastErr)
+}
+
+// roundState is what one CommitAndPush call remembers across attempts.
+type roundState struct {
+	// firstFrom: for each field the first attempt changed, the value git
+	// declared then. A different From later means a human changed it.
+	firstFrom map[string]int64
+	// intended is nil until the first attempt has run edit.
+	intended map[string]bool
+	denied   map[string]bool
+	humanWon []Change
+}
+
+func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, round *roundState, attempt int, res *Result) error {
+	head, err := r.refresh(ctx)
+	if err != nil {
+		return err
+	}
+	res.Base = head
+	changes, err := r.runEdit(ctx, edit, round, head, attempt)
+	if err != nil {
+		return err
+	}
+	res.HumanWon = round.humanWon
+	if err := r.stageAll(ctx); err != nil {
+		return err
+	}
+	files, err := r.stagedFiles(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(files) == 0 && len(changes) == 0:
+		return nil // nothing to latch (or it is already in git)
+	case len(files) == 0:
+		return fmt.Errorf("edit at %s reported %d changes (first: %s %s) but changed no file", head, len(changes), changes[0].Ref(), changes[0].Field)
+	case len(changes) == 0:
+		return fmt.Errorf("edit at %s changed %d files (first: %s) but reported no change; latch does not commit without evidence", head, len(files), files[0])
+	}
+	message, err := CommitMessage(opts.Template, changes, opts.Cluster)
+	if err != nil {
+		return err
+	}
+	commit, err := r.commit(ctx, message, opts.Author, opts.Committer)
+	if err != nil {
+		return err
+	}
+	res.Commit, res.Changes, res.Files = commit, changes, files
+	if err := r.push(ctx); err != nil {
+		return err
+	}
+	res.Pushed = true
+	return nil
+}
+
+// runEdit calls edit and applies the "human wins" rule: on a retry, a field
+// whose declared value differs from what the first attempt read was changed
+// by someone else, so the tree is reset and edit runs again with that field
+// denied.
+func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, head string, attempt int) ([]Change, error) {
+	for pass := 0; ; pass++ {
+		ws := Workspace{Dir: r.workDir, Head: head, Attempt: attempt, intended: round.intended, denied: round.denied}
+		changes, err := edit(ctx, ws)
+		if err != nil {
+			return nil, fmt.Errorf("edit at %s (attempt %d): %w", head, attempt, err)
+		}
+		if round.intended == nil {
+			round.intended = map[string]bool{}
+			for _, c := range changes {
+				round.intended[c.Key()] = true
+				round.firstFrom[c.Key()] = c.From
+			}
+			return changes, nil
+		}
+		var refused []string
+		newlyDenied := false
+		for _, c := range changes {
+			key := c.Key()
+			if !ws.Allowed(c.Kind, c.Object, c.Field) {
+				refused = append(refused, c.Ref()+" "+c.Field)
+				continue
+			}
+			if c.From != round.firstFrom[key] {
+				round.denied[key] = true
+				round.humanWon = append(round.humanWon, c)
+				newlyDenied = true
+			}
+		}
+		if len(refused) > 0 {
+			return nil, fmt.Errorf("edit at %s (attempt %d) changed fields it was not allowed to (Workspace.Allowed): %s", head, attempt, strings.Join(refused, ", "))
+		}
+		if !newlyDenied {
+			return changes, nil
+		}
+		if pass > 0 {
+			// Cannot happen with a deterministic edit; do not loop for ever.
+			return nil, fmt.Errorf("edit at %s (attempt %d): fields kept changing under the human-wins rule", head, attempt)
+		}
+		// Undo this pass's edits and let edit run without the denied fields.
+		if _, err := r.git.run(ctx, r.workDir, nil, "reset", "--quiet", "--hard", head); err != nil {
+			return nil, fmt.Errorf("resetting %s to %s: %w", r.workDir, head, err)
+		}
+		if _, err := r.git.run(ctx, r.workDir, nil, "clean", "-ffdxq"); err != nil {
+			return nil, fmt.Errorf("cleaning %s: %w", r.workDir, err)
+		}
+	}
+}
+
+// pushArgs is the one push latch runs: HEAD to the branch, fast-forward
+// only (no --force of any kind, no "+" refspec), porcelain output so the
+// outcome can be read reliably.
+func (r *Repo) pushArgs() []string {
+	return []string{"push", "--porcelain", "--no-verify", r.remote, "HEAD:refs/heads/" + r.branch}
+}
+
+// checkNoForce refuses any push argument list that could rewrite the
+// remote branch. pushArgs never produces one; this guards later edits.
+func checkNoForce(args []string) error {
+	for _, a := range args {
+		if a == "-f" || strings.HasPrefix(a, "--force") || strings.HasPrefix(a, "--mirror") ||
+			strings.HasPrefix(a, "--delete") || a == "-d" || strings.HasPrefix(a, "+") || strings.HasPrefix(a, ":") {
+			return fmt.Errorf("refusing to run git %s: latch never force-pushes or deletes", strings.Join(args, " "))
+		}
+	}
+	return nil
+}
+
+func (r *Repo) push(ctx context.Context) error {
+	args := r.pushArgs()
+	if err := checkNoForce(args); err != nil {
+		return err
+	}
+	if _, err := r.git.run(ctx, r.workDir, nil, args...); err != nil {
+		return fmt.Errorf("push to %s branch %s: %w", r.remoteURL, r.branch, err)
+	}
+	return nil
+}
+
+// backoff is the jittered wait before attempt (≥ 2).
+func backoff(opts PushOptions, attempt int) time.Duration {
+	base, limit := opts.Backoff, opts.MaxBackoff
+	if base <= 0 {
+		base = DefaultBackoff
+	}
+	if limit <= 0 {
+		limit = DefaultMaxBackoff
+	}
+	d := base
+	for i := 2; i < attempt && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(d-half)+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (r *Repo) log(opts PushOptions, level slog.Level, msg string, args ...any) {
+	if opts.Log == nil {
+		return
+	}
+	opts.Log.Log(context.Background(), level, msg, append(args, "remote", r.remoteURL, "branch", r.branch)...)
+}
