@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -59,6 +60,15 @@ Without FILE and without ./latch.yaml, the built-in policy is printed. With
 				return fmt.Errorf("flags --labels and --hpa describe an object: use them with --object")
 			}
 			pol, err := loadPolicy(args)
+			var problems policyfile.ErrorList
+			if errors.As(err, &problems) {
+				// One problem per line, FILE:LINE:COL first, so editors and
+				// CI annotate them; the returned error only sums up.
+				for _, problem := range problems {
+					fmt.Fprintln(opts.stderr, problem)
+				}
+				return fmt.Errorf("%s: %d problem(s) found", problems[0].File, len(problems))
+			}
 			if err != nil {
 				return err
 			}

@@ -11,24 +11,31 @@ import (
 
 func runLatch(t *testing.T, args ...string) (stdout string, err error) {
 	t.Helper()
+	stdout, _, err = runLatchStderr(t, args...)
+	return stdout, err
+}
+
+func runLatchStderr(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	root := newRootCommand(&out, &errOut)
 	root.SetArgs(args)
 	err = root.Execute()
-	return out.String(), err
+	return out.String(), errOut.String(), err
 }
 
 func TestPolicyCheck(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(bad, []byte("apiVersion: latch.dev/v1alpha1\nkind: LatchPolicy\nspec:\n  rules:\n    - name: a\n      fields:\n        spec.replicas: {mode: latch, hysteresis: 1.5}\n"), 0o644); err != nil {
+	if err := os.WriteFile(bad, []byte("apiVersion: latch.dev/v1alpha1\nkind: LatchPolicy\nspec:\n  rules:\n    - name: a\n      match: {kind: [Deployment]}\n      fields:\n        spec.replicas: {mode: latch, hysteresis: 1.5}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name    string
-		args    []string
-		wantOut []string // substrings of stdout
-		wantErr string   // prefix of the error; empty for success
+		name       string
+		args       []string
+		wantOut    []string // substrings of stdout
+		wantErr    string   // prefix of the error; empty for success
+		wantStderr string
 	}{
 		{
 			name:    "the example is accepted and its rules printed",
@@ -36,9 +43,10 @@ func TestPolicyCheck(t *testing.T) {
 			wantOut: []string{"source: ../../examples/latch.yaml", "1. builtin/pod-templates (built-in)", "3. web-tier (line ", "spec.replicas: latch (rule series 1-2-5, hysteresis 0.2, dwellDown 2h, dwellUp 0s, min 2, max 500)"},
 		},
 		{
-			name:    "a broken file is an error naming file, line, column and field",
-			args:    []string{"policy", "check", bad},
-			wantErr: bad + `:7:50: spec.rules[0].fields["spec.replicas"].hysteresis: must be in [0, 1), got 1.5`,
+			name:       "a broken file is an error naming file, line, column and field",
+			args:       []string{"policy", "check", bad},
+			wantErr:    bad + ": 2 problem(s) found",
+			wantStderr: bad + ":6:15: spec.rules[0].match.kind: unknown key \"kind\"; did you mean \"kinds\"? (want one of kinds, namespaces, names, labels, hasHPA)\n" + bad + `:8:50: spec.rules[0].fields["spec.replicas"].hysteresis: must be in [0, 1), got 1.5` + "\n",
 		},
 		{
 			name:    "a missing file named on the command line is an error",
@@ -65,7 +73,10 @@ func TestPolicyCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := runLatch(t, tt.args...)
+			out, stderr, err := runLatchStderr(t, tt.args...)
+			if stderr != tt.wantStderr {
+				t.Errorf("stderr:\n got %q\nwant %q", stderr, tt.wantStderr)
+			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want prefix %q", err, tt.wantErr)
@@ -96,8 +107,9 @@ func TestPolicyCheckDefaultsToBuiltinWithoutLatchYAML(t *testing.T) {
 	if err := os.WriteFile("latch.yaml", []byte("apiVersion: latch.dev/v1alpha1\nkind: Latch\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runLatch(t, "policy", "check"); err == nil || err.Error() != `latch.yaml:2:7: kind: want LatchPolicy, got "Latch"` {
-		t.Errorf("broken ./latch.yaml: error = %v, want the parse error and no fallback", err)
+	if _, stderr, err := runLatchStderr(t, "policy", "check"); err == nil || err.Error() != "latch.yaml: 1 problem(s) found" ||
+		stderr != "latch.yaml:2:7: kind: want LatchPolicy, got \"Latch\"\n" {
+		t.Errorf("broken ./latch.yaml: error = %v, stderr %q; want the parse error and no fallback", err, stderr)
 	}
 }
 
