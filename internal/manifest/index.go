@@ -157,6 +157,12 @@ type markerDecl struct {
 	decl  fieldDecl
 }
 
+type locUser struct {
+	id      identity
+	field   string
+	display string
+}
+
 type hpaDecl struct {
 	origin   string
 	min, max int64
@@ -170,7 +176,7 @@ type Index struct {
 	objects  map[identity][]*object
 	markers  map[markerKey][]markerDecl
 	hpas     map[identity][]hpaDecl
-	locUsers map[string][]string // location key → "ref field" of everything it decides
+	locUsers map[string][]locUser // location key → every object field it decides
 	// Problems are what was skipped or malformed; they did not stop indexing.
 	Problems []Problem
 }
@@ -254,19 +260,15 @@ func (idx *Index) Lookup(ref ObjectRef, field string) (Location, error) {
 		return fail(ErrUnsupported, []string{c.place}, c.decl.err.Error())
 	}
 	if users := idx.locUsers[c.decl.loc.key()]; len(users) > 1 {
-		return fail(ErrShared, []string{c.decl.loc.String()}, "it also decides "+strings.Join(others(users, ref.String()+" "+field), ", "))
+		var also []string
+		for _, u := range users {
+			if u.id != id || u.field != field {
+				also = append(also, u.display)
+			}
+		}
+		return fail(ErrShared, []string{c.decl.loc.String()}, "it also decides "+strings.Join(also, ", "))
 	}
 	return c.decl.loc, nil
-}
-
-func others(users []string, self string) []string {
-	var out []string
-	for _, u := range users {
-		if u != self {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 // HPAFor returns the minReplicas (1 when not written) and maxReplicas that
@@ -546,12 +548,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 	l.loadAll(walked.files)
 
 	b := &builder{loader: l, fields: opts.Fields}
-	rendered, reached := b.renderKustomizations(walked)
-
-	inKustDir := map[string]bool{}
-	for _, d := range walked.kustDirs {
-		inKustDir[d] = true
-	}
+	rendered, reached, inKustDir := b.renderKustomizations(walked)
 	var all []*object
 	all = append(all, rendered...)
 	for _, rel := range walked.files {
@@ -574,12 +571,13 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 		objects:  map[identity][]*object{},
 		markers:  map[markerKey][]markerDecl{},
 		hpas:     map[identity][]hpaDecl{},
-		locUsers: map[string][]string{},
+		locUsers: map[string][]locUser{},
 	}
-	use := func(loc Location, user string) {
+	use := func(loc Location, ref ObjectRef, field string) {
 		k := loc.key()
+		user := locUser{id: ref.identity(), field: field, display: ref.String() + " " + field}
 		for _, u := range idx.locUsers[k] {
-			if u == user {
+			if u.id == user.id && u.field == user.field {
 				return
 			}
 		}
@@ -590,7 +588,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 		idx.objects[id] = append(idx.objects[id], o)
 		for field, d := range o.fields {
 			if d.err == nil {
-				use(d.loc, o.ref.String()+" "+field)
+				use(d.loc, o.ref, field)
 			}
 		}
 		if o.hpaTarget != nil {
@@ -630,7 +628,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 			k := markerKey{id: m.ref.identity(), field: m.field}
 			idx.markers[k] = append(idx.markers[k], m)
 			if m.decl.err == nil {
-				use(m.decl.loc, m.ref.String()+" "+m.field)
+				use(m.decl.loc, m.ref, m.field)
 			}
 		}
 	}

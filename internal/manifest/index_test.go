@@ -305,3 +305,26 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestKustomizeComponentsAndFluxKustomization(t *testing.T) {
+	root := t.TempDir()
+	// A Flux Kustomization object saved as kustomization.yaml is not a
+	// kustomize config: the files beside it are plain manifests.
+	writeFile(t, root, "flux/kustomization.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec: {path: ./apps}\n")
+	writeFile(t, root, "flux/app.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: plain, namespace: shop}\nspec: {replicas: 2}\n")
+	// A component's patch decides over the base it is applied to.
+	writeFile(t, root, "base/kustomization.yaml", "resources: [d.yaml]\n")
+	writeFile(t, root, "base/d.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n")
+	writeFile(t, root, "components/ha/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - path: ha.yaml\n")
+	writeFile(t, root, "components/ha/ha.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 6\n")
+	writeFile(t, root, "prod/kustomization.yaml", "resources: [../base]\ncomponents: [../components/ha]\nnamespace: shop\n")
+	idx, err := BuildIndex(root, IndexOptions{})
+	must(t, err)
+	if len(idx.Problems) > 0 {
+		t.Fatalf("problems: %v", idx.Problems)
+	}
+	checkLookups(t, idx, []wantLoc{
+		{ref: "apps/v1/Deployment/shop/plain", file: "flux/app.yaml", line: 4, value: "2", via: ViaManifest},
+		{ref: "apps/v1/Deployment/shop/web", file: "components/ha/ha.yaml", line: 5, value: "6", via: ViaKustomizePatch},
+	})
+}

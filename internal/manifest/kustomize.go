@@ -105,7 +105,7 @@ func (b *builder) resolve(k *kustomization, entry string) (string, os.FileInfo, 
 
 // renderKustomizations renders every root kustomization in the walk: those
 // no other kustomization in the walk refers to.
-func (b *builder) renderKustomizations(w walkResult) ([]*object, map[string]bool) {
+func (b *builder) renderKustomizations(w walkResult) (objects []*object, reached, kustDirs map[string]bool) {
 	b.reached, b.rendered = map[string]bool{}, map[string]bool{}
 	kusts := map[string]*kustomization{}
 	referenced := map[string]bool{}
@@ -154,9 +154,13 @@ func (b *builder) renderKustomizations(w walkResult) ([]*object, map[string]bool
 			b.loader.problem(k.file, 0, "not rendered: only kustomizations in a reference cycle refer to it")
 		}
 	}
-	reached := b.reached
+	kustDirs = map[string]bool{}
+	for dir := range kusts {
+		kustDirs[dir] = true
+	}
+	reached = b.reached
 	b.reached = nil
-	return out, reached
+	return out, reached, kustDirs
 }
 
 func (b *builder) render(k *kustomization, stack []string) ([]*object, error) {
