@@ -136,7 +136,7 @@ func TestParseErrors(t *testing.T) {
 			want: `latch.yaml:5:42: spec.defaults.latch.rule.series: unknown series "E12" (want one of 1-2-5, R5, R10)`,
 		},
 		{
-			name: "hysteresis out of range",
+			name: "rule without fields",
 			yaml: header + "  rules:\n    - name: a\n    - name: b\n      fields:\n        spec.replicas: {mode: latch, hysteresis: 1.5}\n",
 			want: "latch.yaml:5:7: spec.rules[0].fields: required: a rule must set at least one field",
 		},
