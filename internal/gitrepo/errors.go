@@ -188,8 +188,11 @@ func classify(op, output string) Kind {
 // redactor removes secrets from text. It knows each secret in the forms git,
 // curl and HTTP put it in: plain, URL-escaped, and inside a basic-auth
 // header (base64 of user:password).
+//
+// The list sits behind a closure so that printing a Repo (or a runner) with
+// %+v, which walks unexported fields, cannot show it.
 type redactor struct {
-	secrets []string // longest first, so a secret containing another goes first
+	secrets func() []string // longest first, so a secret containing another goes first
 }
 
 const redacted = "[REDACTED]"
@@ -213,11 +216,14 @@ func newRedactor(auth Auth, extra ...string) redactor {
 		add(base64.StdEncoding.EncodeToString([]byte(pw)))
 	}
 	sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })
-	return redactor{secrets: list}
+	return redactor{secrets: func() []string { return list }}
 }
 
 func (r redactor) redact(s string) string {
-	for _, secret := range r.secrets {
+	if r.secrets == nil {
+		return stripURLPasswords(s)
+	}
+	for _, secret := range r.secrets() {
 		s = strings.ReplaceAll(s, secret, redacted)
 	}
 	return stripURLPasswords(s)

@@ -20,8 +20,11 @@ type configPair struct{ key, value string }
 // runner runs the git CLI isolated from the machine's configuration. It is
 // immutable once built; Repo rebuilds it when the signer changes.
 type runner struct {
-	env    []string // complete environment, secrets included
-	redact redactor
+	env []string // environment without secrets
+	// secretEnv adds the credential helper's variables at exec time; a
+	// closure so that printing the runner cannot show them.
+	secretEnv func() []string
+	redact    redactor
 	// observe, when set (tests), sees every argument list before it runs.
 	observe func(args []string)
 }
@@ -72,14 +75,14 @@ var baseConfig = []configPair{
 	{"http.lowSpeedTime", "60"},
 }
 
-func newRunner(env []string, config []configPair, redact redactor) runner {
+func newRunner(env []string, secretEnv func() []string, config []configPair, redact redactor) runner {
 	env = append([]string(nil), env...)
 	env = append(env, "GIT_CONFIG_COUNT="+strconv.Itoa(len(config)))
 	for i, c := range config {
 		n := strconv.Itoa(i)
 		env = append(env, "GIT_CONFIG_KEY_"+n+"="+c.key, "GIT_CONFIG_VALUE_"+n+"="+c.value)
 	}
-	return runner{env: env, redact: redact}
+	return runner{env: env, secretEnv: secretEnv, redact: redact}
 }
 
 // run runs git with args in dir and returns its stdout. A failure is an
@@ -100,6 +103,9 @@ func (r runner) exec(ctx context.Context, dir string, stdin io.Reader, args ...s
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = r.env
+	if r.secretEnv != nil {
+		cmd.Env = append(append([]string(nil), r.env...), r.secretEnv()...)
+	}
 	cmd.Stdin = stdin
 	var outBuf, errBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outBuf, &errBuf

@@ -114,6 +114,9 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 	round := &roundState{firstFrom: map[string]int64{}, denied: map[string]bool{}}
 	var res Result
 	var lastErr error
+	// unconfirmed is the last attempt's result when its push failed on the
+	// network: the remote may have taken it and only the reply was lost.
+	var unconfirmed *Result
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		res = Result{Attempts: attempt, HumanWon: round.humanWon}
 		if attempt > 1 {
@@ -121,7 +124,9 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 				return res, fmt.Errorf("push to %s branch %s: %w (after %d attempts, last: %w)", r.remoteURL, r.branch, err, attempt-1, lastErr)
 			}
 		}
+		round.unconfirmed = unconfirmed
 		err := r.attempt(ctx, opts, edit, round, attempt, &res)
+		unconfirmed = nil
 		if err == nil {
 			r.log(opts, slog.LevelInfo, "latch push done", "attempt", attempt, "base", res.Base, "commit", res.Commit, "pushed", res.Pushed, "changes", len(res.Changes), "humanWon", len(res.HumanWon))
 			return res, nil
@@ -132,6 +137,10 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 			return res, err
 		}
 		lastErr = err
+		if kind == KindNetwork && res.Commit != "" && !res.Pushed {
+			pending := res
+			unconfirmed = &pending
+		}
 	}
 	return res, fmt.Errorf("push to %s branch %s: gave up after %d attempts: %w", r.remoteURL, r.branch, maxAttempts, lastErr)
 }
@@ -145,6 +154,9 @@ type roundState struct {
 	intended map[string]bool
 	denied   map[string]bool
 	humanWon []Change
+	// unconfirmed is the previous attempt's result if its push failed on
+	// the network; set for one attempt only.
+	unconfirmed *Result
 }
 
 func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, round *roundState, attempt int, res *Result) error {
@@ -153,6 +165,14 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 		return err
 	}
 	res.Base = head
+	if prev := round.unconfirmed; prev != nil && r.isAncestor(ctx, prev.Commit, head) {
+		// The push that "failed" had landed: report it instead of
+		// committing anew (edit would find nothing left to do anyway).
+		attempts := res.Attempts
+		*res = *prev
+		res.Attempts, res.Pushed = attempts, true
+		return nil
+	}
 	changes, err := r.runEdit(ctx, edit, round, head, attempt)
 	if err != nil {
 		return err
@@ -240,6 +260,12 @@ func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, he
 			return nil, fmt.Errorf("cleaning %s: %w", r.workDir, err)
 		}
 	}
+}
+
+// isAncestor reports whether commit is in head's history.
+func (r *Repo) isAncestor(ctx context.Context, commit, head string) bool {
+	_, err := r.git.run(ctx, r.workDir, nil, "merge-base", "--is-ancestor", commit, head)
+	return err == nil
 }
 
 // pushArgs is the one push latch runs: HEAD to the branch, fast-forward

@@ -37,13 +37,13 @@ type Repo struct {
 	// private is a 0700 folder for the SSH key copy, GNUPGHOME, worktree.
 	private string
 
-	auth Auth // Password always empty: see password
-	// password returns the HTTP password. A closure, not a string field,
-	// so that printing a Repo with %+v cannot show it.
-	password func() string
+	// auth without its Password: the password lives only in closures
+	// (secretEnv, the redactor), so printing a Repo with %+v cannot show it.
+	auth Auth
 
-	env    []string
-	config []configPair
+	env       []string // no secrets: see secretEnv
+	secretEnv func() []string
+	config    []configPair
 	signer signerState
 	git    runner
 
@@ -177,7 +177,6 @@ func newRepo(remoteURL string, auth Auth, extraSecrets ...string) (*Repo, error)
 		remoteURL: remoteURL,
 		private:   private,
 		auth:      auth,
-		password:  func() string { return password },
 	}
 	r.auth.Password = ""
 	env := baseEnv()
@@ -190,7 +189,8 @@ func newRepo(remoteURL string, auth Auth, extraSecrets ...string) (*Repo, error)
 				configPair{"credential." + scope + ".helper", credentialHelper},
 				configPair{"credential." + scope + ".username", auth.Username},
 			)
-			env = append(env, envHelperUsername+"="+auth.Username, envHelperPassword+"="+password)
+			helperEnv := []string{envHelperUsername + "=" + auth.Username, envHelperPassword + "=" + password}
+			r.secretEnv = func() []string { return helperEnv }
 		}
 	}
 	if auth.CAFile != "" {
@@ -210,7 +210,7 @@ func newRepo(remoteURL string, auth Auth, extraSecrets ...string) (*Repo, error)
 		env = append(env, "GIT_SSH_COMMAND="+sshCommand(keyCopy, auth.KnownHostsPath), "GIT_SSH_VARIANT=ssh")
 	}
 	r.env, r.config = env, config
-	r.git = newRunner(env, config, newRedactor(Auth{Username: auth.Username, Password: password}, extraSecrets...))
+	r.git = newRunner(env, r.secretEnv, config, newRedactor(Auth{Username: auth.Username, Password: password}, extraSecrets...))
 	return r, nil
 }
 
@@ -218,7 +218,7 @@ func newRepo(remoteURL string, auth Auth, extraSecrets ...string) (*Repo, error)
 func (r *Repo) rebuildRunner() {
 	observe := r.git.observe
 	env := append(append([]string(nil), r.env...), r.signer.env...)
-	r.git = newRunner(env, append(append([]configPair(nil), r.config...), r.signer.config...), r.git.redact)
+	r.git = newRunner(env, r.secretEnv, append(append([]configPair(nil), r.config...), r.signer.config...), r.git.redact)
 	r.git.observe = observe
 }
 
