@@ -44,8 +44,8 @@ type Repo struct {
 	env       []string // no secrets: see secretEnv
 	secretEnv func() []string
 	config    []configPair
-	signer signerState
-	git    runner
+	signer    signerState
+	git       runner
 
 	worktreeAdded bool
 }
