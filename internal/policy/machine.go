@@ -81,13 +81,16 @@ func MinSafe(observed int64) int64 {
 //     (under-declaring is the dangerous side) and the reason says so.
 //  2. Up: when the observed value is past the boundary above the declared
 //     level by the hysteresis fraction, and has held there for DwellUp, the
-//     declared value moves to the level nearest the observed value. If the
-//     declared value is below ⌈observed/2⌉ it moves at once, ignoring
-//     hysteresis and DwellUp.
+//     declared value moves to the smallest level at or above the lowest
+//     value seen during that time. If the declared value is below
+//     ⌈observed/2⌉ it moves at once, ignoring hysteresis and DwellUp, to the
+//     smallest level at or above the observed value.
 //  3. Down: when the observed value has stayed below the boundary under the
-//     declared level, less the hysteresis fraction, for DwellDown without a
-//     break, the declared value moves to the level nearest the highest value
-//     seen during that time (never below half of it).
+//     declared level, less the hysteresis fraction, for the dwell without a
+//     break, the declared value moves to the smallest level at or above
+//     highest/√2, highest being the highest value seen during that time. The
+//     dwell is DwellDown, shortened when the declared value is above that
+//     highest value (see downDwell).
 //  4. Otherwise nothing changes and any pending move is forgotten.
 func Step(p Params, s State, now time.Time, observed, min, max int64) (State, Decision) {
 	if err := p.Validate(); err != nil {
@@ -100,6 +103,18 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 	b := newBounds(p.Min, p.Max, min, max)
 	target := func(x int64) int64 {
 		return b.clamp(maxInt(l.round(x), l.ceilLevel(MinSafe(x))))
+	}
+	// upTarget rounds up: a move up declares at least the whole observed
+	// scale, so the rest of a rise (a burst's ramp, a morning) fits without
+	// another commit. ceilLevel(x) ≥ x ≥ ⌈x/2⌉: coverage holds.
+	upTarget := func(x int64) int64 {
+		return b.clamp(maxInt(l.ceilLevel(x), l.ceilLevel(MinSafe(x))))
+	}
+	// downTarget is the smallest level at or above the geometric middle
+	// between half and all of x, the highest value of the wait: it covers x
+	// with a margin of √2 over the coverage floor, and no more.
+	downTarget := func(x int64) int64 {
+		return b.clamp(maxInt(l.ceilLevel(int64(math.Ceil(float64(x)/math.Sqrt2))), l.ceilLevel(MinSafe(x))))
 	}
 
 	if !s.Valid {
@@ -139,10 +154,10 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		var why string
 		switch {
 		case unsafe:
-			d = target(observed)
+			d = upTarget(observed)
 			why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared; up at once", observed, MinSafe(observed), cur)
 		case p.DwellUp == 0:
-			d = target(observed)
+			d = upTarget(observed)
 			why = fmt.Sprintf("observed %d is past %.4g (boundary %.4g + %g%% hysteresis); up at once", observed, upTh, upBoundary, h*100)
 		default:
 			s = s.track(DirUp, now, observed)
@@ -150,7 +165,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 			if held < p.DwellUp {
 				return s, b.decide(before, cur, clampNote)
 			}
-			d = target(s.Extreme)
+			d = upTarget(s.Extreme)
 			why = fmt.Sprintf("observed held above %.4g for %v (lowest %d)", upTh, held, s.Extreme)
 		}
 		if d <= cur {
@@ -158,16 +173,16 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		}
 		return State{Valid: true, Declared: d}, Decision{
 			Declared: d, Changed: true,
-			Reason: fmt.Sprintf("%s to %d by %s%s%s", why, d, p.Rule, b.note(d, l.round(observed)), clampNote),
+			Reason: fmt.Sprintf("%s to %d by %s%s%s", why, d, p.Rule, b.note(d, l.ceilLevel(observed)), clampNote),
 		}
 
 	case float64(observed) < downTh && cur > b.lo:
 		s = s.track(DirDown, now, observed)
 		held := now.Sub(s.Since)
-		if held < downDwell(p.DwellDown, cur, s.Extreme) {
+		if held < downDwell(p.DwellDown, cur, s.Extreme, b.lo) {
 			return s, b.decide(before, cur, clampNote)
 		}
-		d := target(s.Extreme)
+		d := downTarget(s.Extreme)
 		if d >= cur {
 			// Half of the highest value seen still needs the current level.
 			return s, b.decide(before, cur, clampNote)
@@ -175,7 +190,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		return State{Valid: true, Declared: d}, Decision{
 			Declared: d, Changed: true,
 			Reason: fmt.Sprintf("observed held below %.4g (boundary %.4g − %g%% hysteresis) for %v (highest %d); down to %d by %s%s%s",
-				downTh, downBoundary, h*100, held, s.Extreme, d, p.Rule, b.note(d, l.round(s.Extreme)), clampNote),
+				downTh, downBoundary, h*100, held, s.Extreme, d, p.Rule, b.note(d, l.ceilLevel(int64(math.Ceil(float64(s.Extreme)/math.Sqrt2)))), clampNote),
 		}
 	}
 	return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)
@@ -259,21 +274,30 @@ func maxInt(a, b int64) int64 {
 	return b
 }
 
-// fastReleaseLimit bounds how much over-declaration shortens the dwell down.
+// fastReleaseLimit bounds how much over-declaration shortens the dwell down:
+// never below a quarter of DwellDown (an hour for the default four).
 const fastReleaseLimit = 4
 
 // downDwell is how long a move down from declared must hold when highest is
-// the highest value seen while it held. It is dwell while the declared value
-// is at most twice that highest value; beyond, the dwell shrinks in
-// proportion (declared 8× the highest: a quarter of the dwell), never below
-// dwell/fastReleaseLimit. A flash crowd's capacity is then released within
-// the hour instead of being held for the whole dwell, while a night's
-// trough, only a few times below the day's level, still waits it out.
-func downDwell(dwell time.Duration, declared, highest int64) time.Duration {
-	if highest*coverageDivisor >= declared || dwell == 0 {
+// the highest value seen while it held and floor the lowest value the
+// bounds allow. While the declared value is at most that highest value the
+// dwell is the full dwell; above it, the dwell shrinks in proportion
+// (declared 3× the highest: a third of the dwell), never below
+// dwell/fastReleaseLimit. Holding capacity nobody used during the wait costs
+// over-provisioning in proportion to how far above it the declared value
+// sits, while the commit a move costs is the same, so the wait is scaled by
+// the same ratio: the capacity of a burst or a flash crowd is released
+// within about an hour, a level only a little above the quiet traffic waits
+// out nearly the whole dwell.
+//
+// A wait during which nothing rose above the floor (the minimum, or 0) gets
+// the full dwell: a series pinned to its minimum is what a monitoring outage
+// looks like, and it says nothing about how much capacity is really needed.
+func downDwell(dwell time.Duration, declared, highest, floor int64) time.Duration {
+	if highest >= declared || highest <= floor || dwell == 0 {
 		return dwell
 	}
-	f := float64(highest*coverageDivisor) / float64(declared)
+	f := float64(highest) / float64(declared)
 	f = math.Max(f, 1.0/fastReleaseLimit)
 	return time.Duration(float64(dwell) * f)
 }

@@ -69,10 +69,19 @@ func TestStepScripts(t *testing.T) {
 			{2 * h, 12, 20, false, ""}, // 12 > 11.8 (14.1/1.2): no move pending at all
 		}},
 		{"dwell down waits, then moves to the level of the highest value held", p, 0, 0, []sample{
+			{0, 30, 20, true, ""},
+			{m, 14, 20, false, ""},      // inside the band (above 14.14/1.2 = 11.8): nothing pending
+			{2 * m, 11, 20, false, ""},  // below 11.8: the dwell starts
+			{30 * m, 11, 20, false, ""}, // highest 11 of 20 declared: the dwell is 1h × 11/20 = 33m
+			{34 * m, 9, 20, false, ""},  // 32m held
+			{35 * m, 9, 10, true, "held below 11.79 (boundary 14.14 − 20% hysteresis) for 33m0s (highest 11); down to 10"},
+		}},
+		{"the dwell down is in proportion to the used fraction of the declared value", p, 0, 0, []sample{
 			{0, 50, 50, true, ""},
-			{m, 20, 50, false, ""},      // below 26.4 (31.6/1.2): dwell starts
-			{30 * m, 24, 50, false, ""}, // highest so far 24
-			{60 * m, 15, 20, true, "held below 26.35 (boundary 31.62 − 20% hysteresis) for 59m0s"},
+			{m, 26, 50, false, ""},      // below 26.35: dwell starts, highest 26
+			{32 * m, 26, 50, false, ""}, // 31m held < 1h × 26/50 = 31m12s
+			// down to the smallest level at or above 26/√2 = 18.4
+			{33 * m, 26, 20, true, "for 32m0s (highest 26); down to 20"},
 		}},
 		{"dwell down restarts when the value comes back", p, 0, 0, []sample{
 			{0, 50, 50, true, ""},

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// Default policy. Each number is argued in docs/latching.md and measured by
-// bench/simulate (docs/benchmarks.md); in short:
+// Default policy. Each number is argued in docs/latching.md and was chosen
+// on the tuning shapes of bench/simulate, then checked on held-out shapes and
+// the NASA trace (docs/benchmarks.md); in short:
 //
 //   - series R5 (1, 1.6, 2.5, 4, 6.3 per decade, as integers 1 2 3 4 6 10 16
 //     25 40 63 100 …): a geometric ladder, so one rule fits 3 replicas and
@@ -22,15 +23,17 @@ import (
 //     minute-to-minute noise (about 30 % on the NASA trace).
 //   - dwell down 4h: a lower value must hold for four hours, longer than a
 //     monitoring outage, a rollout or a lunch dip, shorter than a night, so
-//     sustained troughs still release capacity; a value 2× or more above
-//     what held waits proportionally less (at least dwell/4), so a flash
-//     crowd's capacity is not kept for hours.
-//   - dwell up 0: a higher value is declared at once; under-declaring is the
-//     dangerous side.
+//     sustained troughs still release capacity; when the declared value is
+//     above everything seen during the wait, the wait shrinks in proportion
+//     (never below an hour), so a burst's capacity is not kept for hours.
+//   - dwell up 15m: a move up that coverage does not need (the observed
+//     value is past the band but under twice the declared value) waits a
+//     quarter of an hour, so a ramp climbing through several levels ends in
+//     one commit; a move up that coverage needs is never delayed.
 const (
 	DefaultHysteresis = 0.5
 	DefaultDwellDown  = 4 * time.Hour
-	DefaultDwellUp    = time.Duration(0)
+	DefaultDwellUp    = 15 * time.Minute
 )
 
 // defaultRule is the rounding rule of DefaultParams.

@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// change is one commit of a replay: the sample index and the value declared.
+type change struct {
+	at       int
+	declared int64
+}
+
+// segment is a stretch of a 15 s trace: n samples going linearly from
+// from to to (a constant when they are equal).
+type segment struct {
+	n        int
+	from, to int64
+}
+
+const sampleStep = 15 * time.Second
+
+func perMin(m int) int { return m * int(time.Minute/sampleStep) }
+
+func buildTrace(segs []segment) []int64 {
+	var out []int64
+	for _, s := range segs {
+		for k := range s.n {
+			v := s.from
+			if s.n > 1 && s.to != s.from {
+				v = s.from + (s.to-s.from)*int64(k+1)/int64(s.n)
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func replayDefault(trace []int64, min int64) []change {
+	var st State
+	var out []change
+	for i, v := range trace {
+		var d Decision
+		st, d = Step(DefaultParams(), st, t0.Add(time.Duration(i)*sampleStep), v, min, 0)
+		if d.Changed {
+			out = append(out, change{i, d.Declared})
+		}
+	}
+	return out
+}
+
+// TestDefaultPolicyShapes pins down what the default policy does with the
+// shapes that decide its numbers (docs/latching.md): how far a burst moves
+// the declared value, and when it comes back down.
+func TestDefaultPolicyShapes(t *testing.T) {
+	quiet := perMin(30)
+	tests := []struct {
+		name  string
+		trace []segment
+		want  []change
+	}{
+		{
+			// 35 → 140 over five minutes: 82 is the first sample needing
+			// more than 40 (half of it is 41). One move, to the smallest
+			// level at or above 82, and the rest of the ramp fits under it.
+			name:  "a 4x burst ramping up from level 40 moves once, to 100, not to 160",
+			trace: []segment{{quiet, 35, 35}, {perMin(5), 35, 140}, {perMin(25), 140, 140}, {perMin(180), 35, 35}},
+			want: []change{{0, 40}, {quiet + 8, 100},
+				// 35 of 100 used: the wait is 4h × 0.35 = 84 min; then
+				// down to the smallest level at or above 35/√2 = 24.7.
+				{quiet + perMin(30) + perMin(84), 25}},
+		},
+		{
+			name:  "a 6x flash comes down after an hour (a quarter of the dwell)",
+			trace: []segment{{quiet, 35, 35}, {perMin(30), 240, 240}, {perMin(120), 35, 35}},
+			want:  []change{{0, 40}, {quiet, 250}, {quiet + perMin(30) + perMin(60), 25}},
+		},
+		{
+			// 78 is past 75.3 (the R5 boundary 50.2 above 40, plus 50 %)
+			// but under twice 40: coverage does not need it, so it waits
+			// for dwell up and declares the smallest level at or above the
+			// lowest value held.
+			name:  "a rise past the band that coverage does not need waits 15 minutes",
+			trace: []segment{{quiet, 35, 35}, {perMin(20), 78, 78}},
+			want:  []change{{0, 40}, {quiet + perMin(15), 100}},
+		},
+		{
+			name:  "a monitoring gap at the minimum for three hours moves nothing",
+			trace: []segment{{quiet, 200, 200}, {perMin(180), 1, 1}, {quiet, 200, 200}},
+			want:  []change{{0, 250}},
+		},
+		{
+			name:  "a drop to the minimum that outlasts the full dwell is declared",
+			trace: []segment{{quiet, 200, 200}, {perMin(300), 1, 1}},
+			want:  []change{{0, 250}, {quiet + perMin(240), 1}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := replayDefault(buildTrace(tt.trace), 1)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("changes (sample, declared) = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDownDwell(t *testing.T) {
+	h := time.Hour
+	tests := []struct {
+		dwell                    time.Duration
+		declared, highest, floor int64
+		want                     time.Duration
+	}{
+		{4 * h, 100, 100, 1, 4 * h}, // fully used: the whole dwell
+		{4 * h, 100, 50, 1, 2 * h},  // half used: half the dwell
+		{4 * h, 100, 10, 1, h},      // never below a quarter
+		{4 * h, 100, 1, 1, 4 * h},   // pinned to the minimum: an outage, the whole dwell
+		{4 * h, 100, 0, 0, 4 * h},   // pinned to zero with no minimum: the same
+		{0, 100, 50, 1, 0},          // no dwell stays no dwell
+		{4 * h, 250, 35, 1, h},      // a burst's level over quiet traffic
+		{4 * h, 63, 40, 1, time.Duration(float64(4*h) * 40 / 63)},
+	}
+	for _, tt := range tests {
+		if got := downDwell(tt.dwell, tt.declared, tt.highest, tt.floor); got != tt.want {
+			t.Errorf("downDwell(%v, declared %d, highest %d, floor %d) = %v, want %v", tt.dwell, tt.declared, tt.highest, tt.floor, got, tt.want)
+		}
+	}
+}
