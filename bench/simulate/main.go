@@ -1,13 +1,20 @@
 // Command simulate is latch's policy benchmark: it replays the NASA 1995
-// trace and deterministic synthetic shapes (fixed seed) through the bare
+// trace and deterministic synthetic shapes (fixed seeds) through the bare
 // seed rule (baseline) and the default policy, and rewrites the section
 // between <!-- BEGIN simulate --> and <!-- END simulate --> of
-// docs/benchmarks.md with the table, leaving the rest of the file alone.
+// docs/benchmarks.md with the tables, leaving the rest of the file alone.
 //
 //	go run ./bench/simulate [-doc docs/benchmarks.md] [-shared ../shared] [-check]
 //
-// With -check it exits non-zero if any row misses the goal (reduction ≥ 100,
-// coverage ≥ 0.99, overprovision ≤ 1.0).
+// The synthetic shapes come in two sets: the tuning shapes (the issue's, on
+// which the defaults were chosen) and held-out shapes made with another seed
+// and other parameters, reported apart so that they show whether the
+// defaults generalise. The NASA rows belong to neither set.
+//
+// With -check it exits non-zero if any required row (NASA and the tuning
+// shapes) misses the goal (reduction ≥ 100, coverage ≥ 0.99, overprovision
+// ≤ 1.0). Held-out rows are reported, met or not, but do not fail -check:
+// a held-out row that misses is a finding to report, not to tune away.
 package main
 
 import (
@@ -39,15 +46,35 @@ const (
 	goalOverprovision = 1.0
 )
 
-// baselineParams is the bare seed rule: the nearest one-significant-figure
+// baselineRule is the bare seed rule: the nearest one-significant-figure
 // number (a multiple of 10, of 100, …) of the current scale, committed as
-// soon as it changes: no hysteresis, no dwell.
-func baselineParams() policy.Params {
-	return policy.Params{Rule: policy.Rule{Kind: policy.RuleSigFig}}
+// soon as it changes: no hysteresis, no dwell. It is computed with Round,
+// not the state machine, so it stays the seed rule whatever the engine does.
+var baselineRule = policy.Rule{Kind: policy.RuleSigFig}
+
+// baseline returns the declared series of the bare seed rule, at least min.
+func baseline(observed []int64, min int64) ([]int64, error) {
+	out := make([]int64, len(observed))
+	for i, v := range observed {
+		d, err := policy.Round(baselineRule, v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = max(d, min)
+	}
+	return out, nil
 }
+
+// Row sets: where a row's trace comes from decides whether -check needs it.
+const (
+	setReal    = "real"
+	setTuning  = "tuning"
+	setHeldOut = "held-out"
+)
 
 type row struct {
 	name, source string
+	set          string
 	samples      int
 	days         float64
 	naive        int
@@ -83,7 +110,7 @@ func run(docPath, shared string, check bool) error {
 		}
 		notes = append(notes, fmt.Sprintf("The NASA rows are skipped: %s is absent on this machine.", replicasPath))
 	} else {
-		r, err := measure("nasa-1995", "real: NASA-HTTP Jul–Aug 1995, replicas-15s.txt (1 replica per 0.01 req/s)", obs)
+		r, err := measure(setReal, "nasa-1995", "real: NASA-HTTP Jul–Aug 1995, replicas-15s.txt (1 replica per 0.01 req/s)", obs)
 		if err != nil {
 			return err
 		}
@@ -100,23 +127,28 @@ func run(docPath, shared string, check bool) error {
 			if err != nil {
 				return err
 			}
-			r, err := measure(fmt.Sprintf("nasa-load÷%g", per), fmt.Sprintf("real load, HPA at %g req/s per replica", per), obs)
+			r, err := measure(setReal, fmt.Sprintf("nasa-load÷%g", per), fmt.Sprintf("real load, HPA at %g req/s per replica", per), obs)
 			if err != nil {
 				return err
 			}
 			rows = append(rows, r)
 		}
 	}
-	for _, sh := range shapes() {
-		obs, err := sh.generate()
-		if err != nil {
-			return fmt.Errorf("shape %s: %w", sh.name, err)
+	for _, set := range []struct {
+		name   string
+		shapes []shape
+	}{{setTuning, tuningShapes()}, {setHeldOut, heldOutShapes()}} {
+		for _, sh := range set.shapes {
+			obs, err := sh.generate()
+			if err != nil {
+				return fmt.Errorf("shape %s: %w", sh.name, err)
+			}
+			r, err := measure(set.name, sh.name, "synthetic: "+sh.about, obs)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r)
 		}
-		r, err := measure(sh.name, "synthetic: "+sh.about, obs)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, r)
 	}
 
 	section := render(rows, notes)
@@ -126,7 +158,7 @@ func run(docPath, shared string, check bool) error {
 	}
 	if check {
 		for _, r := range rows {
-			if !r.meetsGoal() {
+			if r.set != setHeldOut && !r.meetsGoal() {
 				return fmt.Errorf("row %s misses the goal: reduction %.1f, coverage %.4f, overprovision %.3f",
 					r.name, r.latched.Reduction, r.latched.Coverage, r.latched.Overprovision)
 			}
@@ -135,21 +167,25 @@ func run(docPath, shared string, check bool) error {
 	return nil
 }
 
-func measure(name, source string, observed []int64) (row, error) {
+func measure(set, name, source string, observed []int64) (row, error) {
 	tr := simulate.Trace{Values: make([]float64, len(observed))}
 	for i, v := range observed {
 		tr.Values[i] = float64(v)
 	}
-	r := row{name: name, source: source, samples: len(observed), days: float64(len(observed)) * step.Hours() / 24}
+	r := row{set: set, name: name, source: source, samples: len(observed), days: float64(len(observed)) * step.Hours() / 24}
+	base, err := baseline(observed, 1)
+	if err != nil {
+		return row{}, fmt.Errorf("%s: baseline: %w", name, err)
+	}
+	latched, err := simulate.Run(tr, simulate.Options{Params: policy.DefaultParams(), Step: step, Min: 1})
+	if err != nil {
+		return row{}, fmt.Errorf("%s: %w", name, err)
+	}
 	for _, p := range []struct {
-		params policy.Params
-		into   *simulate.Summary
-	}{{baselineParams(), &r.baseline}, {policy.DefaultParams(), &r.latched}} {
-		declared, err := simulate.Run(tr, simulate.Options{Params: p.params, Step: step, Min: 1})
-		if err != nil {
-			return row{}, fmt.Errorf("%s: %w", name, err)
-		}
-		s, err := simulate.Summarise(observed, declared)
+		declared []int64
+		into     *simulate.Summary
+	}{{base, &r.baseline}, {latched, &r.latched}} {
+		s, err := simulate.Summarise(observed, p.declared)
 		if err != nil {
 			return row{}, fmt.Errorf("%s: %w", name, err)
 		}
@@ -163,25 +199,42 @@ func render(rows []row, notes []string) string {
 	var b strings.Builder
 	b.WriteString(beginMarker + "\n")
 	b.WriteString("## latch simulate: commits vs. coverage\n\n")
-	b.WriteString("Generated by `go run ./bench/simulate` (deterministic: fixed seed); do not edit by hand.\n")
-	fmt.Fprintf(&b, "Default policy: `%s`, hysteresis %g, dwell down %v, dwell up %v. Baseline: the bare seed rule (nearest one-significant-figure value, no hysteresis, no dwell). ",
+	b.WriteString("Generated by `go run ./bench/simulate` (deterministic: fixed seeds); do not edit by hand.\n")
+	fmt.Fprintf(&b, "Default policy: `%s`, hysteresis %g, dwell down %v, dwell up %v (docs/latching.md). Baseline: the bare seed rule (nearest one-significant-figure value, no hysteresis, no dwell). ",
 		policy.DefaultParams().Rule, policy.DefaultHysteresis, policy.DefaultDwellDown, policy.DefaultDwellUp)
-	fmt.Fprintf(&b, "Goal for the default policy: reduction ≥ %d, coverage ≥ %g, overprovision ≤ %g. All traces are 15 s samples, min 1.\n\n", goalReduction, goalCoverage, goalOverprovision)
-	b.WriteString("| shape | samples | days | naive commits | baseline commits | baseline reduction | default commits | commits/day | reduction | coverage | overprovision | max declared | goal |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
-	for _, r := range rows {
-		goal := "met"
-		if !r.meetsGoal() {
-			goal = "**missed**"
+	fmt.Fprintf(&b, "Goal for the default policy: reduction ≥ %d, coverage ≥ %g, overprovision ≤ %g. All traces are 15 s samples, min 1. ", goalReduction, goalCoverage, goalOverprovision)
+	b.WriteString("`-check` fails when a real or tuning row misses the goal; held-out rows are reported, not enforced.\n")
+	for _, set := range []struct{ name, title, about string }{
+		{setReal, "Real data", "The NASA trace belongs to neither set: it was not used to choose the defaults beyond the noise calibration of the synthetic shapes."},
+		{setTuning, "Tuning shapes", "The issue's shapes, seed 1995. The defaults were chosen on these."},
+		{setHeldOut, "Held-out shapes", "Another seed and other parameters (burst rates and heights, diurnal amplitudes, noise 0.5–2× the calibrated level, longer gaps, a faster ramp, a weekly pattern, a decaying spike); not looked at while choosing the defaults."},
+	} {
+		var in []row
+		for _, r := range rows {
+			if r.set == set.name {
+				in = append(in, r)
+			}
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.1f | %d | %d | %.1f | %d | %.2f | %.1f | %.4f | %.3f | %d | %s |\n",
-			r.name, r.samples, r.days, r.naive, r.baseline.Commits, r.baseline.Reduction,
-			r.latched.Commits, float64(r.latched.Commits)/r.days, r.latched.Reduction,
-			r.latched.Coverage, r.latched.Overprovision, r.latched.MaxDeclared, goal)
+		if len(in) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n### %s\n\n%s\n\n", set.title, set.about)
+		b.WriteString("| shape | samples | days | naive commits | baseline commits | baseline reduction | default commits | commits/day | reduction | coverage | overprovision | max declared | goal |\n")
+		b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+		for _, r := range in {
+			goal := "met"
+			if !r.meetsGoal() {
+				goal = "**missed**"
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.1f | %d | %d | %.1f | %d | %.2f | %.1f | %.4f | %.3f | %d | %s |\n",
+				r.name, r.samples, r.days, r.naive, r.baseline.Commits, r.baseline.Reduction,
+				r.latched.Commits, float64(r.latched.Commits)/r.days, r.latched.Reduction,
+				r.latched.Coverage, r.latched.Overprovision, r.latched.MaxDeclared, goal)
+		}
 	}
-	b.WriteString("\nBaseline coverage and overprovision, for comparison:\n\n| shape | coverage | overprovision | max declared |\n| --- | ---: | ---: | ---: |\n")
+	b.WriteString("\nBaseline coverage and overprovision, for comparison:\n\n| shape | set | coverage | overprovision | max declared |\n| --- | --- | ---: | ---: | ---: |\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %.4f | %.3f | %d |\n", r.name, r.baseline.Coverage, r.baseline.Overprovision, r.baseline.MaxDeclared)
+		fmt.Fprintf(&b, "| %s | %s | %.4f | %.3f | %d |\n", r.name, r.set, r.baseline.Coverage, r.baseline.Overprovision, r.baseline.MaxDeclared)
 	}
 	b.WriteString("\nSources:\n\n")
 	for _, r := range rows {

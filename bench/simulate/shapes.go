@@ -30,10 +30,18 @@ type shape struct {
 	// gaps, when set, marks samples where monitoring is gone and the
 	// observed replica count drops to the minimum (1).
 	gaps func(n int, rng *rand.Rand) []bool
+	// noise scales the calibrated load noise (0 means 1: as calibrated).
+	noise float64
+	// seed fixes the shape's random choices; 0 means tuningSeed.
+	seed uint64
 }
 
-// seed fixes every random choice, so the table is reproducible.
-const seed = 1995
+// tuningSeed and heldOutSeed fix every random choice, so the tables are
+// reproducible; the held-out shapes never share a seed with the tuning ones.
+const (
+	tuningSeed  = 1995
+	heldOutSeed = 20260315
+)
 
 // noise is multiplicative load noise: a slow AR(1) component (traffic
 // drifting over minutes) and a fast per-sample one (request-count jitter).
@@ -44,15 +52,15 @@ type noise struct {
 	sdFast    float64
 }
 
-func newNoise(rng *rand.Rand) *noise {
+func newNoise(rng *rand.Rand, scale float64) *noise {
 	// Calibrated on the real NASA 1995 load: there, the HPA's 75 s metric
 	// deviates from its one-hour trend by a log-standard-deviation of 0.30
 	// (at ≥ 1 req/s; Poisson counting explains only 0.10 of it). Here a
 	// slow AR(1) part (φ = 0.95 per 15 s: about 5 minutes of memory,
 	// stationary deviation 0.2) and a fast part (0.4 per sample, ≈ 0.18 over
 	// the 75 s window) give about 0.27 on the same measure.
-	const phi, slowSD = 0.95, 0.2
-	return &noise{rng: rng, phi: phi, sdAR: slowSD * math.Sqrt(1-phi*phi), sdFast: 0.4}
+	const phi, slowSD, fastSD = 0.95, 0.2, 0.4
+	return &noise{rng: rng, phi: phi, sdAR: scale * slowSD * math.Sqrt(1-phi*phi), sdFast: scale * fastSD}
 }
 
 func (n *noise) next() float64 {
@@ -79,7 +87,8 @@ type burst struct {
 	height        float64
 }
 
-func shapes() []shape {
+// tuningShapes are the shapes: the defaults were chosen on these.
+func tuningShapes() []shape {
 	return []shape{
 		{
 			name: "diurnal", about: "14 days, weekday peak 300 replicas, night trough ~12 %, weekends at 60 %",
@@ -136,20 +145,112 @@ func shapes() []shape {
 			name: "gaps", about: "14 days, the diurnal shape with 1–4 monitoring gaps a day of 5–60 min where the series drops to the minimum",
 			days: 14,
 			base: func(i int, _ *rand.Rand) float64 { return 300 * diurnalFactor(i, 0.12, 0.6) },
-			gaps: func(n int, rng *rand.Rand) []bool {
-				gap := make([]bool, n)
-				for day := 0; day*perDay < n; day++ {
-					for range 1 + rng.IntN(4) {
-						start := day*perDay + rng.IntN(perDay)
-						length := 5*perMinute + rng.IntN(55*perMinute)
-						for j := start; j < min(n, start+length); j++ {
-							gap[j] = true
-						}
-					}
-				}
-				return gap
+			gaps: gapsEvery(1, 4, 5*perMinute, 60*perMinute-1), // 5 min to just under an hour
+		},
+	}
+}
+
+// heldOutShapes are generated with another seed and other parameters than
+// the tuning shapes, and were not looked at while choosing the defaults:
+// they show whether the defaults generalise.
+func heldOutShapes() []shape {
+	return []shape{
+		{
+			name: "diurnal-large", about: "14 days, weekday peak 2,000 replicas, night trough 25 %, weekends at 80 %, half the noise",
+			days: 14, noise: 0.5, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 { return 2000 * diurnalFactor(i, 0.25, 0.8) },
+		},
+		{
+			name: "diurnal-small", about: "14 days, weekday peak 20 replicas, night trough 5 %, weekends at 40 %, 1.5× the noise",
+			days: 14, noise: 1.5, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 { return 20 * diurnalFactor(i, 0.05, 0.4) },
+		},
+		{
+			name: "bursts-tall", about: "7 days, mild daily cycle around 120 replicas, 1–3 bursts a day of 3–10× for 5–40 min, 1.5× the noise",
+			days: 7, noise: 1.5, seed: heldOutSeed,
+			base: burstsBase(120, 1, 3, 3, 10, 5*perMinute, 40*perMinute),
+		},
+		{
+			name: "bursts-frequent", about: "7 days, mild daily cycle around 15 replicas, 6–12 bursts a day of 1.5–3× for 10–60 min",
+			days: 7, seed: heldOutSeed,
+			base: burstsBase(15, 6, 12, 1.5, 3, 10*perMinute, 60*perMinute),
+		},
+		{
+			name: "decaying-spike", about: "7 days, plateau ~60 with a mild daily cycle, once a day a spike to 15× decaying with a 1 h half-life, 0.75× the noise",
+			days: 7, noise: 0.75, seed: heldOutSeed,
+			base: decayingSpikes(60, 15, time.Hour),
+		},
+		{
+			name: "ramp-exp-fast", about: "7 days, exponential growth from 1 to 10,000 replicas in 2 days, then flat",
+			days: 7, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 {
+				return math.Pow(10000, math.Min(1, float64(i)/float64(2*perDay)))
 			},
 		},
+		{
+			name: "weekly", about: "21 days, weekdays around 500 replicas with a mild daily cycle (trough 60 %), weekends at 20 %",
+			days: 21, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 { return 500 * diurnalFactor(i, 0.6, 0.2) },
+		},
+		{
+			name: "plateau-noisy", about: "7 days, flat load of 25 replicas (the R5 level) with twice the noise",
+			days: 7, noise: 2, seed: heldOutSeed,
+			base: func(int, *rand.Rand) float64 { return 25 },
+		},
+		{
+			name: "sawtooth-slow", about: "7 days, sawtooth 30 → 90 replicas every 12 h, across the R5 levels 40 and 63",
+			days: 7, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 {
+				period := 12 * perHour
+				return 30 + 60*float64(i%period)/float64(period)
+			},
+		},
+		{
+			name: "gaps-long", about: "14 days, a diurnal shape peaking at 80 with 0–2 monitoring gaps a day of 30–180 min at the minimum, twice the noise",
+			days: 14, noise: 2, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 { return 80 * diurnalFactor(i, 0.2, 0.7) },
+			gaps: gapsEvery(0, 2, 30*perMinute, 180*perMinute),
+		},
+	}
+}
+
+// gapsEvery marks, each day, between minPerDay and maxPerDay monitoring
+// gaps of minLen..maxLen samples at random times.
+func gapsEvery(minPerDay, maxPerDay, minLen, maxLen int) func(int, *rand.Rand) []bool {
+	return func(n int, rng *rand.Rand) []bool {
+		gap := make([]bool, n)
+		for day := 0; day*perDay < n; day++ {
+			for range minPerDay + rng.IntN(maxPerDay-minPerDay+1) {
+				start := day*perDay + rng.IntN(perDay)
+				length := minLen + rng.IntN(maxLen-minLen+1)
+				for j := start; j < min(n, start+length); j++ {
+					gap[j] = true
+				}
+			}
+		}
+		return gap
+	}
+}
+
+// decayingSpikes is a mild daily cycle around level with, once a day at a
+// random time, a jump to height × that decays exponentially back.
+func decayingSpikes(level, height float64, halfLife time.Duration) func(int, *rand.Rand) float64 {
+	starts := map[int]int{}
+	return func(i int, rng *rand.Rand) float64 {
+		day := i / perDay
+		if _, ok := starts[day]; !ok {
+			starts[day] = day*perDay + rng.IntN(perDay)
+		}
+		f := 1.0
+		for _, d := range []int{day - 1, day} {
+			st, ok := starts[d]
+			if !ok || i < st {
+				continue
+			}
+			age := time.Duration(i-st) * step
+			f = math.Max(f, 1+(height-1)*math.Exp2(-float64(age)/float64(halfLife)))
+		}
+		return level * (0.75 + 0.25*diurnalFactor(i, 0.2, 1)) * f
 	}
 }
 
@@ -191,8 +292,16 @@ func burstsBase(level float64, minPerDay, maxPerDay int, minH, maxH float64, min
 
 // generate returns the observed replica series of sh, deterministically.
 func (sh shape) generate() ([]int64, error) {
+	seed := sh.seed
+	if seed == 0 {
+		seed = tuningSeed
+	}
+	scale := sh.noise
+	if scale == 0 {
+		scale = 1
+	}
 	rng := rand.New(rand.NewPCG(seed, uint64(len(sh.name))*7919+uint64(sh.name[0])))
-	nz := newNoise(rng)
+	nz := newNoise(rng, scale)
 	n := sh.days * perDay
 	load := make([]float64, n)
 	for i := range load {
