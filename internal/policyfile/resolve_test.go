@@ -66,7 +66,7 @@ func TestResolvePrecedence(t *testing.T) {
 		{
 			name: "a file rule overrides a built-in rule",
 			obj:  cart, path: "spec.replicas", wantMode: policy.ModeLatch, wantFrom: "first",
-			wantLatch: &policy.Params{Rule: policy.DefaultParams().Rule, Hysteresis: 0.3, DwellDown: policy.DefaultDwellDown, Max: 500},
+			wantLatch: &policy.Params{Rule: policy.DefaultParams().Rule, Hysteresis: 0.3, DwellDown: policy.DefaultDwellDown, DwellUp: policy.DefaultDwellUp, Max: 500},
 		},
 		{
 			name: "built-in rules still apply to fields the file does not name",
