@@ -61,6 +61,7 @@ stay few enough that people read them.`,
 	flags.Lookup("verbose").NoOptDefVal = "1"
 
 	root.AddCommand(newVersionCommand(opts))
+	root.AddCommand(newSyncCommand(opts))
 	root.AddCommand(newPolicyCommand(opts))
 	root.AddCommand(newSimulateCommand(opts))
 	return root

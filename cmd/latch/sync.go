@@ -1,0 +1,232 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/controller"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+)
+
+// repoFlags are the flags of every command that writes to the repository.
+type repoFlags struct {
+	repo, branch, path, policyFile string
+	workDir, credentialsDir        string
+	author, messageTemplate        string
+	clusterName                    string
+	signSSHKey, signOpenPGPKey     string
+}
+
+func (f *repoFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", "", "git URL or local checkout path of the GitOps repository (required)")
+	fl.StringVar(&f.branch, "branch", "main", "branch to latch into")
+	fl.StringVar(&f.path, "path", "", "folder in the repository holding this cluster's manifests (default: the whole repository)")
+	fl.StringVar(&f.policyFile, "policy", "latch.yaml", "latch policy file, relative to the repository root")
+	fl.StringVar(&f.workDir, "work-dir", "", "where to clone a remote --repo (default: a temporary folder)")
+	fl.StringVar(&f.credentialsDir, "git-credentials-dir", "", "folder of git credential files: username, password or token, identity, known_hosts (default: LATCH_GIT_* environment variables)")
+	fl.StringVar(&f.author, "git-author", "", `author and committer of latch's commits, "Name <email>" (default: latch <latch@localhost>)`)
+	fl.StringVar(&f.messageTemplate, "message-template", "", "file holding a Go template for commit messages (default: latch's built-in)")
+	fl.StringVar(&f.clusterName, "cluster-name", "", "this cluster's name, in commit messages and trailers")
+	fl.StringVar(&f.signSSHKey, "sign-ssh-key", "", "sign commits with this unencrypted SSH private key")
+	fl.StringVar(&f.signOpenPGPKey, "sign-openpgp-key", "", "sign commits with this ASCII-armored OpenPGP secret key (no passphrase)")
+}
+
+func (f *repoFlags) repoOptions() (controller.RepoOptions, error) {
+	opts := controller.RepoOptions{Repo: f.repo, Branch: f.branch, WorkDir: f.workDir, CredentialsDir: f.credentialsDir}
+	switch {
+	case f.signSSHKey != "" && f.signOpenPGPKey != "":
+		return opts, fmt.Errorf("flags --sign-ssh-key and --sign-openpgp-key: choose one")
+	case f.signSSHKey != "":
+		opts.Signer = gitrepo.Signer{Format: gitrepo.SignSSH, KeyPath: f.signSSHKey}
+	case f.signOpenPGPKey != "":
+		opts.Signer = gitrepo.Signer{Format: gitrepo.SignOpenPGP, KeyPath: f.signOpenPGPKey}
+	}
+	return opts, nil
+}
+
+func (f *repoFlags) pushOptions() (gitrepo.PushOptions, error) {
+	var push gitrepo.PushOptions
+	id, err := controller.ParseIdentity(f.author)
+	if err != nil {
+		return push, err
+	}
+	push.Author, push.Cluster = id, f.clusterName
+	if f.messageTemplate != "" {
+		text, err := os.ReadFile(f.messageTemplate)
+		if err != nil {
+			return push, fmt.Errorf("flag --message-template: %w", err)
+		}
+		if push.Template, err = gitrepo.ParseMessageTemplate(f.messageTemplate, string(text)); err != nil {
+			return push, fmt.Errorf("flag --message-template: %w", err)
+		}
+	}
+	return push, nil
+}
+
+type syncFlags struct {
+	repoFlags
+	once, dryRun bool
+	stateFile    string
+}
+
+func newSyncCommand(opts *globalOptions) *cobra.Command {
+	f := &syncFlags{}
+	cmd := &cobra.Command{
+		Use:   "sync --once --repo URL|PATH",
+		Short: "Run one latch pass: read the cluster, decide, edit, commit and push",
+		Long: `sync runs one latch pass, for people and cron jobs: it reads the live
+workloads, applies latch.yaml from the repository, edits the declaring bytes of
+every workload whose round number changed, and pushes one commit (never a
+force-push). With --dry-run it prints the diff it would commit instead.
+
+Dwell (how long a lower value must hold before latch declares it) needs memory
+between runs: sync keeps it in --state-file. Without that file a run starts
+from the values in git, which is safe; only pending moves down wait longer.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !f.once {
+				return fmt.Errorf("sync needs --once (for continuous latching run `latch run`)")
+			}
+			return runSync(cmd, opts, f)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&f.once, "once", false, "run one pass and exit")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the diff latch would commit; change nothing")
+	cmd.Flags().StringVar(&f.stateFile, "state-file", "", "file keeping dwell state between runs (default: under the user's state folder, one per repo, branch, path and cluster)")
+	return cmd
+}
+
+func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
+	ctx := cmd.Context()
+	log := opts.logger()
+	repoOpts, err := f.repoOptions()
+	if err != nil {
+		return err
+	}
+	push, err := f.pushOptions()
+	if err != nil {
+		return err
+	}
+	restConfig, err := opts.kube.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("kubernetes connection: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	namespace := ""
+	if opts.kube.Namespace != nil {
+		namespace = *opts.kube.Namespace
+	}
+	workloads, err := cluster.List(ctx, client, namespace)
+	if err != nil {
+		return fmt.Errorf("reading the cluster: %w", err)
+	}
+
+	statePath := f.stateFile
+	if statePath == "" {
+		statePath, err = defaultStateFile(f)
+		if err != nil {
+			return err
+		}
+	}
+	states, err := controller.OpenFileStates(statePath)
+	if err != nil {
+		return err
+	}
+	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
+	if err != nil {
+		return err
+	}
+	defer closeRepo()
+
+	latcher := &controller.Latcher{
+		Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
+		Push: push, States: states, Log: log,
+	}
+	outcome, err := latcher.Sync(ctx, workloads, time.Now(), f.dryRun)
+	if err != nil {
+		return err
+	}
+	if done, err := opts.printStructured(outcome); done {
+		return err
+	}
+	return printOutcome(opts, repo.RemoteURL(), repo.Branch(), outcome)
+}
+
+func printOutcome(opts *globalOptions, remote, branch string, o controller.Outcome) error {
+	w := opts.stdout
+	res := o.Result
+	switch {
+	case o.DryRun && o.Diff == "":
+		fmt.Fprintln(w, "dry run: nothing to latch")
+	case o.DryRun:
+		fmt.Fprintf(w, "dry run: latch would commit %d change(s) on top of %s:\n%s", len(res.Changes), short(res.Base), o.Diff)
+		if !strings.HasSuffix(o.Diff, "\n") {
+			fmt.Fprintln(w)
+		}
+	case res.Commit == "":
+		fmt.Fprintf(w, "nothing to latch (%s at %s)\n", branch, short(res.Base))
+	default:
+		fmt.Fprintf(w, "committed %s with %d change(s) and pushed to %s %s (attempts: %d)\n", short(res.Commit), len(res.Changes), remote, branch, res.Attempts)
+	}
+	if !o.DryRun {
+		for _, c := range res.Changes {
+			fmt.Fprintf(w, "  %s %s %s %d → %d (observed %d) in %s\n", c.Kind, c.Object, c.ShortField(), c.From, c.To, c.Observed, c.File)
+		}
+	}
+	for _, c := range res.HumanWon {
+		fmt.Fprintf(w, "  skipped %s %s: a person changed it in git meanwhile; their value stands\n", c.Kind, c.Object)
+	}
+	for _, s := range o.Workloads {
+		if s.Error != "" {
+			fmt.Fprintf(w, "  warning: %s %s: %s\n", s.Kind, s.Key(), s.Error)
+		}
+	}
+	return nil
+}
+
+func short(commit string) string {
+	if len(commit) > 7 {
+		return commit[:7]
+	}
+	return commit
+}
+
+// defaultStateFile keys the state by everything that makes a latch target
+// distinct, so two repos or clusters never share dwell clocks.
+func defaultStateFile(f *syncFlags) (string, error) {
+	base := os.Getenv("XDG_STATE_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("no --state-file and no home folder for the default: %w", err)
+		}
+		base = filepath.Join(home, ".local", "state")
+	}
+	repo := f.repo
+	if isDir(repo) {
+		if abs, err := filepath.Abs(repo); err == nil {
+			repo = abs
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{repo, f.branch, f.path, f.clusterName}, "\x00")))
+	return filepath.Join(base, "latch", "sync-"+hex.EncodeToString(sum[:8])+".json"), nil
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
+}

@@ -1,0 +1,249 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/manifest"
+	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/policyfile"
+)
+
+// ReplicasField is the field latch writes back.
+const ReplicasField = "spec.replicas"
+
+// Latcher runs latch passes against one repository branch.
+type Latcher struct {
+	Repo *gitrepo.Repo
+	// PolicyFile is latch.yaml's path in the repository (default policyfile.DefaultFile).
+	PolicyFile string
+	// Path limits the manifests latch reads to a folder of the repository.
+	Path string
+	// Cluster names this cluster in keys, commit messages and trailers.
+	Cluster string
+	Push    gitrepo.PushOptions
+	States  StateStore
+	Log     *slog.Logger
+}
+
+// WorkloadStatus is what one pass found and decided for one workload.
+type WorkloadStatus struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Mode      string `json:"mode"`
+	Observed  int64  `json:"observed"`
+	// Declared is the value in git at the head the pass read (0: not found).
+	Declared int64 `json:"declared,omitempty"`
+	// Target is what latch declares after this pass.
+	Target   int64  `json:"target,omitempty"`
+	Min      int64  `json:"min,omitempty"`
+	Max      int64  `json:"max,omitempty"`
+	Bounds   string `json:"bounds,omitempty"`
+	Location string `json:"location,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	// Error says why the workload could not be latched (not found in git,
+	// declared twice, …); other workloads are latched regardless.
+	Error string `json:"error,omitempty"`
+}
+
+// Key is "namespace/name".
+func (s WorkloadStatus) Key() string { return s.Namespace + "/" + s.Name }
+
+// Outcome is what Sync did.
+type Outcome struct {
+	Result    gitrepo.Result   `json:"result"`
+	Workloads []WorkloadStatus `json:"workloads"`
+	// Diff is the change a dry run would commit.
+	Diff   string `json:"diff,omitempty"`
+	DryRun bool   `json:"dryRun,omitempty"`
+}
+
+// Sync runs one pass at time now over the observed workloads: it reads the
+// policy and manifests at the remote head, steps each latched workload's
+// state machine, edits the declaring bytes, and commits and pushes the
+// edits as one commit (or, with dryRun, only returns their diff). Workloads
+// that cannot be latched are reported in Outcome.Workloads, not fatal.
+func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now time.Time, dryRun bool) (Outcome, error) {
+	var out Outcome
+	var pending map[string]policy.State
+	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]gitrepo.Change, error) {
+		changes, statuses, states, err := l.plan(ws, workloads, now)
+		out.Workloads, pending = statuses, states
+		return changes, err
+	}
+	if dryRun {
+		head, err := l.Repo.Refresh(ctx)
+		if err != nil {
+			return out, err
+		}
+		changes, err := edit(ctx, gitrepo.Workspace{Dir: l.Repo.Dir(), Head: head, Attempt: 1})
+		if err != nil {
+			return out, err
+		}
+		out.DryRun = true
+		out.Result = gitrepo.Result{Base: head, Changes: changes, Attempts: 1}
+		if out.Diff, err = l.Repo.Diff(ctx); err != nil {
+			return out, err
+		}
+		// Leave the work tree as the remote has it.
+		if _, err := l.Repo.Refresh(ctx); err != nil {
+			return out, err
+		}
+		return out, nil
+	}
+	push := l.Push
+	if push.Cluster == "" {
+		push.Cluster = l.Cluster
+	}
+	if push.Log == nil {
+		push.Log = l.Log
+	}
+	res, err := l.Repo.CommitAndPush(ctx, push, edit)
+	out.Result = res
+	if err != nil {
+		return out, err
+	}
+	// Keep the decisions only once git holds them. A state whose declared
+	// value differs from git next time (push lost, human won) resumes from
+	// git, so saving it early would be harmless, but this keeps the file honest.
+	if err := l.States.Save(pending); err != nil {
+		return out, fmt.Errorf("saving latch state: %w", err)
+	}
+	return out, nil
+}
+
+// plan decides every workload against the files in ws and edits them.
+func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, error) {
+	policyFile := l.PolicyFile
+	if policyFile == "" {
+		policyFile = policyfile.DefaultFile
+	}
+	pol, err := policyfile.Load(os.DirFS(ws.Dir), policyFile)
+	if err != nil {
+		// A broken latch.yaml stops latching: guessing a policy would write
+		// values nobody asked for.
+		return nil, nil, nil, fmt.Errorf("policy at %s: %w", shortHead(ws.Head), err)
+	}
+	idx, err := manifest.BuildIndex(ws.Dir, manifest.IndexOptions{Path: l.Path})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("indexing manifests at %s: %w", shortHead(ws.Head), err)
+	}
+	for _, p := range idx.Problems {
+		l.logger().Warn("manifest problem", "file", p.File, "line", p.Line, "problem", p.Message)
+	}
+
+	var (
+		edits    []manifest.Edit
+		changes  []gitrepo.Change
+		statuses []WorkloadStatus
+		states   = map[string]policy.State{}
+	)
+	for _, w := range workloads {
+		ref := manifest.ObjectRef{Group: w.GVK.Group, Version: w.GVK.Version, Kind: w.GVK.Kind, Namespace: w.Namespace, Name: w.Name}
+		gitMin, gitMax, gitHPA := idx.HPAFor(ref)
+		obj := policyfile.Object{Group: w.GVK.Group, Version: w.GVK.Version, Kind: w.GVK.Kind, Namespace: w.Namespace, Name: w.Name,
+			Labels: w.Labels, HasHPA: w.HPA != nil || gitHPA}
+		field := pol.Resolve(obj).Field(ReplicasField)
+		st := WorkloadStatus{Kind: w.GVK.Kind, Namespace: w.Namespace, Name: w.Name, Mode: string(field.Mode), Observed: w.Replicas}
+		if field.Mode != policy.ModeLatch || field.Latch == nil {
+			continue // not latched: nothing to report per pass
+		}
+		loc, err := idx.Lookup(ref, ReplicasField)
+		if err != nil {
+			st.Error = err.Error()
+			statuses = append(statuses, st)
+			continue
+		}
+		st.Location = loc.String()
+		declared, err := strconv.ParseInt(loc.Value, 10, 64)
+		if err != nil {
+			st.Error = fmt.Sprintf("%s: value %q is not an integer", loc, loc.Value)
+			statuses = append(statuses, st)
+			continue
+		}
+		st.Declared = declared
+
+		// Bounds: the HPA declared in git is the truth; a live HPA git does
+		// not declare (yet) still binds rather than being ignored.
+		boundsFrom := "HPA"
+		switch {
+		case gitHPA:
+			st.Min, st.Max = gitMin, gitMax
+		case w.HPA != nil:
+			st.Min, st.Max, boundsFrom = w.HPA.MinReplicas, w.HPA.MaxReplicas, "live HPA"
+		}
+		if st.Max > 0 {
+			st.Bounds = fmt.Sprintf("%s %d..%d", boundsFrom, st.Min, st.Max)
+		}
+
+		key := l.stateKey(w)
+		state, ok := l.States.Load(key)
+		if !ok || !state.Valid || state.Declared != declared {
+			// First sight, or git moved under us (a human edit, a lost
+			// push): git is the truth to start from.
+			state = policy.Resume(declared)
+		}
+		next, decision := policy.Step(*field.Latch, state, now, w.Replicas, st.Min, st.Max)
+		states[key] = next
+		st.Target, st.Reason = decision.Declared, decision.Reason
+		if decision.Declared == declared {
+			statuses = append(statuses, st)
+			continue
+		}
+		object := w.Namespace + "/" + w.Name
+		if !ws.Allowed(w.GVK.Kind, object, ReplicasField) {
+			st.Target = declared
+			st.Reason = "a person changed this field in git during this round; their value stands until the next pass"
+			states[key] = policy.Resume(declared)
+			statuses = append(statuses, st)
+			continue
+		}
+		edits = append(edits, manifest.Edit{Loc: loc, NewValue: decision.Declared})
+		changes = append(changes, gitrepo.Change{
+			Kind: w.GVK.Kind, Object: object, Field: ReplicasField, File: loc.File,
+			From: declared, To: decision.Declared, Observed: w.Replicas,
+			Rule: field.Latch.Rule.String(), Min: st.Min, Max: st.Max, BoundsFrom: boundsFrom,
+			ChangedBy: w.ReplicasManager, Reason: decision.Reason,
+		})
+		statuses = append(statuses, st)
+	}
+	sort.Slice(statuses, func(i, j int) bool { return statuses[i].Key() < statuses[j].Key() })
+	if len(edits) == 0 {
+		return nil, statuses, states, nil
+	}
+	if _, err := manifest.ApplyEdits(ws.Dir, edits); err != nil {
+		if errors.Is(err, manifest.ErrConflict) {
+			return nil, statuses, states, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", shortHead(ws.Head), err)
+		}
+		return nil, statuses, states, fmt.Errorf("editing manifests at %s: %w", shortHead(ws.Head), err)
+	}
+	return changes, statuses, states, nil
+}
+
+// stateKey identifies a workload's state machine across passes.
+func (l *Latcher) stateKey(w cluster.Workload) string {
+	return l.Cluster + "|" + w.GVK.Group + "/" + w.GVK.Kind + "|" + w.Namespace + "/" + w.Name
+}
+
+func (l *Latcher) logger() *slog.Logger {
+	if l.Log != nil {
+		return l.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func shortHead(head string) string {
+	if len(head) > 12 {
+		return head[:12]
+	}
+	return head
+}

@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/latch-gitops/latch/internal/gitrepo"
+)
+
+// RepoOptions says where latch's repository is and how to reach it.
+type RepoOptions struct {
+	// Repo is a remote URL (https://, ssh://, git@host:path, file://) or the
+	// path of an existing local checkout.
+	Repo string
+	// Branch to latch into (clone mode; path mode uses the checkout's branch
+	// when empty).
+	Branch string
+	// WorkDir is where a remote is cloned; empty: a temporary folder removed
+	// when the repository is closed.
+	WorkDir string
+	// CredentialsDir is a folder of credential files (a mounted Secret);
+	// empty: LATCH_GIT_* environment variables.
+	CredentialsDir string
+	// Signer signs commits when its KeyPath is set.
+	Signer gitrepo.Signer
+}
+
+// OpenRepo clones or opens the repository; the caller must call close.
+func OpenRepo(ctx context.Context, opts RepoOptions) (repo *gitrepo.Repo, closeRepo func() error, err error) {
+	if opts.Repo == "" {
+		return nil, nil, fmt.Errorf("flag --repo: required (a git URL or the path of a local checkout)")
+	}
+	var auth gitrepo.Auth
+	if opts.CredentialsDir != "" {
+		auth, err = gitrepo.AuthFromFile(opts.CredentialsDir)
+	} else {
+		auth, err = gitrepo.AuthFromEnv("LATCH_GIT_")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+
+	var cleanup []func() error
+	closeAll := func() error {
+		var first error
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			if err := cleanup[i](); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	if isLocalPath(opts.Repo) {
+		if info, err := os.Stat(opts.Repo); err != nil || !info.IsDir() {
+			return nil, nil, fmt.Errorf("--repo %s: not a git URL and not a folder on this machine", opts.Repo)
+		}
+		repo, err = gitrepo.Open(ctx, opts.Repo, auth)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--repo %s: %w", opts.Repo, err)
+		}
+	} else {
+		dir := opts.WorkDir
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "latch-clone-")
+			if err != nil {
+				return nil, nil, fmt.Errorf("creating a folder to clone into: %w", err)
+			}
+			cleanup = append(cleanup, func() error { return os.RemoveAll(tmp) })
+			dir = filepath.Join(tmp, "repo")
+		}
+		branch := opts.Branch
+		if branch == "" {
+			branch = "main"
+		}
+		repo, err = gitrepo.Clone(ctx, opts.Repo, branch, dir, auth)
+		if err != nil {
+			_ = closeAll()
+			return nil, nil, err
+		}
+	}
+	cleanup = append(cleanup, repo.Close)
+	if opts.Signer.KeyPath != "" {
+		if err := repo.UseSigner(ctx, opts.Signer); err != nil {
+			_ = closeAll()
+			return nil, nil, err
+		}
+	}
+	return repo, closeAll, nil
+}
+
+// isLocalPath tells a checkout path from a remote URL: URLs have a scheme
+// or the scp-like user@host:path form.
+func isLocalPath(repo string) bool {
+	if strings.Contains(repo, "://") {
+		return false
+	}
+	at, colon := strings.Index(repo, "@"), strings.Index(repo, ":")
+	return !(at > 0 && colon > at)
+}
+
+// ParseIdentity reads "Name <email>" for --git-author.
+func ParseIdentity(s string) (gitrepo.Identity, error) {
+	if s == "" {
+		return gitrepo.Identity{}, nil
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name == "" {
+		return gitrepo.Identity{}, fmt.Errorf("flag --git-author: want \"Name <email>\", got %q", s)
+	}
+	return gitrepo.Identity{Name: addr.Name, Email: addr.Address}, nil
+}

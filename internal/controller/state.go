@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/latch-gitops/latch/internal/policy"
+)
+
+// StateStore keeps each workload's latch state machine between passes, so a
+// pending move down keeps its dwell clock. Losing it is safe: a workload
+// without state resumes from the value declared in git, and only a pending
+// dwell restarts.
+type StateStore interface {
+	Load(key string) (policy.State, bool)
+	// Save replaces the states of the given keys.
+	Save(states map[string]policy.State) error
+}
+
+// MemoryStates is a StateStore for one process (latch run).
+type MemoryStates struct {
+	mu     sync.Mutex
+	states map[string]policy.State
+}
+
+// NewMemoryStates returns an empty in-memory store.
+func NewMemoryStates() *MemoryStates { return &MemoryStates{states: map[string]policy.State{}} }
+
+func (m *MemoryStates) Load(key string) (policy.State, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.states[key]
+	return s, ok
+}
+
+func (m *MemoryStates) Save(states map[string]policy.State) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, s := range states {
+		m.states[k] = s
+	}
+	return nil
+}
+
+// FileStates is a StateStore in one JSON file, for `latch sync --once` run
+// from cron: each run loads the file and writes it back atomically.
+type FileStates struct {
+	path string
+	mem  *MemoryStates
+}
+
+// stateFileVersion guards the file format.
+const stateFileVersion = 1
+
+type stateFile struct {
+	Version int                     `json:"version"`
+	States  map[string]policy.State `json:"states"`
+}
+
+// OpenFileStates loads path (a missing file is an empty store).
+func OpenFileStates(path string) (*FileStates, error) {
+	f := &FileStates{path: path, mem: NewMemoryStates()}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	var decoded stateFile
+	if err := json.Unmarshal(data, &decoded); err != nil {
+		return nil, fmt.Errorf("state file %s: not latch state (%v); delete it to start over from git", path, err)
+	}
+	if decoded.Version != stateFileVersion {
+		return nil, fmt.Errorf("state file %s: version %d, this latch reads version %d; delete it to start over from git", path, decoded.Version, stateFileVersion)
+	}
+	for k, s := range decoded.States {
+		f.mem.states[k] = s
+	}
+	return f, nil
+}
+
+func (f *FileStates) Load(key string) (policy.State, bool) { return f.mem.Load(key) }
+
+// Save merges states and rewrites the file atomically (temp file + rename).
+func (f *FileStates) Save(states map[string]policy.State) error {
+	if err := f.mem.Save(states); err != nil {
+		return err
+	}
+	f.mem.mu.Lock()
+	keys := make([]string, 0, len(f.mem.states))
+	for k := range f.mem.states {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := stateFile{Version: stateFileVersion, States: make(map[string]policy.State, len(keys))}
+	for _, k := range keys {
+		out.States[k] = f.mem.states[k]
+	}
+	f.mem.mu.Unlock()
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", f.path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+		return fmt.Errorf("state file %s: %w", f.path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), ".latch-state-*")
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", f.path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("state file %s: %w", f.path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("state file %s: %w", f.path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("state file %s: %w", f.path, err)
+	}
+	if err := os.Rename(tmp.Name(), f.path); err != nil {
+		return fmt.Errorf("state file %s: %w", f.path, err)
+	}
+	return nil
+}
