@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/controller"
@@ -122,7 +122,7 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes connection: %w", err)
 	}
-	client, err := kubernetes.NewForConfig(restConfig)
+	reader, err := ctrlclient.New(restConfig, ctrlclient.Options{})
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -130,7 +130,7 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	if opts.kube.Namespace != nil {
 		namespace = *opts.kube.Namespace
 	}
-	workloads, err := cluster.List(ctx, client, namespace)
+	workloads, err := cluster.List(ctx, reader, namespace)
 	if err != nil {
 		return fmt.Errorf("reading the cluster: %w", err)
 	}

@@ -9,8 +9,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Workload is what latch needs to know about one scalable object.
@@ -43,31 +44,52 @@ var (
 	statefulSetGVK = appsv1.SchemeGroupVersion.WithKind("StatefulSet")
 )
 
-// List reads every Deployment and StatefulSet in namespace ("" = all) with
-// their HPAs, sorted by kind, namespace and name so output is stable.
-func List(ctx context.Context, client kubernetes.Interface, namespace string) ([]Workload, error) {
-	hpas, err := client.AutoscalingV2().HorizontalPodAutoscalers(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
+// List reads every Deployment and StatefulSet in namespace ("" = all) —
+// plus the objects of extraKinds, kinds with a /scale subresource whose
+// replica count is at spec.replicas — with their HPAs, sorted by kind,
+// namespace and name so output is stable. reader may be a live client or an
+// informer cache (see Strip).
+func List(ctx context.Context, reader client.Reader, namespace string, extraKinds ...schema.GroupVersionKind) ([]Workload, error) {
+	in := client.InNamespace(namespace)
+	var hpas autoscalingv2.HorizontalPodAutoscalerList
+	if err := reader.List(ctx, &hpas, in); err != nil {
 		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
 	}
 	byTarget := hpaIndex(hpas.Items)
 
 	var out []Workload
-	deps, err := client.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
+	var deps appsv1.DeploymentList
+	if err := reader.List(ctx, &deps, in); err != nil {
 		return nil, fmt.Errorf("listing Deployments: %w", err)
 	}
 	for i := range deps.Items {
 		d := &deps.Items[i]
 		out = append(out, newWorkload(deploymentGVK, d.ObjectMeta, d.Spec.Replicas, byTarget))
 	}
-	sets, err := client.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
+	var sets appsv1.StatefulSetList
+	if err := reader.List(ctx, &sets, in); err != nil {
 		return nil, fmt.Errorf("listing StatefulSets: %w", err)
 	}
 	for i := range sets.Items {
 		s := &sets.Items[i]
 		out = append(out, newWorkload(statefulSetGVK, s.ObjectMeta, s.Spec.Replicas, byTarget))
+	}
+	for _, gvk := range extraKinds {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := reader.List(ctx, list, in); err != nil {
+			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			u := &list.Items[i]
+			meta := metav1.ObjectMeta{Name: u.GetName(), Namespace: u.GetNamespace(), Labels: u.GetLabels(), ManagedFields: u.GetManagedFields()}
+			var replicas *int32
+			if v, found, err := unstructured.NestedInt64(u.Object, "spec", "replicas"); err == nil && found {
+				r := int32(v)
+				replicas = &r
+			}
+			out = append(out, newWorkload(gvk, meta, replicas, byTarget))
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

@@ -11,12 +11,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
 func TestListAgainstAPIServer(t *testing.T) {
-	client := kubernetes.NewForConfigOrDie(testenv.APIServer(t))
+	cfg := testenv.APIServer(t)
+	client := kubernetes.NewForConfigOrDie(cfg)
+	reader, err := ctrlclient.New(cfg, ctrlclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	for _, ns := range []string{"shop", "db"} {
 		if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
@@ -70,7 +76,7 @@ func TestListAgainstAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := List(ctx, client, "")
+	got, err := List(ctx, reader, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +105,7 @@ func TestListAgainstAPIServer(t *testing.T) {
 		t.Errorf("labels not carried: %v", got[1].Labels)
 	}
 
-	only, err := List(ctx, client, "db")
+	only, err := List(ctx, reader, "db")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,75 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+)
+
+func TestStripKeepsWhatLatchingNeeds(t *testing.T) {
+	at := metav1.Unix(10, 0)
+	full := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "web", Namespace: "shop", UID: "u1", ResourceVersion: "42", Generation: 7,
+			Labels:      map[string]string{"tier": "front"},
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 10000)},
+			ManagedFields: []metav1.ManagedFieldsEntry{
+				{Manager: "flux", Time: &at, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:template":{"f:spec":{}}}}`)}},
+				{Manager: "kube-controller-manager", Subresource: "scale", Time: &at, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{}}}`)}},
+			},
+		},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](37),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "example.com/web"}}}},
+		},
+		Status: appsv1.DeploymentStatus{Replicas: 37},
+	}
+	got, err := Strip(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := got.(*appsv1.Deployment)
+	if d.Name != "web" || d.Namespace != "shop" || d.ResourceVersion != "42" || d.Labels["tier"] != "front" || *d.Spec.Replicas != 37 {
+		t.Errorf("identity, labels or replicas lost: %+v", d)
+	}
+	if len(d.Annotations) != 0 || len(d.Spec.Template.Spec.Containers) != 0 || d.Status.Replicas != 0 {
+		t.Errorf("annotations, template or status kept: %+v", d)
+	}
+	if m := ReplicasManager(d.ManagedFields); m != "kube-controller-manager" || len(d.ManagedFields) != 1 {
+		t.Errorf("managedFields = %+v, want only the replicas owner", d.ManagedFields)
+	}
+
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Annotations: map[string]string{"a": "b"}},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MinReplicas:    ptr.To[int32](2), MaxReplicas: 500,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType}},
+		},
+	}
+	gotHPA, _ := Strip(hpa)
+	h := gotHPA.(*autoscalingv2.HorizontalPodAutoscaler)
+	if h.Spec.ScaleTargetRef.Name != "web" || *h.Spec.MinReplicas != 2 || h.Spec.MaxReplicas != 500 || len(h.Spec.Metrics) != 0 || len(h.Annotations) != 0 {
+		t.Errorf("stripped HPA = %+v", h.Spec)
+	}
+
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+		"metadata": map[string]any{"name": "r", "namespace": "shop", "annotations": map[string]any{"a": "b"}},
+		"spec":     map[string]any{"replicas": int64(12), "strategy": map[string]any{"canary": map[string]any{}}},
+	}}
+	gotU, _ := Strip(u)
+	su := gotU.(*unstructured.Unstructured)
+	if r, _, _ := unstructured.NestedInt64(su.Object, "spec", "replicas"); r != 12 || su.GetName() != "r" || su.GetKind() != "Rollout" {
+		t.Errorf("stripped Rollout = %v", su.Object)
+	}
+	if _, found, _ := unstructured.NestedMap(su.Object, "spec", "strategy"); found || len(su.GetAnnotations()) != 0 {
+		t.Errorf("stripped Rollout kept strategy or annotations: %v", su.Object)
+	}
+}
