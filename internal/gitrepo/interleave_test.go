@@ -64,7 +64,7 @@ func TestInterleavedHumanAndLatch(t *testing.T) {
 	var humanCommits []string
 	var stats struct {
 		conflicts, humanWon, humanActions, attempts int
-		humanTime, latchTime                     time.Duration
+		humanTime, latchTime                        time.Duration
 	}
 	act := func(round int, a humanAction, seq int) (sameFieldValue int64) {
 		defer func(t0 time.Time) { stats.humanTime += time.Since(t0) }(time.Now())
