@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -19,6 +20,7 @@ type Workload struct {
 	GVK       schema.GroupVersionKind
 	Namespace string
 	Name      string
+	UID       types.UID
 	Labels    map[string]string
 	// Replicas is the live spec.replicas: what the HPA (or a person) asked for.
 	Replicas int64
@@ -82,7 +84,7 @@ func List(ctx context.Context, reader client.Reader, namespace string, extraKind
 		}
 		for i := range list.Items {
 			u := &list.Items[i]
-			meta := metav1.ObjectMeta{Name: u.GetName(), Namespace: u.GetNamespace(), Labels: u.GetLabels(), ManagedFields: u.GetManagedFields()}
+			meta := metav1.ObjectMeta{Name: u.GetName(), Namespace: u.GetNamespace(), UID: u.GetUID(), Labels: u.GetLabels(), ManagedFields: u.GetManagedFields()}
 			var replicas *int32
 			if v, found, err := unstructured.NestedInt64(u.Object, "spec", "replicas"); err == nil && found {
 				r := int32(v)
@@ -136,6 +138,7 @@ func newWorkload(gvk schema.GroupVersionKind, meta metav1.ObjectMeta, replicas *
 		GVK:             gvk,
 		Namespace:       meta.Namespace,
 		Name:            meta.Name,
+		UID:             meta.UID,
 		Labels:          meta.Labels,
 		Replicas:        1, // the API default when spec.replicas is unset
 		ReplicasManager: ReplicasManager(meta.ManagedFields),

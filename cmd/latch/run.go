@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/latch-gitops/latch/internal/controller"
+)
+
+type runFlags struct {
+	repoFlags
+	batchWindow, resync     time.Duration
+	metricsAddr, probeAddr  string
+	leaderElect             bool
+	leaderElectionNamespace string
+	extraScaleKinds         []string
+}
+
+func newRunCommand(opts *globalOptions) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run --repo URL|PATH",
+		Short: "Watch the cluster and keep git latched (the controller)",
+		Long: `run is latch's controller. It watches Deployments, StatefulSets and
+HorizontalPodAutoscalers (and --extra-scale-kinds), and whenever a workload's
+scale moves it runs a latch pass one batch window later: every latched value
+that changed goes into one commit, pushed without force beside human
+committers. latch.yaml is re-read from the repository on every pass. A pass
+also runs every --resync, so moves down complete their dwell.
+
+A restart resumes from what git declares and what the cluster runs: it commits
+only what changed while latch was away.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, opts, f) },
+	}
+	f.register(cmd)
+	fl := cmd.Flags()
+	fl.DurationVar(&f.batchWindow, "batch-window", 30*time.Second, "gather the changes within this window into one commit")
+	fl.DurationVar(&f.resync, "resync", time.Minute, "run a pass at least this often, so pending moves down complete their dwell")
+	fl.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `Prometheus /metrics address ("0" disables)`)
+	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address ("0" disables)`)
+	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect one writer among replicas (Lease latch-leader)")
+	fl.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's namespace)")
+	fl.StringSliceVar(&f.extraScaleKinds, "extra-scale-kinds", nil, "more kinds with a /scale subresource to latch, as group/version/Kind (e.g. argoproj.io/v1alpha1/Rollout)")
+	return cmd
+}
+
+func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
+	ctx := cmd.Context()
+	log := opts.logger()
+	// controller-runtime logs through its own package-level logger; route it
+	// to ours once, here at the edge.
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+
+	extra, err := parseKinds(f.extraScaleKinds)
+	if err != nil {
+		return err
+	}
+	repoOpts, err := f.repoOptions()
+	if err != nil {
+		return err
+	}
+	push, err := f.pushOptions()
+	if err != nil {
+		return err
+	}
+	restConfig, err := opts.kube.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("kubernetes connection: %w", err)
+	}
+	namespace := ""
+	if opts.kube.Namespace != nil {
+		namespace = *opts.kube.Namespace
+	}
+	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
+	if err != nil {
+		return err
+	}
+	defer closeRepo()
+	latcher := &controller.Latcher{
+		Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
+		Push: push, States: controller.NewMemoryStates(), Log: log,
+	}
+	return controller.Run(ctx, restConfig, controller.RunOptions{
+		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, Namespace: namespace, ExtraKinds: extra,
+		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr,
+		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
+		Log: log,
+	})
+}
+
+// parseKinds reads group/version/Kind (or version/Kind for the core group).
+func parseKinds(specs []string) ([]schema.GroupVersionKind, error) {
+	var out []schema.GroupVersionKind
+	for _, spec := range specs {
+		parts := strings.Split(spec, "/")
+		var gvk schema.GroupVersionKind
+		switch len(parts) {
+		case 3:
+			gvk = schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]}
+		case 2:
+			gvk = schema.GroupVersionKind{Version: parts[0], Kind: parts[1]}
+		default:
+			return nil, fmt.Errorf("flag --extra-scale-kinds: %q: want group/version/Kind, e.g. argoproj.io/v1alpha1/Rollout", spec)
+		}
+		if gvk.Version == "" || gvk.Kind == "" || strings.ToUpper(gvk.Kind[:1]) != gvk.Kind[:1] {
+			return nil, fmt.Errorf("flag --extra-scale-kinds: %q: want group/version/Kind with a capitalised Kind", spec)
+		}
+		out = append(out, gvk)
+	}
+	return out, nil
+}

@@ -1,0 +1,374 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+)
+
+// RunOptions configures `latch run`.
+type RunOptions struct {
+	Latcher *Latcher
+	// BatchWindow gathers the changes that arrive within it into one commit.
+	BatchWindow time.Duration
+	// Resync runs a pass even without changes, so that a pending move down
+	// completes its dwell and latch.yaml edits take effect (default 1m).
+	Resync time.Duration
+	// Namespace limits watching to one namespace ("" = all).
+	Namespace string
+	// ExtraKinds are kinds with a /scale subresource to watch besides
+	// Deployments and StatefulSets.
+	ExtraKinds []schema.GroupVersionKind
+	// MetricsAddr and ProbeAddr are bind addresses ("0" disables).
+	MetricsAddr, ProbeAddr string
+	// LeaderElect makes only one of several replicas write; the Lease is
+	// LeaderElectionID in LeaderElectionNamespace.
+	LeaderElect             bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	// ShutdownGrace bounds how long a pass in flight may finish after a stop
+	// signal (default 25s); past it the pass is abandoned before its push.
+	ShutdownGrace time.Duration
+	Log           *slog.Logger
+	// Metrics registry (default controller-runtime's, served on MetricsAddr).
+	Registry crmetrics.RegistererGatherer
+}
+
+// Run watches the cluster and keeps git latched until ctx ends.
+func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
+	if opts.Latcher == nil {
+		return fmt.Errorf("run: no latcher")
+	}
+	if opts.BatchWindow <= 0 {
+		opts.BatchWindow = 30 * time.Second
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = time.Minute
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 25 * time.Second
+	}
+	if opts.LeaderElectionID == "" {
+		opts.LeaderElectionID = "latch-leader"
+	}
+	if opts.Registry == nil {
+		opts.Registry = crmetrics.Registry
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	metrics, err := NewMetrics(opts.Registry)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cacheOpts := cache.Options{DefaultTransform: cluster.Strip}
+	if opts.Namespace != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
+	}
+	grace := opts.ShutdownGrace + 5*time.Second
+	mgr, err := manager.New(cfg, manager.Options{
+		Scheme:                        scheme,
+		Logger:                        logr.FromSlogHandler(log.Handler()),
+		Cache:                         cacheOpts,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElect,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &grace,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the controller manager: %w", err)
+	}
+
+	loop := &batchLoop{
+		opts: opts, log: log, metrics: metrics, reader: mgr.GetCache(),
+		recorder: mgr.GetEventRecorder("latch"),
+		dirty:    make(chan struct{}, 1),
+		errors:   map[string]string{},
+	}
+	watched := []client.Object{&appsv1.Deployment{}, &appsv1.StatefulSet{}, &autoscalingv2.HorizontalPodAutoscaler{}}
+	for _, gvk := range opts.ExtraKinds {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		watched = append(watched, u)
+	}
+	for _, obj := range watched {
+		informer, err := mgr.GetCache().GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("watching %T: %w", obj, err)
+		}
+		if _, err := informer.AddEventHandler(loop.handler()); err != nil {
+			return fmt.Errorf("watching %T: %w", obj, err)
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("informer caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := mgr.Add(loop); err != nil {
+		return err
+	}
+	log.Info("latch run starting", "repo", opts.Latcher.Repo.RemoteURL(), "branch", opts.Latcher.Repo.Branch(),
+		"path", opts.Latcher.Path, "cluster", opts.Latcher.Cluster, "batchWindow", opts.BatchWindow, "leaderElect", opts.LeaderElect)
+	return mgr.Start(ctx)
+}
+
+// batchLoop is the leader's write-back loop: changes mark it dirty; a pass
+// runs one batch window after the first change, and every Resync anyway.
+type batchLoop struct {
+	opts     RunOptions
+	log      *slog.Logger
+	metrics  *Metrics
+	reader   client.Reader
+	recorder events.EventRecorder
+
+	dirty chan struct{}
+	mu    sync.Mutex
+	// firstChange is when the oldest change not yet through a pass arrived.
+	firstChange time.Time
+	pending     int
+	// errors remembers each workload's last reported problem so a Warning
+	// event is sent when it appears or changes, not on every pass.
+	errors map[string]string
+}
+
+func (b *batchLoop) handler() toolscache.ResourceEventHandler {
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { b.notify() },
+		UpdateFunc: func(oldObj, newObj any) { b.notifyUpdate(oldObj, newObj) },
+		DeleteFunc: func(any) { b.notify() },
+	}
+}
+
+// notifyUpdate ignores updates that do not change what latching reads
+// (periodic resyncs, status writes already stripped by the transform).
+func (b *batchLoop) notifyUpdate(oldObj, newObj any) {
+	o, ok1 := oldObj.(metav1.Object)
+	n, ok2 := newObj.(metav1.Object)
+	if ok1 && ok2 && o.GetResourceVersion() == n.GetResourceVersion() {
+		return
+	}
+	b.notify()
+}
+
+func (b *batchLoop) notify() {
+	b.mu.Lock()
+	if b.pending == 0 {
+		b.firstChange = time.Now()
+	}
+	b.pending++
+	b.metrics.QueueDepth.Set(float64(b.pending))
+	b.mu.Unlock()
+	select {
+	case b.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs until ctx ends; it only runs on the leader.
+func (b *batchLoop) Start(ctx context.Context) error {
+	if !b.waitSynced(ctx) {
+		return nil
+	}
+	// A first pass at once: a restart resumes from git and the cluster, and
+	// commits only what changed while latch was away.
+	b.pass(ctx)
+	resync := time.NewTicker(b.opts.Resync)
+	defer resync.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-resync.C:
+			b.pass(ctx)
+		case <-b.dirty:
+			b.mu.Lock()
+			wait := time.Until(b.firstChange.Add(b.opts.BatchWindow))
+			b.mu.Unlock()
+			if wait > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(wait):
+				}
+			}
+			b.pass(ctx)
+		}
+	}
+}
+
+func (b *batchLoop) waitSynced(ctx context.Context) bool {
+	type syncer interface {
+		WaitForCacheSync(context.Context) bool
+	}
+	if s, ok := b.reader.(syncer); ok {
+		return s.WaitForCacheSync(ctx)
+	}
+	return true
+}
+
+// pass runs one Sync. A stop signal during the pass does not cut it short:
+// it gets ShutdownGrace to finish, so a commit is either pushed or never made.
+func (b *batchLoop) pass(ctx context.Context) {
+	b.mu.Lock()
+	batchStart, batchSize := b.firstChange, b.pending
+	b.pending = 0
+	b.firstChange = time.Time{}
+	b.metrics.QueueDepth.Set(0)
+	b.mu.Unlock()
+
+	passCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		timer := time.NewTimer(b.opts.ShutdownGrace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancel()
+		case <-passCtx.Done():
+		}
+	})
+	defer stop()
+
+	started := time.Now()
+	workloads, err := cluster.List(passCtx, b.reader, b.opts.Namespace, b.opts.ExtraKinds...)
+	if err != nil {
+		b.metrics.Passes.WithLabelValues("error").Inc()
+		b.log.Error("reading workloads from the cache", "error", err)
+		return
+	}
+	outcome, err := b.opts.Latcher.Sync(passCtx, workloads, started, false)
+	b.metrics.PassSeconds.Observe(time.Since(started).Seconds())
+	res := outcome.Result
+	if res.Attempts > 1 {
+		b.metrics.PushRetries.Add(float64(res.Attempts - 1))
+	}
+	if err != nil {
+		b.metrics.Passes.WithLabelValues("error").Inc()
+		if res.Commit != "" && !res.Pushed {
+			b.metrics.PushFailures.Inc()
+		}
+		b.log.Error("latch pass failed; the next pass retries", "error", err, "attempts", res.Attempts, "batch", batchSize)
+		// Retry the batch: its changes are still unrecorded.
+		if batchSize > 0 {
+			b.notify()
+		}
+		return
+	}
+	b.metrics.pushed(time.Now())
+	b.metrics.Passes.WithLabelValues("ok").Inc()
+	if res.Commit != "" {
+		b.metrics.Commits.Inc()
+		b.metrics.Latches.Add(float64(len(res.Changes)))
+		if !batchStart.IsZero() {
+			b.metrics.ChangeToCommit.Observe(time.Since(batchStart).Seconds())
+		}
+		b.log.Info("latched", "commit", res.Commit, "changes", len(res.Changes), "attempts", res.Attempts)
+		for _, c := range res.Changes {
+			b.event(workloadFor(workloads, c), corev1.EventTypeNormal, "Latched",
+				fmt.Sprintf("latched %s %d → %d in %s (observed %d)", c.ShortField(), c.From, c.To, short(res.Commit), c.Observed))
+		}
+	}
+	for _, c := range res.HumanWon {
+		b.event(workloadFor(workloads, c), corev1.EventTypeNormal, "HumanWon",
+			fmt.Sprintf("a person changed %s in git meanwhile; their value stands this round", c.ShortField()))
+	}
+	b.reportProblems(workloads, outcome.Workloads)
+}
+
+// reportProblems sends a Warning event when a workload's problem appears or
+// changes (not found in git, declared twice…), and forgets solved ones.
+func (b *batchLoop) reportProblems(workloads []cluster.Workload, statuses []WorkloadStatus) {
+	seen := map[string]bool{}
+	for _, s := range statuses {
+		key := s.Kind + "/" + s.Key()
+		if s.Error == "" {
+			continue
+		}
+		seen[key] = true
+		if b.errors[key] == s.Error {
+			continue
+		}
+		b.errors[key] = s.Error
+		b.log.Warn("workload not latched", "kind", s.Kind, "workload", s.Key(), "problem", s.Error)
+		for i := range workloads {
+			w := &workloads[i]
+			if w.GVK.Kind == s.Kind && w.Namespace == s.Namespace && w.Name == s.Name {
+				b.event(w, corev1.EventTypeWarning, "NotLatched", s.Error)
+			}
+		}
+	}
+	for key := range b.errors {
+		if !seen[key] {
+			delete(b.errors, key)
+		}
+	}
+}
+
+func (b *batchLoop) event(w *cluster.Workload, eventType, reason, note string) {
+	if w == nil || b.recorder == nil {
+		return
+	}
+	regarding := &metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{APIVersion: w.GVK.GroupVersion().String(), Kind: w.GVK.Kind},
+		ObjectMeta: metav1.ObjectMeta{Name: w.Name, Namespace: w.Namespace, UID: w.UID},
+	}
+	b.recorder.Eventf(regarding, nil, eventType, reason, "Latch", "%s", note)
+}
+
+func workloadFor(workloads []cluster.Workload, c gitrepo.Change) *cluster.Workload {
+	for i := range workloads {
+		w := &workloads[i]
+		if w.GVK.Kind == c.Kind && w.Namespace+"/"+w.Name == c.Object {
+			return w
+		}
+	}
+	return nil
+}
+
+func short(commit string) string {
+	if len(commit) > 7 {
+		return commit[:7]
+	}
+	return commit
+}

@@ -1,0 +1,253 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+
+	"github.com/latch-gitops/latch/internal/testenv"
+)
+
+const webManifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 3 # latched by latch
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers: [{name: web, image: example.com/web:1}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+  namespace: shop
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 500
+`
+
+// A short dwell down so the test sees a move down within seconds.
+const fastPolicy = `apiVersion: latch.dev/v1alpha1
+kind: LatchPolicy
+spec:
+  defaults:
+    latch:
+      dwellDown: 3s
+      dwellUp: 0s
+`
+
+// instance is one running `latch run`.
+type instance struct {
+	cancel   context.CancelFunc
+	done     chan error
+	registry *prometheus.Registry
+}
+
+func startInstance(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, cluster string) *instance {
+	t.Helper()
+	t.Setenv("LATCH_GIT_USERNAME", remote.Username)
+	t.Setenv("LATCH_GIT_PASSWORD", remote.Password)
+	ctx, cancel := context.WithCancel(context.Background())
+	repo, closeRepo, err := OpenRepo(ctx, RepoOptions{Repo: remote.URL, Branch: "main", WorkDir: filepath.Join(t.TempDir(), "clone")})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	in := &instance{cancel: cancel, done: make(chan error, 1), registry: prometheus.NewRegistry()}
+	latcher := &Latcher{Repo: repo, Cluster: cluster, States: NewMemoryStates(), Log: log}
+	go func() {
+		err := Run(ctx, cfg, RunOptions{
+			Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond,
+			MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry,
+		})
+		closeRepo()
+		in.done <- err
+	}()
+	t.Cleanup(in.stop)
+	return in
+}
+
+func (in *instance) stop() {
+	in.cancel()
+	select {
+	case <-in.done:
+	case <-time.After(40 * time.Second):
+	}
+}
+
+// passes reads latch_passes_total{result="ok"}.
+func (in *instance) passes(t *testing.T) float64 {
+	t.Helper()
+	families, err := in.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "latch_passes_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == "ok" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestRunLatchesUpDownAndRestarts(t *testing.T) {
+	cfg := testenv.APIServer(t)
+	client := kubernetes.NewForConfigOrDie(cfg)
+	remote := testenv.NewGitRemote(t)
+	human := remote.Human(t)
+	human.WriteFile("apps/web.yaml", webManifest)
+	human.WriteFile("latch.yaml", fastPolicy)
+	human.Commit("seed")
+	human.Push()
+	createWeb(t, client)
+
+	first := startInstance(t, cfg, remote, "test")
+	scaleWeb(t, client, 37)
+	changed := time.Now()
+	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n", 20*time.Second)
+	t.Logf("scale 37 → commit 40 visible after %s (window 1s)", time.Since(changed).Round(time.Millisecond))
+
+	// Up to the HPA max, clamped.
+	scaleWeb(t, client, 4000)
+	waitForFile(t, remote, "apps/web.yaml", "  replicas: 500 # latched by latch\n", 20*time.Second)
+
+	// Restart: a new process with no memory commits nothing new.
+	first.stop()
+	commits := len(remote.Log(t, "main", "%H"))
+	second := startInstance(t, cfg, remote, "test")
+	waitUntil(t, "three passes after restart", 30*time.Second, func() bool { return second.passes(t) >= 3 })
+	if got := len(remote.Log(t, "main", "%H")); got != commits {
+		t.Fatalf("restart made %d new commit(s): %v", got-commits, remote.Log(t, "main", "%s"))
+	}
+
+	// Down: after the dwell (3 s here), to a round number near the new scale.
+	scaleWeb(t, client, 90)
+	waitUntil(t, "a move down", 30*time.Second, func() bool {
+		content := gitShow(t, remote, "apps/web.yaml")
+		return !strings.Contains(content, "replicas: 500 ") && strings.Contains(content, "# latched by latch")
+	})
+	subjects := remote.Log(t, "main", "%s")
+	t.Logf("history:\n%s", strings.Join(subjects, "\n"))
+	if !strings.Contains(subjects[0], "500 →") {
+		t.Errorf("newest commit %q is not the move down from 500", subjects[0])
+	}
+}
+
+func createWeb(t *testing.T, client kubernetes.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](3),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "example.com/web:1"}}},
+			},
+		},
+	}
+	if _, err := client.AppsV1().Deployments("shop").Create(ctx, dep, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
+		t.Fatal(err)
+	}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MinReplicas:    ptr.To[int32](2), MaxReplicas: 500,
+		},
+	}
+	if _, err := client.AutoscalingV2().HorizontalPodAutoscalers("shop").Create(ctx, hpa, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func scaleWeb(t *testing.T, client kubernetes.Interface, replicas int32) {
+	t.Helper()
+	s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: autoscalingv1.ScaleSpec{Replicas: replicas}}
+	if _, err := client.AppsV1().Deployments("shop").UpdateScale(context.Background(), "web", s, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gitShow(t *testing.T, remote *testenv.GitRemote, file string) string {
+	t.Helper()
+	out, err := runGitOutput(remote.BareDir, "show", "main:"+file)
+	if err != nil {
+		t.Fatalf("git show %s: %v", file, err)
+	}
+	return out
+}
+
+func waitForFile(t *testing.T, remote *testenv.GitRemote, file, want string, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, file+" containing "+strings.TrimSpace(want), timeout, func() bool {
+		return strings.Contains(gitShow(t, remote, file), want)
+	})
+}
+
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}
+
+var errNoOutput = errors.New("no output")
+
+func runGitOutput(dir string, args ...string) (string, error) {
+	cmd := execCommand("git", append([]string{"-C", dir}, args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		return "", err
+	}
+	if len(out) == 0 {
+		return "", errNoOutput
+	}
+	return string(out), nil
+}
