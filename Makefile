@@ -23,10 +23,11 @@ vet:
 	$(GO) vet ./...
 
 fmt-check:
-	@out=$$(gofmt -l cmd internal bench hack 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd internal bench hack deploy 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test: testbin fmt-check vet
 	$(GO) test $(GOTEST_FLAGS) ./...
+	deploy/test/run.sh
 	hack/no-leftovers.sh
 
 demo:
