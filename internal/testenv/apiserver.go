@@ -3,7 +3,6 @@ package testenv
 import (
 	"os"
 	"path/filepath"
-	"testing"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -21,13 +20,13 @@ type ControlPlane struct {
 // APIServer starts etcd and kube-apiserver on free loopback ports and returns
 // an admin config; both stop when the test ends. There is no controller
 // manager: Deployments make no ReplicaSets (use Cluster for that).
-func APIServer(t testing.TB) *rest.Config {
+func APIServer(t T) *rest.Config {
 	t.Helper()
 	return StartControlPlane(t).Config
 }
 
 // StartControlPlane is APIServer that also writes a kubeconfig file.
-func StartControlPlane(t testing.TB) *ControlPlane {
+func StartControlPlane(t T) *ControlPlane {
 	t.Helper()
 	dir := requireBinaries(t, "etcd", "kube-apiserver", "kubectl")
 	env := &envtest.Environment{

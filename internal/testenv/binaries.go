@@ -3,7 +3,6 @@ package testenv
 import (
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // KubeVersion keys the cache folder; hack/testbin.sh uses the same key.
@@ -29,7 +28,7 @@ func TestBinDir() string {
 // requireBinaries returns the test binary folder once every named binary is
 // there. Otherwise it skips the test with a loud reason — or fails it under
 // CI, where every real test must run.
-func requireBinaries(t testing.TB, names ...string) string {
+func requireBinaries(t T, names ...string) string {
 	t.Helper()
 	dir := TestBinDir()
 	var missing []string

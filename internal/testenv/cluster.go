@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -44,7 +43,7 @@ type ClusterEnv struct {
 // kube-scheduler and kwok with fake Ready nodes, on free loopback ports:
 // Deployments create ReplicaSets, pods are scheduled and become Ready, and
 // rolling updates complete. Everything stops when the test ends.
-func Cluster(t testing.TB, opts ClusterOptions) *ClusterEnv {
+func Cluster(t T, opts ClusterOptions) *ClusterEnv {
 	t.Helper()
 	dir := requireBinaries(t, "etcd", "kube-apiserver", "kubectl", "kube-controller-manager", "kube-scheduler", "kwok")
 	if opts.Nodes <= 0 {

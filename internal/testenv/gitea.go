@@ -15,7 +15,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -47,7 +46,7 @@ func (g *GiteaServer) AuthCloneURL() string {
 // Gitea starts Gitea (sqlite in a temp dir) on a free loopback port, creates
 // an admin user with a token and an initialised repository, and stops it
 // when the test ends.
-func Gitea(t testing.TB) *GiteaServer {
+func Gitea(t T) *GiteaServer {
 	t.Helper()
 	dir := requireBinaries(t, "gitea")
 	bin := filepath.Join(dir, "gitea")
@@ -225,7 +224,7 @@ ROOT_PATH = %[1]s/log
 `, work, port, static, runUser, secret, asRoot)
 }
 
-func randomHex(t testing.TB, n int) string {
+func randomHex(t T, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {

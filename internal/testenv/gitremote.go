@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 )
 
 // GitRemote is a bare git repository served over smart HTTP on loopback by
@@ -27,7 +26,7 @@ type GitRemote struct {
 }
 
 // NewGitRemote starts an empty remote; it stops when the test ends.
-func NewGitRemote(t testing.TB) *GitRemote {
+func NewGitRemote(t T) *GitRemote {
 	t.Helper()
 	backend := gitHTTPBackend(t)
 	root := t.TempDir()
@@ -70,7 +69,7 @@ func (r *GitRemote) AuthURL() string {
 }
 
 // Head returns the commit the branch points at on the remote ("" if none).
-func (r *GitRemote) Head(t testing.TB, branch string) string {
+func (r *GitRemote) Head(t T, branch string) string {
 	t.Helper()
 	out, err := exec.Command("git", "-C", r.BareDir, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch).Output()
 	if err != nil {
@@ -80,7 +79,7 @@ func (r *GitRemote) Head(t testing.TB, branch string) string {
 }
 
 // Log returns `git log --format=format` of the branch on the remote, newest first.
-func (r *GitRemote) Log(t testing.TB, branch, format string) []string {
+func (r *GitRemote) Log(t T, branch, format string) []string {
 	t.Helper()
 	out := runGit(t, r.BareDir, "log", "--format="+format, "refs/heads/"+branch)
 	if out == "" {
@@ -92,7 +91,7 @@ func (r *GitRemote) Log(t testing.TB, branch, format string) []string {
 // Human is a person working on the remote from outside latch: a clone with
 // its own identity that edits, commits and pushes with the git CLI.
 type Human struct {
-	t      testing.TB
+	t      T
 	Dir    string
 	remote *GitRemote
 	branch string
@@ -100,7 +99,7 @@ type Human struct {
 
 // Human clones the remote into a fresh folder as "Human Operator". If the
 // remote is empty, the clone starts the branch.
-func (r *GitRemote) Human(t testing.TB) *Human {
+func (r *GitRemote) Human(t T) *Human {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "human")
 	runGit(t, "", "clone", "--quiet", r.AuthURL(), dir)
@@ -184,7 +183,7 @@ func gitEnv() []string {
 }
 
 // runGit runs git in dir and returns its trimmed stdout; any failure fails the test.
-func runGit(t testing.TB, dir string, args ...string) string {
+func runGit(t T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -200,7 +199,7 @@ func runGit(t testing.TB, dir string, args ...string) string {
 
 // gitHTTPBackend finds git's http-backend program, skipping (or failing in CI)
 // when git is not installed with it.
-func gitHTTPBackend(t testing.TB) string {
+func gitHTTPBackend(t T) string {
 	t.Helper()
 	out, err := exec.Command("git", "--exec-path").Output()
 	if err == nil {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -28,7 +27,7 @@ type process struct {
 // registers a cleanup that stops it (SIGTERM, then SIGKILL after 10 s). The
 // child also gets SIGKILL if the test binary dies (Pdeathsig), so a test
 // killed by -timeout does not leave servers behind.
-func startProcess(t testing.TB, name, bin string, args []string, env []string) *process {
+func startProcess(t T, name, bin string, args []string, env []string) *process {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
@@ -100,7 +99,7 @@ func (p *process) tail(n int) string {
 
 // freePort asks the kernel for a free loopback port. A server given it must
 // still be ready to retry: another process may take it first.
-func freePort(t testing.TB) int {
+func freePort(t T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
