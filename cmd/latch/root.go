@@ -63,6 +63,7 @@ stay few enough that people read them.`,
 	root.AddCommand(newVersionCommand(opts))
 	root.AddCommand(newSyncCommand(opts))
 	root.AddCommand(newRunCommand(opts))
+	root.AddCommand(newStatusCommand(opts))
 	root.AddCommand(newPolicyCommand(opts))
 	root.AddCommand(newSimulateCommand(opts))
 	return root

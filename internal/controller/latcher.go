@@ -50,6 +50,9 @@ type WorkloadStatus struct {
 	Bounds   string `json:"bounds,omitempty"`
 	Location string `json:"location,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// LastLatch is the newest latch commit that changed this workload
+	// (status only).
+	LastLatch string `json:"lastLatch,omitempty"`
 	// Error says why the workload could not be latched (not found in git,
 	// declared twice, …); other workloads are latched regardless.
 	Error string `json:"error,omitempty"`
@@ -76,7 +79,7 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	var out Outcome
 	var pending map[string]policy.State
 	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]gitrepo.Change, error) {
-		changes, statuses, states, err := l.plan(ws, workloads, now)
+		changes, statuses, states, err := l.plan(ws, workloads, now, true)
 		out.Workloads, pending = statuses, states
 		return changes, err
 	}
@@ -121,8 +124,22 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	return out, nil
 }
 
-// plan decides every workload against the files in ws and edits them.
-func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, error) {
+// Status decides every workload against the remote head without editing
+// anything: what git declares, what latch would declare now, and why not
+// when it cannot. It uses the stored dwell state when the store has it (a
+// fresh store: a pass starting now).
+func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now time.Time) ([]WorkloadStatus, error) {
+	head, err := l.Repo.Refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, statuses, _, err := l.plan(gitrepo.Workspace{Dir: l.Repo.Dir(), Head: head, Attempt: 1}, workloads, now, false)
+	return statuses, err
+}
+
+// plan decides every workload against the files in ws and, with apply,
+// edits them.
+func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, error) {
 	policyFile := l.PolicyFile
 	if policyFile == "" {
 		policyFile = policyfile.DefaultFile
@@ -155,7 +172,10 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		field := pol.Resolve(obj).Field(ReplicasField)
 		st := WorkloadStatus{Kind: w.GVK.Kind, Namespace: w.Namespace, Name: w.Name, Mode: string(field.Mode), Observed: w.Replicas}
 		if field.Mode != policy.ModeLatch || field.Latch == nil {
-			continue // not latched: nothing to report per pass
+			if !apply {
+				statuses = append(statuses, st) // status lists every workload
+			}
+			continue
 		}
 		loc, err := idx.Lookup(ref, ReplicasField)
 		if err != nil {
@@ -216,8 +236,13 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		})
 		statuses = append(statuses, st)
 	}
-	sort.Slice(statuses, func(i, j int) bool { return statuses[i].Key() < statuses[j].Key() })
-	if len(edits) == 0 {
+	sort.Slice(statuses, func(i, j int) bool {
+		if statuses[i].Key() != statuses[j].Key() {
+			return statuses[i].Key() < statuses[j].Key()
+		}
+		return statuses[i].Kind < statuses[j].Kind
+	})
+	if len(edits) == 0 || !apply {
 		return nil, statuses, states, nil
 	}
 	if _, err := manifest.ApplyEdits(ws.Dir, edits); err != nil {

@@ -166,7 +166,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 				return s, b.decide(before, cur, clampNote)
 			}
 			d = upTarget(s.Extreme)
-			why = fmt.Sprintf("observed held above %.4g for %v (lowest %d)", upTh, held, s.Extreme)
+			why = fmt.Sprintf("observed held above %.4g for %v (lowest %d)", upTh, roundDuration(held), s.Extreme)
 		}
 		if d <= cur {
 			return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)
@@ -190,7 +190,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		return State{Valid: true, Declared: d}, Decision{
 			Declared: d, Changed: true,
 			Reason: fmt.Sprintf("observed held below %.4g (boundary %.4g − %g%% hysteresis) for %v (highest %d); down to %d by %s%s%s",
-				downTh, downBoundary, h*100, held, s.Extreme, d, p.Rule, b.note(d, l.ceilLevel(int64(math.Ceil(float64(s.Extreme)/math.Sqrt2)))), clampNote),
+				downTh, downBoundary, h*100, roundDuration(held), s.Extreme, d, p.Rule, b.note(d, l.ceilLevel(int64(math.Ceil(float64(s.Extreme)/math.Sqrt2)))), clampNote),
 		}
 	}
 	return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)
@@ -300,4 +300,15 @@ func downDwell(dwell time.Duration, declared, highest, floor int64) time.Duratio
 	f := float64(highest) / float64(declared)
 	f = math.Max(f, 1.0/fastReleaseLimit)
 	return time.Duration(float64(dwell) * f)
+}
+
+// roundDuration keeps a reason readable: "1h24m0s", "5.6s", not "5.636537063s".
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/controller"
+)
+
+func newStatusCommand(opts *globalOptions) *cobra.Command {
+	f := &repoFlags{}
+	cmd := &cobra.Command{
+		Use:   "status --repo URL|PATH",
+		Short: "Show each workload: observed, declared in git, what latch would declare now, and problems",
+		Long: `status reads the live cluster and the repository's remote head and shows,
+for every Deployment and StatefulSet: its mode in latch.yaml, the scale it runs
+at, the value git declares, the value a latch pass starting now would declare
+(a running controller may still be waiting out a dwell), the bounds, the last
+latch commit that touched it, and why it cannot be latched (not found in git,
+declared twice, …). It changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			repoOpts, err := f.repoOptions()
+			if err != nil {
+				return err
+			}
+			restConfig, err := opts.kube.ToRESTConfig()
+			if err != nil {
+				return fmt.Errorf("kubernetes connection: %w", err)
+			}
+			reader, err := ctrlclient.New(restConfig, ctrlclient.Options{})
+			if err != nil {
+				return fmt.Errorf("kubernetes client: %w", err)
+			}
+			namespace := ""
+			if opts.kube.Namespace != nil {
+				namespace = *opts.kube.Namespace
+			}
+			workloads, err := cluster.List(ctx, reader, namespace)
+			if err != nil {
+				return fmt.Errorf("reading the cluster: %w", err)
+			}
+			repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
+			if err != nil {
+				return err
+			}
+			defer closeRepo()
+			latcher := &controller.Latcher{Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
+				States: controller.NewMemoryStates(), Log: opts.logger()}
+			statuses, err := latcher.Status(ctx, workloads, time.Now())
+			if err != nil {
+				return err
+			}
+			if done, err := opts.printStructured(map[string]any{"workloads": statuses}); done {
+				return err
+			}
+			return printStatus(opts, statuses)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func printStatus(opts *globalOptions, statuses []controller.WorkloadStatus) error {
+	tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tWORKLOAD\tMODE\tOBSERVED\tGIT\tLATCH NOW\tBOUNDS\tLAST LATCH\tPROBLEM")
+	dash := func(v int64) string {
+		if v == 0 {
+			return "-"
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	orDash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, s := range statuses {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Kind, s.Key(), s.Mode, s.Observed, dash(s.Declared), dash(s.Target),
+			orDash(s.Bounds), orDash(s.LastLatch), orDash(s.Error))
+	}
+	return tw.Flush()
+}
