@@ -30,13 +30,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latch-gitops/latch/bench/internal/benchdoc"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/simulate"
 )
 
-const (
-	beginMarker = "<!-- BEGIN simulate -->"
-	endMarker   = "<!-- END simulate -->"
+// section is this program's part of docs/benchmarks.md.
+const section = "simulate"
+
+var (
+	beginMarker = benchdoc.Begin(section)
+	endMarker   = benchdoc.End(section)
 )
 
 // Goal the default policy must reach on every row.
@@ -151,9 +155,9 @@ func run(docPath, shared string, check bool) error {
 		}
 	}
 
-	section := render(rows, notes)
-	fmt.Print(section)
-	if err := rewriteSection(docPath, section); err != nil {
+	text := render(rows, notes)
+	fmt.Print(text)
+	if err := benchdoc.RewriteSection(docPath, section, text); err != nil {
 		return err
 	}
 	if check {
@@ -245,37 +249,6 @@ func render(rows []row, notes []string) string {
 	}
 	b.WriteString(endMarker + "\n")
 	return b.String()
-}
-
-// rewriteSection replaces the simulate section of the file at path, or
-// appends it (creating the file) when absent, leaving other sections alone.
-func rewriteSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	text := string(old)
-	begin := strings.Index(text, beginMarker)
-	end := strings.Index(text, endMarker)
-	switch {
-	case begin >= 0 && end > begin:
-		rest := text[end+len(endMarker):]
-		rest = strings.TrimPrefix(rest, "\n")
-		text = text[:begin] + section + rest
-	case begin >= 0 || end >= 0:
-		return fmt.Errorf("%s: found only one of %q and %q; fix the file by hand", path, beginMarker, endMarker)
-	case text == "":
-		text = "# Benchmarks\n\n" + section
-	default:
-		if !strings.HasSuffix(text, "\n") {
-			text += "\n"
-		}
-		text += "\n" + section
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 func readReplicas(path string) ([]int64, error) {
