@@ -20,6 +20,7 @@ type runFlags struct {
 	leaderElect             bool
 	leaderElectionNamespace string
 	extraScaleKinds         []string
+	unstrippedCache         bool
 }
 
 func newRunCommand(opts *globalOptions) *cobra.Command {
@@ -47,6 +48,9 @@ only what changed while latch was away.`,
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address ("0" disables)`)
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect one writer among replicas (Lease latch-leader)")
 	fl.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's namespace)")
+	// Hidden: bench/memory's baseline measures what stripping saves.
+	fl.BoolVar(&f.unstrippedCache, "unstripped-cache-for-benchmark", false, "keep whole objects in the informer caches (benchmark baseline only)")
+	_ = fl.MarkHidden("unstripped-cache-for-benchmark")
 	fl.StringSliceVar(&f.extraScaleKinds, "extra-scale-kinds", nil, "more kinds with a /scale subresource to latch, as group/version/Kind (e.g. argoproj.io/v1alpha1/Rollout)")
 	return cmd
 }
@@ -89,7 +93,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
 		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, Namespace: namespace, ExtraKinds: extra,
-		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr,
+		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,
 		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
 		Log: log,
 	})

@@ -57,6 +57,9 @@ type RunOptions struct {
 	Log           *slog.Logger
 	// Metrics registry (default controller-runtime's, served on MetricsAddr).
 	Registry crmetrics.RegistererGatherer
+	// DisableStrip keeps whole objects in the informer caches (no
+	// cluster.Strip): only for the memory benchmark's baseline.
+	DisableStrip bool
 }
 
 // Run watches the cluster and keeps git latched until ctx ends.
@@ -93,6 +96,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		return err
 	}
 	cacheOpts := cache.Options{DefaultTransform: cluster.Strip}
+	if opts.DisableStrip {
+		cacheOpts.DefaultTransform = nil
+	}
 	if opts.Namespace != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
 	}
