@@ -1,9 +1,14 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -15,6 +20,11 @@ type ControlPlane struct {
 	// Kubeconfig is the path of a kubeconfig file for the same admin, for
 	// CLIs and child processes.
 	Kubeconfig string
+
+	// env is the running envtest environment; mu serialises API server
+	// stops and starts (RestartAPIServer) with the cleanup's Stop.
+	mu  sync.Mutex
+	env *envtest.Environment
 }
 
 // APIServer starts etcd and kube-apiserver on free loopback ports and returns
@@ -33,13 +43,20 @@ func StartControlPlane(t T) *ControlPlane {
 		BinaryAssetsDirectory: dir,
 		ErrorIfCRDPathMissing: false,
 	}
+	// A cert folder of our own, not envtest's random one: envtest deletes a
+	// random folder on Stop and mints a new serving CA on Start, which
+	// would leave Config distrusting a restarted API server.
+	env.ControlPlane.GetAPIServer().CertDir = t.TempDir()
 	cfg, err := env.Start()
 	if err != nil {
 		// envtest may have started etcd before the API server failed.
 		_ = env.Stop()
 		t.Fatalf("starting etcd + kube-apiserver from %s: %v", dir, err)
 	}
+	cp := &ControlPlane{Config: cfg, env: env}
 	t.Cleanup(func() {
+		cp.mu.Lock()
+		defer cp.mu.Unlock()
 		if err := env.Stop(); err != nil {
 			t.Errorf("stopping etcd + kube-apiserver: %v", err)
 		}
@@ -48,5 +65,47 @@ func StartControlPlane(t T) *ControlPlane {
 	if err := os.WriteFile(path, env.KubeConfig, 0o600); err != nil {
 		t.Fatalf("writing kubeconfig: %v", err)
 	}
-	return &ControlPlane{Config: cfg, Kubeconfig: path}
+	cp.Kubeconfig = path
+	return cp
+}
+
+// StopAPIServer stops kube-apiserver (SIGTERM, as a rolling control-plane
+// upgrade would) and leaves etcd running, so StartAPIServer brings the same
+// data back. Clients see connection refused meanwhile.
+func (cp *ControlPlane) StopAPIServer(t T) {
+	t.Helper()
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if err := cp.env.ControlPlane.GetAPIServer().Stop(); err != nil {
+		t.Fatalf("stopping kube-apiserver: %v", err)
+	}
+}
+
+// StartAPIServer starts kube-apiserver again on the same port, certificates
+// and etcd, and waits until it serves: Config and Kubeconfig keep working.
+func (cp *ControlPlane) StartAPIServer(t T) {
+	t.Helper()
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if err := cp.env.ControlPlane.GetAPIServer().Start(); err != nil {
+		t.Fatalf("restarting kube-apiserver: %v", err)
+	}
+	client, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		t.Fatalf("kubernetes client: %v", err)
+	}
+	err = waitFor(context.Background(), "restarted kube-apiserver serving namespaces", 30*time.Second, nil, func(ctx context.Context) error {
+		_, err := client.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again in place.
+func (cp *ControlPlane) RestartAPIServer(t T) {
+	t.Helper()
+	cp.StopAPIServer(t)
+	cp.StartAPIServer(t)
 }

@@ -42,3 +42,23 @@ func TestAPIServerIsReal(t *testing.T) {
 		t.Errorf("read back %v, want k=v", got.Data)
 	}
 }
+
+// TestRestartAPIServer: a restart keeps the port, the certificates (the same
+// Config reaches it) and etcd's data, and clients fail while it is down.
+func TestRestartAPIServer(t *testing.T) {
+	cp := StartControlPlane(t)
+	ctx := context.Background()
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor", Namespace: "default"}}
+	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cp.StopAPIServer(t)
+	if _, err := client.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{}); err == nil {
+		t.Fatal("a read succeeded while kube-apiserver was stopped")
+	}
+	cp.StartAPIServer(t)
+	if _, err := client.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{}); err != nil {
+		t.Fatalf("after the restart, through the same Config: %v", err)
+	}
+}

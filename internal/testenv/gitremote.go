@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // GitRemote is a bare git repository served over smart HTTP on loopback by
@@ -23,7 +24,26 @@ type GitRemote struct {
 	BareDir string
 	// Branch is the default branch the first push creates.
 	Branch string
+
+	// down makes the server answer 503 to every request (SetAvailable);
+	// refused counts those answers.
+	down, refused *atomic.Int64
 }
+
+// SetAvailable switches the remote off (false: every request gets 503
+// Service Unavailable, as a forge in maintenance answers) or back on. The
+// repository on disk stays as it is, and a request already being served
+// completes.
+func (r *GitRemote) SetAvailable(available bool) {
+	if available {
+		r.down.Store(0)
+	} else {
+		r.down.Store(1)
+	}
+}
+
+// Refused is how many requests the remote refused while unavailable.
+func (r *GitRemote) Refused() int64 { return r.refused.Load() }
 
 // NewGitRemote starts an empty remote; it stops when the test ends.
 func NewGitRemote(t T) *GitRemote {
@@ -38,13 +58,19 @@ func NewGitRemote(t T) *GitRemote {
 	runGit(t, bare, "config", "receive.denyNonFastForwards", "true")
 	runGit(t, bare, "config", "receive.denyDeletes", "true")
 
-	remote := &GitRemote{Username: "latch", Password: "s3cret-" + filepath.Base(root), BareDir: bare, Branch: "main"}
+	remote := &GitRemote{Username: "latch", Password: "s3cret-" + filepath.Base(root), BareDir: bare, Branch: "main",
+		down: new(atomic.Int64), refused: new(atomic.Int64)}
 	handler := &cgi.Handler{
 		Path: backend,
 		Root: "/git",
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if remote.down.Load() != 0 {
+			remote.refused.Add(1)
+			http.Error(w, "git remote unavailable (test)", http.StatusServiceUnavailable)
+			return
+		}
 		user, pass, ok := r.BasicAuth()
 		if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(remote.Username)) != 1 ||
 			subtle.ConstantTimeCompare([]byte(pass), []byte(remote.Password)) != 1 {

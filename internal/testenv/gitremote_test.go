@@ -63,3 +63,36 @@ func TestGitRemoteRoundTrip(t *testing.T) {
 		t.Errorf("remote history:\n%s\nwant:\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestGitRemoteUnavailable: while switched off, the remote refuses fetches
+// and pushes with 503 and keeps its history; switched on, it serves again.
+func TestGitRemoteUnavailable(t *testing.T) {
+	remote := NewGitRemote(t)
+	alice := remote.Human(t)
+	alice.WriteFile("a.txt", "1\n")
+	first := alice.Commit("one")
+	alice.Push()
+
+	remote.SetAvailable(false)
+	alice.WriteFile("a.txt", "2\n")
+	alice.Commit("two")
+	err := alice.TryPush()
+	if err == nil {
+		t.Fatal("push to an unavailable remote succeeded")
+	}
+	if !strings.Contains(err.Error(), "503") {
+		t.Errorf("unavailable remote refused with %v, want a 503", err)
+	}
+	if got := remote.Head(t, "main"); got != first {
+		t.Errorf("remote moved to %s while unavailable, want %s", got, first)
+	}
+	if remote.Refused() == 0 {
+		t.Error("Refused() = 0 after a refused push")
+	}
+
+	remote.SetAvailable(true)
+	alice.Push()
+	if got := remote.Log(t, "main", "%s"); strings.Join(got, ",") != "two,one" {
+		t.Errorf("history after the remote came back: %v", got)
+	}
+}
