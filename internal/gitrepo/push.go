@@ -73,7 +73,8 @@ func (w Workspace) Allowed(kind, object, field string) bool {
 // EditFunc edits files in ws.Dir — re-reading them, since a human may have
 // changed them since the last attempt — and returns the changes it made.
 // It must leave the fields ws.Allowed refuses untouched. An error ends
-// CommitAndPush without retrying.
+// CommitAndPush without retrying. It runs while the Repo is locked: it must
+// not call the Repo's methods.
 type EditFunc func(ctx context.Context, ws Workspace) ([]Change, error)
 
 // Result is what CommitAndPush did.
