@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		Latches:      prometheus.NewCounter(prometheus.CounterOpts{Name: "latch_latches_total", Help: "Declared values latch changed in git (one per workload field per commit)."}),
 		Commits:      prometheus.NewCounter(prometheus.CounterOpts{Name: "latch_commits_total", Help: "Commits latch pushed."}),
 		PushRetries:  prometheus.NewCounter(prometheus.CounterOpts{Name: "latch_push_retries_total", Help: "Push attempts repeated after a non-fast-forward or network failure."}),
-		PushFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "latch_push_failures_total", Help: "Passes whose commit could not be pushed."}),
+		PushFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "latch_push_failures_total", Help: "Passes that could not reach the remote (fetch or push failed after the retries)."}),
 		Passes:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "latch_passes_total", Help: "Latch passes by result."}, []string{"result"}),
 		QueueDepth:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "latch_queue_depth", Help: "Workload changes seen but not yet through a pass."}),
 		PassSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "latch_pass_duration_seconds", Help: "Time of one pass: read git, decide, edit, commit, push.",

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -51,6 +52,11 @@ type RunOptions struct {
 	LeaderElect             bool
 	LeaderElectionID        string
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election
+	// (zero: controller-runtime's 15s, 10s and 2s). A stopped leader
+	// releases the Lease at once; one that dies is replaced after
+	// LeaseDuration.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// ShutdownGrace bounds how long a pass in flight may finish after a stop
 	// signal (default 25s); past it the pass is abandoned before its push.
 	ShutdownGrace time.Duration
@@ -103,7 +109,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
 	}
 	grace := opts.ShutdownGrace + 5*time.Second
-	mgr, err := manager.New(cfg, manager.Options{
+	mgrOpts := manager.Options{
 		Scheme:                        scheme,
 		Logger:                        logr.FromSlogHandler(log.Handler()),
 		Cache:                         cacheOpts,
@@ -114,7 +120,17 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &grace,
-	})
+	}
+	if opts.LeaseDuration > 0 {
+		mgrOpts.LeaseDuration = &opts.LeaseDuration
+	}
+	if opts.RenewDeadline > 0 {
+		mgrOpts.RenewDeadline = &opts.RenewDeadline
+	}
+	if opts.RetryPeriod > 0 {
+		mgrOpts.RetryPeriod = &opts.RetryPeriod
+	}
+	mgr, err := manager.New(cfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
@@ -195,6 +211,22 @@ func (b *batchLoop) notifyUpdate(oldObj, newObj any) {
 		return
 	}
 	b.notify()
+}
+
+// requeue puts a failed pass's batch back, keeping when its first change
+// arrived: latch_change_to_push_seconds then measures an outage in full.
+func (b *batchLoop) requeue(firstChange time.Time, size int) {
+	b.mu.Lock()
+	if b.pending == 0 || firstChange.Before(b.firstChange) {
+		b.firstChange = firstChange
+	}
+	b.pending += size
+	b.metrics.QueueDepth.Set(float64(b.pending))
+	b.mu.Unlock()
+	select {
+	case b.dirty <- struct{}{}:
+	default:
+	}
 }
 
 func (b *batchLoop) notify() {
@@ -291,13 +323,16 @@ func (b *batchLoop) pass(ctx context.Context) {
 	}
 	if err != nil {
 		b.metrics.Passes.WithLabelValues("error").Inc()
-		if res.Commit != "" && !res.Pushed {
+		// Any git failure counts, not only a refused push: with the remote
+		// down the fetch fails first and no commit is ever made.
+		var gitErr *gitrepo.Error
+		if errors.As(err, &gitErr) {
 			b.metrics.PushFailures.Inc()
 		}
 		b.log.Error("latch pass failed; the next pass retries", "error", err, "attempts", res.Attempts, "batch", batchSize)
 		// Retry the batch: its changes are still unrecorded.
 		if batchSize > 0 {
-			b.notify()
+			b.requeue(batchStart, batchSize)
 		}
 		return
 	}

@@ -67,6 +67,22 @@ type instance struct {
 
 func startInstance(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, cluster string) *instance {
 	t.Helper()
+	return startRun(t, cfg, remote, runSpec{cluster: cluster})
+}
+
+// runSpec is what differs between the `latch run` instances of a test.
+type runSpec struct {
+	cluster, path, namespace string
+	// leaseNamespace turns leader election on, with short lease timings.
+	leaseNamespace string
+	// batchWindow and resync default to 1s and 1.5s.
+	batchWindow, resync time.Duration
+}
+
+// startRun starts one `latch run` in this process, as cmd/latch wires it,
+// against its own clone of remote; it stops when the test ends.
+func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec runSpec) *instance {
+	t.Helper()
 	t.Setenv("LATCH_GIT_USERNAME", remote.Username)
 	t.Setenv("LATCH_GIT_PASSWORD", remote.Password)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -75,14 +91,25 @@ func startInstance(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, cl
 		cancel()
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("instance", spec.cluster)
 	in := &instance{cancel: cancel, done: make(chan error, 1), registry: prometheus.NewRegistry()}
-	latcher := &Latcher{Repo: repo, Cluster: cluster, States: NewMemoryStates(), Log: log}
+	latcher := &Latcher{Repo: repo, Cluster: spec.cluster, Path: spec.path, States: NewMemoryStates(), Log: log}
+	opts := RunOptions{
+		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
+		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry,
+	}
+	if spec.batchWindow > 0 {
+		opts.BatchWindow = spec.batchWindow
+	}
+	if spec.resync > 0 {
+		opts.Resync = spec.resync
+	}
+	if spec.leaseNamespace != "" {
+		opts.LeaderElect, opts.LeaderElectionNamespace = true, spec.leaseNamespace
+		opts.LeaseDuration, opts.RenewDeadline, opts.RetryPeriod = 3*time.Second, 2*time.Second, 250*time.Millisecond
+	}
 	go func() {
-		err := Run(ctx, cfg, RunOptions{
-			Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond,
-			MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry,
-		})
+		err := Run(ctx, cfg, opts)
 		closeRepo()
 		in.done <- err
 	}()
@@ -101,19 +128,39 @@ func (in *instance) stop() {
 // passes reads latch_passes_total{result="ok"}.
 func (in *instance) passes(t *testing.T) float64 {
 	t.Helper()
+	return in.metric(t, "latch_passes_total", "result", "ok")
+}
+
+// metric reads one sample of a counter or gauge: the one whose labels
+// include the given name/value pairs (none: the first); 0 when absent.
+func (in *instance) metric(t *testing.T, name string, labelPairs ...string) float64 {
+	t.Helper()
 	families, err := in.registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() != "latch_passes_total" {
+		if f.GetName() != name {
 			continue
 		}
+	samples:
 		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == "ok" {
-					return m.GetCounter().GetValue()
+			for i := 0; i+1 < len(labelPairs); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					if l.GetName() == labelPairs[i] && l.GetValue() == labelPairs[i+1] {
+						found = true
+					}
 				}
+				if !found {
+					continue samples
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
 			}
 		}
 	}
