@@ -1,0 +1,270 @@
+// Package latchproc builds the real `latch` binary and runs `latch run` as
+// a child process for the benchmarks that measure it from outside (memory,
+// latency): it picks free ports for /metrics and /readyz, waits for the
+// caches and the first pass, reads metrics and the resident set size, and
+// always stops the process (SIGTERM, then SIGKILL) through the fixture's
+// cleanup.
+package latchproc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/testenv"
+)
+
+// Build compiles ./cmd/latch (from the module root, found from the working
+// folder) into dir and returns the binary's path.
+func Build(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "latch")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/latch")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./cmd/latch: %w: %s", err, out)
+	}
+	return bin, nil
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working folder")
+		}
+		dir = parent
+	}
+}
+
+// Options start one `latch run`.
+type Options struct {
+	Bin, Kubeconfig, Repo string
+	// Args are more `latch run` flags (e.g. --batch-window).
+	Args []string
+	// Env is added to the environment (credentials).
+	Env []string
+	// LogPath receives stdout and stderr.
+	LogPath string
+}
+
+// Proc is a running `latch run`.
+type Proc struct {
+	cmd                    *exec.Cmd
+	log                    *os.File
+	logPath                string
+	metricsAddr, probeAddr string
+	done                   chan struct{}
+}
+
+// Start starts latch run with free loopback ports for metrics and probes;
+// it is stopped by t's cleanup if Stop was not called.
+func Start(t testenv.T, opts Options) (*Proc, error) {
+	metricsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	probePort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	p := &Proc{logPath: opts.LogPath, done: make(chan struct{}),
+		metricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), probeAddr: "127.0.0.1:" + strconv.Itoa(probePort)}
+	if p.log, err = os.Create(opts.LogPath); err != nil {
+		return nil, err
+	}
+	args := append([]string{"--kubeconfig", opts.Kubeconfig, "run", "--repo", opts.Repo,
+		"--metrics-bind-address", p.metricsAddr, "--health-probe-bind-address", p.probeAddr}, opts.Args...)
+	p.cmd = exec.Command(opts.Bin, args...)
+	p.cmd.Env = append(os.Environ(), opts.Env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	// If the benchmark dies, latch dies with it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		p.log.Close()
+		return nil, fmt.Errorf("starting %s: %w", opts.Bin, err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.Stop)
+	return p, nil
+}
+
+// PID is the process id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// Stop sends SIGTERM, waits up to 30 s, then kills. It is idempotent.
+func (p *Proc) Stop() {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	p.log.Close()
+}
+
+// Exited reports whether the process has ended.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// LogTail is the last n lines of the log, for errors.
+func (p *Proc) LogTail(n int) string {
+	data, _ := os.ReadFile(p.logPath)
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// WaitReady waits until /readyz answers 200 (caches synced) and at least
+// one pass has ended well (latch_passes_total{result="ok"} ≥ 1).
+func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		if p.Exited() {
+			return fmt.Errorf("latch run exited before it was ready:\n%s", p.LogTail(30))
+		}
+		if resp, err := client.Get("http://" + p.probeAddr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if m, err := p.Metrics(ctx); err == nil && m[`latch_passes_total{result="ok"}`] >= 1 {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("latch run not ready (readyz 200 and one ok pass) within %v:\n%s", timeout, p.LogTail(30))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Metrics scrapes /metrics into "name{labels}" → value (untyped text
+// format; histogram buckets included as they are written).
+func (p *Proc) Metrics(ctx context.Context) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.metricsAddr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scraping latch /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out, sc.Err()
+}
+
+// Memory is a process's resident memory from /proc/PID/status, in bytes.
+type Memory struct {
+	// RSS is VmRSS: every resident page, the binary's text included.
+	RSS int64
+	// Anon is RssAnon: resident anonymous pages, i.e. the Go heap, stacks
+	// and runtime structures, without the mapped binary.
+	Anon int64
+}
+
+// Memory reads the process's resident memory.
+func (p *Proc) Memory() (Memory, error) { return ReadMemory(p.PID()) }
+
+// ReadMemory reads VmRSS and RssAnon of any process from /proc.
+func ReadMemory(pid int) (Memory, error) {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Memory{}, err
+	}
+	var m Memory
+	found := 0
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		key, rest, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		var into *int64
+		switch string(key) {
+		case "VmRSS":
+			into = &m.RSS
+		case "RssAnon":
+			into = &m.Anon
+		default:
+			continue
+		}
+		fields := strings.Fields(string(rest))
+		if len(fields) != 2 || fields[1] != "kB" {
+			return Memory{}, fmt.Errorf("%s: unexpected line %q", path, line)
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return Memory{}, fmt.Errorf("%s: %s: %w", path, key, err)
+		}
+		*into = kb * 1024
+		found++
+	}
+	if found != 2 {
+		return Memory{}, fmt.Errorf("%s: no VmRSS or RssAnon line", path)
+	}
+	return m, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/latch-gitops/latch/bench/internal/benchdoc"
+	"github.com/latch-gitops/latch/bench/internal/latchproc"
+	"github.com/latch-gitops/latch/internal/testenv"
+)
+
+// config is one benchmark run.
+type config struct {
+	// sizes are the Deployment counts, ascending (N/2 HPAs each).
+	sizes []int
+	// settle is the wait after the first pass before sampling; samples
+	// VmRSS readings one second apart follow it.
+	settle  time.Duration
+	samples int
+	// workers create objects in parallel with a client at qps.
+	workers int
+	qps     float32
+	log     func(format string, args ...any)
+}
+
+// variants of latch run measured at each size: the default (stripped
+// caches) and the baseline without the strip transform.
+var variants = []struct {
+	name string
+	args []string
+}{
+	{"stripped", nil},
+	{"unstripped", []string{"--unstripped-cache-for-benchmark"}},
+}
+
+// sample is one (size, variant) measurement.
+type sample struct {
+	size             int
+	variant          string
+	rss              benchdoc.Stats // VmRSS samples, bytes
+	anon             benchdoc.Stats // RssAnon at the same times, bytes
+	readyAfter       time.Duration  // start → readyz 200 and one ok pass
+	commits, latches float64        // must be 0: git agrees with the cluster
+}
+
+type result struct {
+	samples        []sample
+	createTime     map[int]time.Duration // size → time to create the objects added for it
+	annotationSize int                   // mean last-applied-configuration bytes
+	repo           string
+}
+
+// measure starts an API server, grows it to each size, and at each size
+// runs the real latch binary once per variant against a local bare repo
+// declaring the Deployments and HPAs created so far.
+func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
+	res := result{createTime: map[int]time.Duration{}}
+	cp := testenv.StartControlPlane(t)
+	restCfg := rest.CopyConfig(cp.Config)
+	restCfg.QPS, restCfg.Burst = cfg.qps, int(cfg.qps)*2
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return res, err
+	}
+	work := t.TempDir()
+	cfg.log("building latch")
+	bin, err := latchproc.Build(ctx, work)
+	if err != nil {
+		return res, err
+	}
+	bare := filepath.Join(work, "repo.git")
+	seed := filepath.Join(work, "seed")
+	if err := git(ctx, work, "init", "--quiet", "--bare", "--initial-branch=main", bare); err != nil {
+		return res, err
+	}
+	if err := git(ctx, work, "init", "--quiet", "--initial-branch=main", seed); err != nil {
+		return res, err
+	}
+	res.repo = "file://" + bare
+	created := 0
+	for _, n := range cfg.sizes {
+		cfg.log("creating Deployments %d..%d (+%d HPAs)", created, n-1, (n-created+1)/2)
+		start := time.Now()
+		ann, err := createObjects(ctx, client, created, n, cfg.workers)
+		if err != nil {
+			return res, err
+		}
+		res.createTime[n] = time.Since(start)
+		if ann > 0 {
+			res.annotationSize = ann
+		}
+		cfg.log("created in %v", res.createTime[n].Round(time.Second))
+		for ns := 0; ns*perNamespace < n; ns++ {
+			path := filepath.Join(seed, "clusters", "bench", namespaceOf(ns*perNamespace)+".yaml")
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return res, err
+			}
+			if err := os.WriteFile(path, []byte(manifests(ns, n)), 0o644); err != nil {
+				return res, err
+			}
+		}
+		if err := git(ctx, seed, "add", "--all"); err != nil {
+			return res, err
+		}
+		if err := git(ctx, seed, "-c", "user.name=seed", "-c", "user.email=seed@example.com", "commit", "--quiet", "-m", fmt.Sprintf("declare %d Deployments", n)); err != nil {
+			return res, err
+		}
+		if err := git(ctx, seed, "push", "--quiet", bare, "HEAD:refs/heads/main"); err != nil {
+			return res, err
+		}
+		for _, v := range variants {
+			s, err := runLatch(ctx, t, cfg, bin, cp.Kubeconfig, res.repo, work, n, v.name, v.args)
+			if err != nil {
+				return res, fmt.Errorf("%d Deployments, %s: %w", n, v.name, err)
+			}
+			cfg.log("%d Deployments, %s: RSS %.1f MiB (%.1f–%.1f), anonymous %.1f MiB, ready after %v",
+				n, v.name, s.rss.Median/mib, s.rss.Min/mib, s.rss.Max/mib, s.anon.Median/mib, s.readyAfter.Round(100*time.Millisecond))
+			res.samples = append(res.samples, s)
+		}
+		created = n
+	}
+	return res, nil
+}
+
+const mib = 1 << 20
+
+func runLatch(ctx context.Context, t testenv.T, cfg config, bin, kubeconfig, repo, work string, n int, variant string, extra []string) (sample, error) {
+	s := sample{size: n, variant: variant}
+	start := time.Now()
+	p, err := latchproc.Start(t, latchproc.Options{
+		Bin: bin, Kubeconfig: kubeconfig, Repo: repo,
+		// No resync pass while sampling: the first pass is the only one.
+		Args:    append([]string{"--cluster-name", "bench", "--resync", "1h", "--work-dir", filepath.Join(work, fmt.Sprintf("clone-%d-%s", n, variant))}, extra...),
+		LogPath: filepath.Join(work, fmt.Sprintf("latch-%d-%s.log", n, variant)),
+	})
+	if err != nil {
+		return s, err
+	}
+	defer p.Stop()
+	if err := p.WaitReady(ctx, 10*time.Minute); err != nil {
+		return s, err
+	}
+	s.readyAfter = time.Since(start)
+	select {
+	case <-ctx.Done():
+		return s, ctx.Err()
+	case <-time.After(cfg.settle):
+	}
+	var rss, anon []float64
+	for i := 0; i < cfg.samples; i++ {
+		if i > 0 {
+			time.Sleep(time.Second)
+		}
+		mem, err := p.Memory()
+		if err != nil {
+			return s, err
+		}
+		rss = append(rss, float64(mem.RSS))
+		anon = append(anon, float64(mem.Anon))
+	}
+	m, err := p.Metrics(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.commits, s.latches = m["latch_commits_total"], m["latch_latches_total"]
+	s.rss, s.anon = benchdoc.Summarise(rss), benchdoc.Summarise(anon)
+	return s, nil
+}
+
+func git(ctx context.Context, dir string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("git %s (in %s): %w: %s", strings.Join(args, " "), dir, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

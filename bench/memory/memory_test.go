@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMemoryHarness runs the benchmark's core with tiny sizes on a real API
+// server and the real latch binary (skipped, or failed under CI, without
+// the test binaries): both variants at both sizes, RSS and RssAnon read, git
+// in agreement with the cluster (no commits), and a rendered section.
+func TestMemoryHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an API server and latch")
+	}
+	cfg := config{sizes: []int{10, 30}, settle: time.Second, samples: 2, workers: 4, qps: 100, log: t.Logf}
+	res, err := measure(context.Background(), t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.samples) != 4 {
+		t.Fatalf("%d samples, want 2 sizes × 2 variants", len(res.samples))
+	}
+	for _, s := range res.samples {
+		if s.rss.Median < 10<<20 || s.anon.Median <= 0 || s.readyAfter <= 0 {
+			t.Errorf("%d %s: implausible RSS %.0f, anonymous %.0f, ready after %v", s.size, s.variant, s.rss.Median, s.anon.Median, s.readyAfter)
+		}
+		if s.commits != 0 {
+			t.Errorf("%d %s: latch committed %v times; git was seeded at the live scale", s.size, s.variant, s.commits)
+		}
+	}
+	if res.annotationSize < 1500 {
+		t.Errorf("last-applied-configuration averages %d bytes, want about 2 KiB", res.annotationSize)
+	}
+	text := render(res, cfg, "Machine: test.")
+	for _, want := range []string{"<!-- BEGIN memory -->", "| 30 | 15 | unstripped |", "bytes/workload", "<!-- END memory -->\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("section lacks %q:\n%s", want, text)
+		}
+	}
+}
