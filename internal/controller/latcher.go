@@ -134,7 +134,26 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 		return nil, err
 	}
 	_, statuses, _, err := l.plan(gitrepo.Workspace{Dir: l.Repo.Dir(), Head: head, Attempt: 1}, workloads, now, false)
-	return statuses, err
+	if err != nil {
+		return nil, err
+	}
+	history, err := l.Repo.History(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	last := map[string]string{}
+	for _, c := range history {
+		for _, change := range c.Changes {
+			key := change.Kind + "/" + change.Object
+			if _, seen := last[key]; !seen {
+				last[key] = shortHead(c.Commit)[:7] + " " + c.When.Format("2006-01-02 15:04")
+			}
+		}
+	}
+	for i := range statuses {
+		statuses[i].LastLatch = last[statuses[i].Kind+"/"+statuses[i].Key()]
+	}
+	return statuses, nil
 }
 
 // plan decides every workload against the files in ws and, with apply,
