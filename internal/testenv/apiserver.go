@@ -4,7 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -76,9 +80,69 @@ func (cp *ControlPlane) StopAPIServer(t T) {
 	t.Helper()
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
-	if err := cp.env.ControlPlane.GetAPIServer().Stop(); err != nil {
+	apiServer := cp.env.ControlPlane.GetAPIServer()
+	// kube-apiserver drains open watches before it exits, which with a
+	// controller connected outlasts envtest's 20 s stop timeout. Give it
+	// apiServerStopGrace after SIGTERM, then SIGKILL it (a crash is a
+	// restart too); envtest's Stop then finds it gone.
+	if pid := findProcess(apiServer.Path, "--cert-dir="+apiServer.CertDir); pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(apiServerStopGrace)
+		for processAlive(pid) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if processAlive(pid) {
+			t.Logf("kube-apiserver still draining %s after SIGTERM; killing it", apiServerStopGrace)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if err := apiServer.Stop(); err != nil {
 		t.Fatalf("stopping kube-apiserver: %v", err)
 	}
+}
+
+// apiServerStopGrace is how long StopAPIServer lets kube-apiserver drain.
+const apiServerStopGrace = 3 * time.Second
+
+// findProcess returns the pid of a running bin whose command line holds
+// arg (0: none). Only children of this test process are considered.
+func findProcess(bin, arg string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) == 0 || filepath.Base(args[0]) != filepath.Base(bin) || !slices.Contains(args, arg) {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			// Field 4 of /proc/pid/stat is the parent pid (after "pid (comm) state").
+			fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+			if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// processAlive reports whether pid runs and is not a zombie.
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
 }
 
 // StartAPIServer starts kube-apiserver again on the same port, certificates
