@@ -149,7 +149,7 @@ func render(outs []outcome, machine string) string {
 		fmt.Fprintf(&b, "| %v | %d | %v | %d | %.2f | %.2f | %.2f | %.2f | %+.2f | %s | %d |\n",
 			o.window, o.n, o.spread, o.commits, s.P50, s.P90, s.P99, s.Max, beyond, verdict, o.missing)
 	}
-	b.WriteString("\nLatencies include the 100 ms polling step; p99 uses the nearest-rank method (with 10 workloads it is the maximum).\n")
+	b.WriteString("\nLatencies include the 100 ms polling step; p99 uses the nearest-rank method (below 100 workloads it is the maximum).\n")
 	b.WriteString(benchdoc.End(section) + "\n")
 	return b.String()
 }

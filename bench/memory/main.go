@@ -39,7 +39,7 @@ const (
 
 func main() {
 	sizes := flag.String("sizes", "1000,10000", "Deployment counts, comma separated (at least two)")
-	settle := flag.Duration("settle", 15*time.Second, "wait after the first pass before sampling RSS")
+	settle := flag.Duration("settle", 150*time.Second, "wait after the first pass before sampling RSS (over 2 min: the runtime forces a GC every 2 min, after which the scavenger returns the startup peak)")
 	samples := flag.Int("samples", 7, "VmRSS readings, one second apart (the median is reported)")
 	workers := flag.Int("workers", 32, "parallel creates")
 	qps := flag.Float64("qps", 500, "client rate limit for the creates")

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,12 +45,17 @@ var variants = []struct {
 
 // sample is one (size, variant) measurement.
 type sample struct {
-	size             int
-	variant          string
-	rss              benchdoc.Stats // VmRSS samples, bytes
-	anon             benchdoc.Stats // RssAnon at the same times, bytes
-	readyAfter       time.Duration  // start → readyz 200 and one ok pass
-	commits, latches float64        // must be 0: git agrees with the cluster
+	size    int
+	variant string
+	rss     benchdoc.Stats // VmRSS samples, bytes
+	anon    benchdoc.Stats // RssAnon at the same times, bytes
+	peak    float64        // VmHWM at the last sample: the startup peak, bytes
+	// liveHeap is the heap marked live by the last GC before the last
+	// sample (GODEBUG=gctrace=1), bytes; gcs counts the GCs by then.
+	liveHeap         float64
+	gcs              int
+	readyAfter       time.Duration // start → readyz 200 and one ok pass
+	commits, latches float64       // must be 0: git agrees with the cluster
 }
 
 type result struct {
@@ -121,8 +128,8 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 			if err != nil {
 				return res, fmt.Errorf("%d Deployments, %s: %w", n, v.name, err)
 			}
-			cfg.log("%d Deployments, %s: RSS %.1f MiB (%.1f–%.1f), anonymous %.1f MiB, ready after %v",
-				n, v.name, s.rss.Median/mib, s.rss.Min/mib, s.rss.Max/mib, s.anon.Median/mib, s.readyAfter.Round(100*time.Millisecond))
+			cfg.log("%d Deployments, %s: RSS %.1f MiB (%.1f–%.1f), anonymous %.1f MiB, peak %.1f MiB, live heap %.1f MiB after GC %d, ready after %v",
+				n, v.name, s.rss.Median/mib, s.rss.Min/mib, s.rss.Max/mib, s.anon.Median/mib, s.peak/mib, s.liveHeap/mib, s.gcs, s.readyAfter.Round(100*time.Millisecond))
 			res.samples = append(res.samples, s)
 		}
 		created = n
@@ -135,11 +142,15 @@ const mib = 1 << 20
 func runLatch(ctx context.Context, t testenv.T, cfg config, bin, kubeconfig, repo, work string, n int, variant string, extra []string) (sample, error) {
 	s := sample{size: n, variant: variant}
 	start := time.Now()
+	logPath := filepath.Join(work, fmt.Sprintf("latch-%d-%s.log", n, variant))
 	p, err := latchproc.Start(t, latchproc.Options{
 		Bin: bin, Kubeconfig: kubeconfig, Repo: repo,
+		// gctrace prints each GC's live heap to the log: the memory the
+		// caches really retain, apart from garbage not yet collected.
+		Env: []string{"GODEBUG=gctrace=1"},
 		// No resync pass while sampling: the first pass is the only one.
 		Args:    append([]string{"--cluster-name", "bench", "--resync", "1h", "--work-dir", filepath.Join(work, fmt.Sprintf("clone-%d-%s", n, variant))}, extra...),
-		LogPath: filepath.Join(work, fmt.Sprintf("latch-%d-%s.log", n, variant)),
+		LogPath: logPath,
 	})
 	if err != nil {
 		return s, err
@@ -165,6 +176,10 @@ func runLatch(ctx context.Context, t testenv.T, cfg config, bin, kubeconfig, rep
 		}
 		rss = append(rss, float64(mem.RSS))
 		anon = append(anon, float64(mem.Anon))
+		s.peak = float64(mem.Peak)
+	}
+	if s.liveHeap, s.gcs, err = lastGC(logPath); err != nil {
+		return s, err
 	}
 	m, err := p.Metrics(ctx)
 	if err != nil {
@@ -184,4 +199,25 @@ func git(ctx context.Context, dir string, args ...string) error {
 		return fmt.Errorf("git %s (in %s): %w: %s", strings.Join(args, " "), dir, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// gcLine is a gctrace line: "gc 12 @3.4s 2%: …, 40->42->21 MB, 44 MB goal, …";
+// the third heap figure is what the GC marked live.
+var gcLine = regexp.MustCompile(`(?m)^gc (\d+) @[0-9.]+s [0-9]+%: .* [0-9]+->[0-9]+->([0-9]+) MB`)
+
+// lastGC reads the live heap (bytes) and number of the newest GC in a log
+// written with GODEBUG=gctrace=1.
+func lastGC(logPath string) (float64, int, error) {
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		return 0, 0, err
+	}
+	all := gcLine.FindAllSubmatch(data, -1)
+	if len(all) == 0 {
+		return 0, 0, fmt.Errorf("%s: no gctrace line", logPath)
+	}
+	last := all[len(all)-1]
+	n, _ := strconv.Atoi(string(last[1]))
+	live, _ := strconv.ParseFloat(string(last[2]), 64)
+	return live * mib, n, nil // gctrace's "MB" are MiB (bytes >> 20)
 }

@@ -215,12 +215,14 @@ type Memory struct {
 	// Anon is RssAnon: resident anonymous pages, i.e. the Go heap, stacks
 	// and runtime structures, without the mapped binary.
 	Anon int64
+	// Peak is VmHWM: the highest RSS since the process started.
+	Peak int64
 }
 
 // Memory reads the process's resident memory.
 func (p *Proc) Memory() (Memory, error) { return ReadMemory(p.PID()) }
 
-// ReadMemory reads VmRSS and RssAnon of any process from /proc.
+// ReadMemory reads VmRSS, RssAnon and VmHWM of any process from /proc.
 func ReadMemory(pid int) (Memory, error) {
 	path := fmt.Sprintf("/proc/%d/status", pid)
 	data, err := os.ReadFile(path)
@@ -240,6 +242,8 @@ func ReadMemory(pid int) (Memory, error) {
 			into = &m.RSS
 		case "RssAnon":
 			into = &m.Anon
+		case "VmHWM":
+			into = &m.Peak
 		default:
 			continue
 		}
@@ -254,8 +258,8 @@ func ReadMemory(pid int) (Memory, error) {
 		*into = kb * 1024
 		found++
 	}
-	if found != 2 {
-		return Memory{}, fmt.Errorf("%s: no VmRSS or RssAnon line", path)
+	if found != 3 {
+		return Memory{}, fmt.Errorf("%s: want VmRSS, RssAnon and VmHWM lines, found %d", path, found)
 	}
 	return m, nil
 }
