@@ -35,7 +35,7 @@ metadata:
   name: %[2]s
   namespace: %[1]s
 spec:
-  replicas: %[3]d
+  replicas: %[3]d # latched by latch
   selector:
     matchLabels: {app: %[2]s}
   template:
@@ -123,7 +123,7 @@ func upLevel(t *testing.T, observed int64) int64 {
 }
 
 // replicasLine is the line latch writes for a value.
-func replicasLine(v int64) string { return fmt.Sprintf("  replicas: %d\n", v) }
+func replicasLine(v int64) string { return fmt.Sprintf("  replicas: %d # latched by latch\n", v) }
 
 // latchCommits counts the remote's commits by latch.
 func latchCommits(t *testing.T, remote *testenv.GitRemote) int {
@@ -270,8 +270,8 @@ func TestRunTwoClustersOneRepo(t *testing.T) {
 	files := map[string]string{}
 	for _, c := range clusters {
 		for _, n := range names {
-			files["clusters/"+c+"/"+n+".yaml"] = manifestFor(c, n, 4, 0)
-			createWorkload(t, client, c, n, 4, 0)
+			files["clusters/"+c+"/"+n+".yaml"] = manifestFor(c, n, 4, 5000)
+			createWorkload(t, client, c, n, 4, 5000)
 		}
 	}
 	seed(t, remote, files)
@@ -287,16 +287,17 @@ func TestRunTwoClustersOneRepo(t *testing.T) {
 	for i, base := range rounds {
 		var wg sync.WaitGroup
 		for _, c := range clusters {
-			for j, n := range names {
-				wg.Go(func() { scaleTo(t, client, c, n, int32(base+int64(j))) })
+			for _, n := range names {
+				wg.Go(func() { scaleTo(t, client, c, n, int32(base)) })
 			}
 		}
 		wg.Wait()
 		start := time.Now()
-		waitUntil(t, fmt.Sprintf("round %d (%d) in git for both clusters", i, base), 40*time.Second, func() bool {
+		want := upLevel(t, base)
+		waitUntil(t, fmt.Sprintf("round %d (%d → %d) in git for both clusters", i, base, want), 40*time.Second, func() bool {
 			for _, c := range clusters {
-				for j, n := range names {
-					if !strings.Contains(gitShow(t, remote, "clusters/"+c+"/"+n+".yaml"), replicasLine(upLevel(t, base+int64(j)))) {
+				for _, n := range names {
+					if !strings.Contains(gitShow(t, remote, "clusters/"+c+"/"+n+".yaml"), replicasLine(want)) {
 						return false
 					}
 				}
