@@ -18,9 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -135,11 +135,19 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
 
+	eventsClient, err := eventsv1client.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("events client: %w", err)
+	}
+	events := newEventWriter(eventsClient, "latch", log)
+	go events.run()
+	// Events of the last pass still go out after the manager stops.
+	defer events.close(5 * time.Second)
 	loop := &batchLoop{
 		opts: opts, log: log, metrics: metrics, reader: mgr.GetCache(),
-		recorder: mgr.GetEventRecorder("latch"),
-		dirty:    make(chan struct{}, 1),
-		errors:   map[string]string{},
+		events: events,
+		dirty:  make(chan struct{}, 1),
+		errors: map[string]string{},
 	}
 	watched := []client.Object{&appsv1.Deployment{}, &appsv1.StatefulSet{}, &autoscalingv2.HorizontalPodAutoscaler{}}
 	for _, gvk := range opts.ExtraKinds {
@@ -178,11 +186,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 // batchLoop is the leader's write-back loop: changes mark it dirty; a pass
 // runs one batch window after the first change, and every Resync anyway.
 type batchLoop struct {
-	opts     RunOptions
-	log      *slog.Logger
-	metrics  *Metrics
-	reader   client.Reader
-	recorder events.EventRecorder
+	opts    RunOptions
+	log     *slog.Logger
+	metrics *Metrics
+	reader  client.Reader
+	events  *eventWriter
 
 	dirty chan struct{}
 	mu    sync.Mutex
@@ -387,14 +395,13 @@ func (b *batchLoop) reportProblems(workloads []cluster.Workload, statuses []Work
 }
 
 func (b *batchLoop) event(w *cluster.Workload, eventType, reason, note string) {
-	if w == nil || b.recorder == nil {
+	if w == nil || b.events == nil {
 		return
 	}
-	regarding := &metav1.PartialObjectMetadata{
-		TypeMeta:   metav1.TypeMeta{APIVersion: w.GVK.GroupVersion().String(), Kind: w.GVK.Kind},
-		ObjectMeta: metav1.ObjectMeta{Name: w.Name, Namespace: w.Namespace, UID: w.UID},
-	}
-	b.recorder.Eventf(regarding, nil, eventType, reason, "Latch", "%s", note)
+	b.events.post(corev1.ObjectReference{
+		APIVersion: w.GVK.GroupVersion().String(), Kind: w.GVK.Kind,
+		Name: w.Name, Namespace: w.Namespace, UID: w.UID,
+	}, eventType, reason, "Latch", note)
 }
 
 func workloadFor(workloads []cluster.Workload, c gitrepo.Change) *cluster.Workload {
