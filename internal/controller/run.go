@@ -13,7 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -210,15 +210,34 @@ func (b *batchLoop) handler() toolscache.ResourceEventHandler {
 	}
 }
 
-// notifyUpdate ignores updates that do not change what latching reads
-// (periodic resyncs, status writes already stripped by the transform).
+// notifyUpdate ignores updates that do not change what latching reads. The
+// cache holds stripped objects (cluster.Strip), but each status write still
+// bumps the resourceVersion: a rollout or an HPA's status loop would
+// otherwise trigger a pass — a git fetch — per status write.
 func (b *batchLoop) notifyUpdate(oldObj, newObj any) {
-	o, ok1 := oldObj.(metav1.Object)
-	n, ok2 := newObj.(metav1.Object)
-	if ok1 && ok2 && o.GetResourceVersion() == n.GetResourceVersion() {
+	if sameForLatching(oldObj, newObj) {
 		return
 	}
 	b.notify()
+}
+
+// sameForLatching compares two versions of a stripped object, ignoring
+// resourceVersion and generation.
+func sameForLatching(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(client.Object)
+	n, ok2 := newObj.(client.Object)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if o.GetResourceVersion() == n.GetResourceVersion() {
+		return true
+	}
+	o, n = o.DeepCopyObject().(client.Object), n.DeepCopyObject().(client.Object)
+	for _, obj := range []client.Object{o, n} {
+		obj.SetResourceVersion("")
+		obj.SetGeneration(0)
+	}
+	return equality.Semantic.DeepEqual(o, n)
 }
 
 // requeue puts a failed pass's batch back, keeping when its first change
