@@ -289,7 +289,7 @@ func TestWrongPasswordNotRetried(t *testing.T) {
 
 	r := cloneRemote(t, remote, remoteAuth(remote))
 	used := remote.Password
-	remote.Password = "rotated-" + used // the server now wants another one
+	remote.SetPassword("rotated-" + used) // the server now wants another one
 	var fetches int
 	r.git.observe = func(a []string) {
 		if a[0] == "fetch" {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // GitRemote is a bare git repository served over smart HTTP on loopback by
@@ -18,7 +19,8 @@ import (
 type GitRemote struct {
 	// URL is the clone URL without credentials.
 	URL string
-	// Username and Password are the only credentials the server accepts.
+	// Username and Password are the credentials the server accepts; change
+	// the password with SetPassword (the server reads its own copy).
 	Username, Password string
 	// BareDir is the bare repository on disk, for assertions (git log, etc.).
 	BareDir string
@@ -28,6 +30,16 @@ type GitRemote struct {
 	// down makes the server answer 503 to every request (SetAvailable);
 	// refused counts those answers.
 	down, refused *atomic.Int64
+	// accepted is the password the server checks, kept apart from the
+	// exported field so a test can rotate it while requests are served.
+	accepted *atomic.Pointer[string]
+}
+
+// SetPassword rotates the password: from now on the server refuses the old
+// one, as a forge does after a token is revoked.
+func (r *GitRemote) SetPassword(password string) {
+	r.Password = password
+	r.accepted.Store(&password)
 }
 
 // SetAvailable switches the remote off (false: every request gets 503
@@ -59,13 +71,22 @@ func NewGitRemote(t T) *GitRemote {
 	runGit(t, bare, "config", "receive.denyDeletes", "true")
 
 	remote := &GitRemote{Username: "latch", Password: "s3cret-" + filepath.Base(root), BareDir: bare, Branch: "main",
-		down: new(atomic.Int64), refused: new(atomic.Int64)}
+		down: new(atomic.Int64), refused: new(atomic.Int64), accepted: new(atomic.Pointer[string])}
+	remote.accepted.Store(&remote.Password)
 	handler := &cgi.Handler{
 		Path: backend,
 		Root: "/git",
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remote.requests.Add(1)
+		if d := time.Duration(remote.delay.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if remote.down.Load() != 0 {
 			remote.refused.Add(1)
 			http.Error(w, "git remote unavailable (test)", http.StatusServiceUnavailable)
@@ -73,7 +94,7 @@ func NewGitRemote(t T) *GitRemote {
 		}
 		user, pass, ok := r.BasicAuth()
 		if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(remote.Username)) != 1 ||
-			subtle.ConstantTimeCompare([]byte(pass), []byte(remote.Password)) != 1 {
+			subtle.ConstantTimeCompare([]byte(pass), []byte(*remote.accepted.Load())) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="latch test remote"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return
