@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"time"
 )
 
 // GitRemote is a bare git repository served over smart HTTP on loopback by
@@ -79,14 +78,6 @@ func NewGitRemote(t T) *GitRemote {
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		remote.requests.Add(1)
-		if d := time.Duration(remote.delay.Load()); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-r.Context().Done():
-				return
-			}
-		}
 		if remote.down.Load() != 0 {
 			remote.refused.Add(1)
 			http.Error(w, "git remote unavailable (test)", http.StatusServiceUnavailable)
