@@ -14,8 +14,9 @@ import (
 )
 
 type runFlags struct {
-	repoFlags
+	commitFlags
 	batchWindow, resync     time.Duration
+	shutdownGrace           time.Duration
 	metricsAddr, probeAddr  string
 	leaderElect             bool
 	leaderElectionNamespace string
@@ -44,6 +45,7 @@ only what changed while latch was away.`,
 	fl := cmd.Flags()
 	fl.DurationVar(&f.batchWindow, "batch-window", 30*time.Second, "gather the changes within this window into one commit")
 	fl.DurationVar(&f.resync, "resync", time.Minute, "run a pass at least this often, so pending moves down complete their dwell")
+	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 25*time.Second, "on SIGTERM, let a pass in flight finish for this long before abandoning it (keep it below the pod's terminationGracePeriodSeconds)")
 	fl.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `Prometheus /metrics address ("0" disables)`)
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address ("0" disables)`)
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect one writer among replicas (Lease latch-leader)")
@@ -92,7 +94,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 		Push: push, States: controller.NewMemoryStates(), Log: log,
 	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
-		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, Namespace: namespace, ExtraKinds: extra,
+		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: namespace, ExtraKinds: extra,
 		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,
 		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
 		Log: log,

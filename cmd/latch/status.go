@@ -27,10 +27,7 @@ declared twice, …). It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			repoOpts, err := f.repoOptions()
-			if err != nil {
-				return err
-			}
+			repoOpts := f.repoOptions()
 			restConfig, err := opts.kube.ToRESTConfig()
 			if err != nil {
 				return fmt.Errorf("kubernetes connection: %w", err)

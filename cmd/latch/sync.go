@@ -17,13 +17,12 @@ import (
 	"github.com/latch-gitops/latch/internal/gitrepo"
 )
 
-// repoFlags are the flags of every command that writes to the repository.
+// repoFlags say which repository, branch and folder latch reads, as whom,
+// and for which cluster: every command that reads the repository has them.
 type repoFlags struct {
 	repo, branch, path, policyFile string
 	workDir, credentialsDir        string
-	author, messageTemplate        string
 	clusterName                    string
-	signSSHKey, signOpenPGPKey     string
 }
 
 func (f *repoFlags) register(cmd *cobra.Command) {
@@ -34,15 +33,32 @@ func (f *repoFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.policyFile, "policy", "latch.yaml", "latch policy file, relative to the repository root")
 	fl.StringVar(&f.workDir, "work-dir", "", "where to clone a remote --repo (default: a temporary folder)")
 	fl.StringVar(&f.credentialsDir, "git-credentials-dir", "", "folder of git credential files: username, password or token, identity, known_hosts (default: LATCH_GIT_* environment variables)")
+	fl.StringVar(&f.clusterName, "cluster-name", "", "this cluster's name, in commit messages and trailers")
+}
+
+// commitFlags say how latch's commits look: the commands that write have them.
+type commitFlags struct {
+	repoFlags
+	author, messageTemplate    string
+	signSSHKey, signOpenPGPKey string
+}
+
+func (f *commitFlags) register(cmd *cobra.Command) {
+	f.repoFlags.register(cmd)
+	fl := cmd.Flags()
 	fl.StringVar(&f.author, "git-author", "", `author and committer of latch's commits, "Name <email>" (default: latch <latch@localhost>)`)
 	fl.StringVar(&f.messageTemplate, "message-template", "", "file holding a Go template for commit messages (default: latch's built-in)")
-	fl.StringVar(&f.clusterName, "cluster-name", "", "this cluster's name, in commit messages and trailers")
 	fl.StringVar(&f.signSSHKey, "sign-ssh-key", "", "sign commits with this unencrypted SSH private key")
 	fl.StringVar(&f.signOpenPGPKey, "sign-openpgp-key", "", "sign commits with this ASCII-armored OpenPGP secret key (no passphrase)")
 }
 
-func (f *repoFlags) repoOptions() (controller.RepoOptions, error) {
-	opts := controller.RepoOptions{Repo: f.repo, Branch: f.branch, WorkDir: f.workDir, CredentialsDir: f.credentialsDir}
+func (f *repoFlags) repoOptions() controller.RepoOptions {
+	return controller.RepoOptions{Repo: f.repo, Branch: f.branch, WorkDir: f.workDir, CredentialsDir: f.credentialsDir}
+}
+
+// repoOptions adds the commit signer to the repository options.
+func (f *commitFlags) repoOptions() (controller.RepoOptions, error) {
+	opts := f.repoFlags.repoOptions()
 	switch {
 	case f.signSSHKey != "" && f.signOpenPGPKey != "":
 		return opts, fmt.Errorf("flags --sign-ssh-key and --sign-openpgp-key: choose one")
@@ -54,7 +70,7 @@ func (f *repoFlags) repoOptions() (controller.RepoOptions, error) {
 	return opts, nil
 }
 
-func (f *repoFlags) pushOptions() (gitrepo.PushOptions, error) {
+func (f *commitFlags) pushOptions() (gitrepo.PushOptions, error) {
 	var push gitrepo.PushOptions
 	id, err := controller.ParseIdentity(f.author)
 	if err != nil {
@@ -74,7 +90,7 @@ func (f *repoFlags) pushOptions() (gitrepo.PushOptions, error) {
 }
 
 type syncFlags struct {
-	repoFlags
+	commitFlags
 	once, dryRun bool
 	stateFile    string
 }
