@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/latch-gitops/latch/internal/testenv"
+)
+
+// The real binary: `latch run` built from this package and run as a
+// subprocess, probed over HTTP and stopped with SIGTERM as the kubelet does.
+
+const runPolicy = `apiVersion: latch.dev/v1alpha1
+kind: LatchPolicy
+spec:
+  defaults:
+    latch:
+      dwellUp: 0s
+      dwellDown: 1h
+`
+
+// buildLatch compiles this command into a temp folder.
+func buildLatch(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "latch")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// slowProxy sits between latch and the remote and delays every request by
+// the current delay, so a test can hold a pass in flight.
+type slowProxy struct {
+	URL      string
+	delay    atomic.Int64
+	requests atomic.Int64
+}
+
+func newSlowProxy(t *testing.T, remote *testenv.GitRemote) *slowProxy {
+	t.Helper()
+	target, err := url.Parse(remote.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.Path = ""
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	p := &slowProxy{}
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.requests.Add(1)
+		if d := time.Duration(p.delay.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(server.Close)
+	p.URL = server.URL + strings.TrimPrefix(remote.URL, "http://"+target.Host)
+	return p
+}
+
+// latchProcess is a running `latch run`.
+type latchProcess struct {
+	cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan struct{}
+	err    error
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startLatch(t *testing.T, bin string, remote *testenv.GitRemote, args ...string) *latchProcess {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "LATCH_GIT_USERNAME="+remote.Username, "LATCH_GIT_PASSWORD="+remote.Password)
+	p := &latchProcess{cmd: cmd, output: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.output, p.output
+	// Its own process group (git children included); killed if the test
+	// binary dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("latch output:\n%s", p.output.String())
+		}
+	})
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func httpGet(addr, path string) (int, string) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get("http://" + addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, p *latchProcess, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			t.Fatalf("latch exited (%v) while waiting for %s", p.err, what)
+		default:
+		}
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}
+
+// metricValue reads an unlabelled sample (or the first with labels
+// matching prefix) from a /metrics body; -1e9 when absent.
+func metricValue(body, sample string) float64 {
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, sample+" ") {
+			var v float64
+			if _, err := fmt.Sscanf(strings.TrimPrefix(line, sample+" "), "%g", &v); err == nil {
+				return v
+			}
+		}
+	}
+	return -1e9
+}
+
+// TestRunBinaryProbesMetricsAndSIGTERM: the real `latch run` serves
+// /healthz, /readyz once its caches are synced, and latch_* metrics; a
+// SIGTERM during a pass in flight lets the pass finish (its commit lands
+// whole) and exits 0 within the grace period, leaving no git lock behind.
+func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
+	bin := buildLatch(t)
+	cp := testenv.StartControlPlane(t)
+	remote := testenv.NewGitRemote(t)
+	human := remote.Human(t)
+	human.WriteFile("latch.yaml", runPolicy)
+	human.WriteFile("clusters/prod/web.yaml", seedFiles["clusters/prod/web.yaml"])
+	human.Commit("seed")
+	human.Push()
+	client := kubernetes.NewForConfigOrDie(cp.Config)
+	createWorkloads(t, client, []liveWorkload{{name: "web", replicas: 3, min: 2, max: 500}})
+
+	proxy := newSlowProxy(t, remote)
+	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
+	workDir := filepath.Join(t.TempDir(), "clone")
+	const grace = 20 * time.Second
+	p := startLatch(t, bin, remote, "--kubeconfig", cp.Kubeconfig, "run", "--repo", proxy.URL, "--work-dir", workDir,
+		"--cluster-name", "prod", "--batch-window", "1s", "--resync", "1m", "--shutdown-grace", grace.String(),
+		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr)
+
+	waitFor(t, "/healthz 200", 30*time.Second, p, func() bool { code, _ := httpGet(probeAddr, "/healthz"); return code == 200 })
+	waitFor(t, "/readyz 200", 30*time.Second, p, func() bool { code, _ := httpGet(probeAddr, "/readyz"); return code == 200 })
+	var body string
+	waitFor(t, "the first pass in /metrics", 30*time.Second, p, func() bool {
+		_, body = httpGet(metricsAddr, "/metrics")
+		return metricValue(body, `latch_passes_total{result="ok"}`) >= 1
+	})
+	for _, name := range []string{"latch_latches_total", "latch_commits_total", "latch_push_retries_total", "latch_push_failures_total",
+		"latch_queue_depth", "latch_seconds_since_last_successful_push", "latch_pass_duration_seconds_count"} {
+		if v := metricValue(body, name); v == -1e9 {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+
+	// A change latched normally: the metrics count it.
+	scale(t, client, "web", 37)
+	waitFor(t, "replicas 40 in git", 20*time.Second, p, func() bool {
+		return strings.Contains(git(t, remote.BareDir, "show", "main:clusters/prod/web.yaml"), "replicas: 40 # latched")
+	})
+	waitFor(t, "latch_commits_total 1", 10*time.Second, p, func() bool {
+		_, body = httpGet(metricsAddr, "/metrics")
+		return metricValue(body, "latch_commits_total") == 1 && metricValue(body, "latch_latches_total") == 1
+	})
+
+	// Hold the next pass in flight: every request to the remote now takes
+	// 1.5 s, so its fetch and push take several seconds.
+	before := remote.Head(t, "main")
+	proxy.delay.Store(int64(1500 * time.Millisecond))
+	requests := proxy.requests.Load()
+	scale(t, client, "web", 130)
+	waitFor(t, "the pass reaching the remote", 20*time.Second, p, func() bool { return proxy.requests.Load() > requests })
+	signalled := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(grace + 10*time.Second):
+		t.Fatalf("latch still running %s after SIGTERM", grace+10*time.Second)
+	}
+	took := time.Since(signalled)
+	t.Logf("SIGTERM during a pass: exited %v after %s", p.err, took.Round(time.Millisecond))
+	if p.err != nil {
+		t.Errorf("latch exited with %v after SIGTERM, want 0", p.err)
+	}
+
+	// The pass finished: the remote holds its whole commit on top of the
+	// previous head (or, had it been abandoned, the previous head itself).
+	after := remote.Head(t, "main")
+	switch {
+	case after == before:
+		t.Errorf("the pass in flight was abandoned although the grace (%s) was long enough", grace)
+	default:
+		if parent := git(t, remote.BareDir, "log", "-1", "--format=%P", after); parent != before {
+			t.Errorf("new head %s has parent %s, want %s", after, parent, before)
+		}
+		if out, err := exec.Command("git", "-C", remote.BareDir, "fsck", "--no-dangling").CombinedOutput(); err != nil {
+			t.Errorf("git fsck on the remote: %v\n%s", err, out)
+		}
+		content := git(t, remote.BareDir, "show", "main:clusters/prod/web.yaml")
+		if !strings.Contains(content, "replicas: 160 # latched") {
+			t.Errorf("head's manifest does not hold the latched 160:\n%s", content)
+		}
+	}
+	for _, lock := range []string{"index.lock", "HEAD.lock", "refs/remotes/origin/main.lock", "shallow.lock"} {
+		if _, err := os.Stat(filepath.Join(workDir, ".git", lock)); err == nil {
+			t.Errorf("%s left in latch's work dir after shutdown", lock)
+		}
+	}
+	if out := p.output.String(); !strings.Contains(out, "latched") {
+		t.Errorf("latch did not log the latch it finished during shutdown:\n%s", out)
+	}
+}
