@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -76,6 +77,10 @@ func OpenRepo(ctx context.Context, opts RepoOptions) (repo *gitrepo.Repo, closeR
 		if branch == "" {
 			branch = "main"
 		}
+		if err := removeStaleLocks(dir); err != nil {
+			_ = closeAll()
+			return nil, nil, err
+		}
 		repo, err = gitrepo.Clone(ctx, opts.Repo, branch, dir, auth)
 		if err != nil {
 			_ = closeAll()
@@ -90,6 +95,39 @@ func OpenRepo(ctx context.Context, opts RepoOptions) (repo *gitrepo.Repo, closeR
 		}
 	}
 	return repo, closeAll, nil
+}
+
+// removeStaleLocks deletes git lock files a killed latch left in its own
+// clone (an OOM kill or node loss in the middle of a commit leaves
+// .git/index.lock; every later git command then fails with "File exists",
+// and latch would never latch again). The clone is latch's alone and no
+// git command of this process runs yet, so any lock in it is stale. A
+// folder that is not (yet) a clone is left alone. Path mode never gets
+// here: a user's checkout may have a git of its own running.
+func removeStaleLocks(dir string) error {
+	gitDir := filepath.Join(dir, ".git")
+	if info, err := os.Stat(gitDir); err != nil || !info.IsDir() {
+		return nil
+	}
+	return filepath.WalkDir(gitDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("clearing stale git locks in %s: %w", dir, err)
+		}
+		if d.IsDir() {
+			// Locks live at the top (index, HEAD, config, packed-refs,
+			// shallow) and beside refs; objects hold none worth the walk.
+			if path != gitDir && !strings.HasPrefix(path, filepath.Join(gitDir, "refs")) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), ".lock") {
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("removing stale git lock %s: %w", path, err)
+			}
+		}
+		return nil
+	})
 }
 
 // isLocalPath tells a checkout path from a remote URL: URLs have a scheme

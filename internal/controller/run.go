@@ -348,6 +348,13 @@ func (b *batchLoop) pass(ctx context.Context) {
 	if res.Attempts > 1 {
 		b.metrics.PushRetries.Add(float64(res.Attempts - 1))
 	}
+	if err != nil && passCtx.Err() != nil {
+		// Stopped past ShutdownGrace: nothing was pushed, and the next
+		// process resumes from git. Not a remote failure.
+		b.metrics.Passes.WithLabelValues("abandoned").Inc()
+		b.log.Warn("pass abandoned at shutdown after the grace period; the next start latches it", "grace", b.opts.ShutdownGrace, "error", err, "batch", batchSize)
+		return
+	}
 	if err != nil {
 		b.metrics.Passes.WithLabelValues("error").Inc()
 		// Any git failure counts, not only a refused push: with the remote

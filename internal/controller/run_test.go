@@ -77,6 +77,10 @@ type runSpec struct {
 	leaseNamespace string
 	// batchWindow and resync default to 1s and 1.5s.
 	batchWindow, resync time.Duration
+	// repoURL replaces the remote's URL (a proxy in front of it); workDir
+	// is the clone folder (default: a fresh temp folder).
+	repoURL, workDir string
+	shutdownGrace    time.Duration
 }
 
 // startRun starts one `latch run` in this process, as cmd/latch wires it,
@@ -86,7 +90,14 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	t.Setenv("LATCH_GIT_USERNAME", remote.Username)
 	t.Setenv("LATCH_GIT_PASSWORD", remote.Password)
 	ctx, cancel := context.WithCancel(context.Background())
-	repo, closeRepo, err := OpenRepo(ctx, RepoOptions{Repo: remote.URL, Branch: "main", WorkDir: filepath.Join(t.TempDir(), "clone")})
+	repoURL, workDir := remote.URL, filepath.Join(t.TempDir(), "clone")
+	if spec.repoURL != "" {
+		repoURL = spec.repoURL
+	}
+	if spec.workDir != "" {
+		workDir = spec.workDir
+	}
+	repo, closeRepo, err := OpenRepo(ctx, RepoOptions{Repo: repoURL, Branch: "main", WorkDir: workDir})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -96,7 +107,7 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	latcher := &Latcher{Repo: repo, Cluster: spec.cluster, Path: spec.path, States: NewMemoryStates(), Log: log}
 	opts := RunOptions{
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
-		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry,
+		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry, ShutdownGrace: spec.shutdownGrace,
 	}
 	if spec.batchWindow > 0 {
 		opts.BatchWindow = spec.batchWindow
