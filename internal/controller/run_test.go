@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +64,9 @@ type instance struct {
 	cancel   context.CancelFunc
 	done     chan error
 	registry *prometheus.Registry
+	stopOnce sync.Once
+	// err is what Run returned (after stop).
+	err error
 }
 
 func startInstance(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, cluster string) *instance {
@@ -128,12 +132,17 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	return in
 }
 
+// stop cancels the instance and waits for Run to return; it may be called
+// again (the test's cleanup does) and then returns at once.
 func (in *instance) stop() {
-	in.cancel()
-	select {
-	case <-in.done:
-	case <-time.After(40 * time.Second):
-	}
+	in.stopOnce.Do(func() {
+		in.cancel()
+		select {
+		case in.err = <-in.done:
+		case <-time.After(40 * time.Second):
+			in.err = errors.New("Run still running 40s after its context ended")
+		}
+	})
 }
 
 // passes reads latch_passes_total{result="ok"}.
