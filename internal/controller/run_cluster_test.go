@@ -24,7 +24,11 @@ func TestRunOnCluster(t *testing.T) {
 	client := env.Client
 	remote := testenv.NewGitRemote(t)
 	const hpaMax = 30
-	seed(t, remote, map[string]string{"apps/web.yaml": manifestFor("shop", "web", 3, hpaMax)})
+	// dwellDown 12s: from 30 to an observed 4 the dwell shrinks in
+	// proportion to the unused capacity, but never below a quarter: 3s.
+	const dwellDown, minDwell = 12 * time.Second, 3 * time.Second
+	seedWithPolicy(t, remote, strings.Replace(fastPolicy, "dwellDown: 3s", "dwellDown: 12s", 1),
+		map[string]string{"apps/web.yaml": manifestFor("shop", "web", 3, hpaMax)})
 	createWorkload(t, client, "shop", "web", 3, hpaMax)
 	in := startInstance(t, env.Config, remote, "kind")
 
@@ -42,8 +46,8 @@ func TestRunOnCluster(t *testing.T) {
 		// Past the max: git holds the HPA max, not the observed scale (the
 		// HPA controller also scales the Deployment back to 30).
 		{name: "clamp", observe: 45, want: hpaMax, within: 8 * time.Second, subject: fmt.Sprintf("%d → %d", upLevel(t, 9), hpaMax)},
-		// Down: only after dwellDown (3s in latch.yaml), to a level no
-		// lower than the coverage floor.
+		// Down: only after the dwell, to a level no lower than the
+		// coverage floor.
 		{name: "down", observe: 4, want: -1, within: 20 * time.Second, subject: fmt.Sprintf("%d →", hpaMax)},
 	}
 	for _, tc := range cases {
@@ -62,8 +66,8 @@ func TestRunOnCluster(t *testing.T) {
 			t.Errorf("%s: commit subject %q does not contain %q", tc.name, subject, tc.subject)
 		}
 		if tc.name == "down" {
-			if took < 3*time.Second {
-				t.Errorf("down: committed %s after the change, before the 3s dwell", took)
+			if took < minDwell {
+				t.Errorf("down: committed %s after the change, before the %s dwell (dwellDown %s)", took, minDwell, dwellDown)
 			}
 			// The policy's coverage floor: at least half the observed scale
 			// (a cold start from git must cope), below the old value.

@@ -150,8 +150,13 @@ func assertLinear(t *testing.T, remote *testenv.GitRemote) {
 // seed pushes latch.yaml and the manifests as a human would.
 func seed(t *testing.T, remote *testenv.GitRemote, files map[string]string) {
 	t.Helper()
+	seedWithPolicy(t, remote, fastPolicy, files)
+}
+
+func seedWithPolicy(t *testing.T, remote *testenv.GitRemote, latchYAML string, files map[string]string) {
+	t.Helper()
 	human := remote.Human(t)
-	human.WriteFile("latch.yaml", fastPolicy)
+	human.WriteFile("latch.yaml", latchYAML)
 	for path, content := range files {
 		human.WriteFile(path, content)
 	}
