@@ -58,7 +58,10 @@ type RunOptions struct {
 	// LeaseDuration.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// ShutdownGrace bounds how long a pass in flight may finish after a stop
-	// signal (default 25s); past it the pass is abandoned before its push.
+	// signal (default 25s). Past it the pass is abandoned: its git command
+	// is killed, so the remote has either the whole commit or none of it
+	// (a push is atomic on the server), and a lock file the kill leaves in
+	// latch's clone is removed by the next start (OpenRepo).
 	ShutdownGrace time.Duration
 	Log           *slog.Logger
 	// Metrics registry (default controller-runtime's, served on MetricsAddr).
