@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Strip is an informer transform that keeps only what latching needs from
@@ -65,18 +68,27 @@ func Strip(obj any) (any, error) {
 // replicasOnly is the FieldsV1 set kept for the owner of spec.replicas.
 var replicasOnly = []byte(`{"f:spec":{"f:replicas":{}}}`)
 
+// stripMeta copies what it keeps (strings.Clone, a new labels map) so that
+// nothing in the cache points into the decoded object: a kept string that
+// shares the decode buffer would pin the whole buffer, and scattered pinned
+// buffers keep pages the runtime could otherwise return to the OS.
 func stripMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
 	out := metav1.ObjectMeta{
-		Name:            m.Name,
-		Namespace:       m.Namespace,
-		UID:             m.UID,
-		ResourceVersion: m.ResourceVersion,
+		Name:            strings.Clone(m.Name),
+		Namespace:       strings.Clone(m.Namespace),
+		UID:             types.UID(strings.Clone(string(m.UID))),
+		ResourceVersion: strings.Clone(m.ResourceVersion),
 		Generation:      m.Generation,
-		Labels:          m.Labels,
+	}
+	if len(m.Labels) > 0 {
+		out.Labels = make(map[string]string, len(m.Labels))
+		for k, v := range m.Labels {
+			out.Labels[strings.Clone(k)] = strings.Clone(v)
+		}
 	}
 	if manager := ReplicasManager(m.ManagedFields); manager != "" {
 		out.ManagedFields = []metav1.ManagedFieldsEntry{{
-			Manager:    manager,
+			Manager:    strings.Clone(manager),
 			Operation:  metav1.ManagedFieldsOperationUpdate,
 			FieldsType: "FieldsV1",
 			FieldsV1:   &metav1.FieldsV1{Raw: replicasOnly},
