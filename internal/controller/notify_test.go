@@ -61,10 +61,32 @@ func TestNotifyUpdateOnlyOnWhatLatchingReads(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := &batchLoop{metrics: metrics, dirty: make(chan struct{}, 1)}
+			b.leading.Store(true)
 			b.notifyUpdate(tc.old, tc.new)
 			if got := b.pending > 0; got != tc.dirty {
 				t.Errorf("dirty = %v, want %v", got, tc.dirty)
 			}
 		})
+	}
+}
+
+// TestFollowerKeepsNoQueue: a replica that does not lead counts nothing, so
+// latch_queue_depth does not grow without bound on followers.
+func TestFollowerKeepsNoQueue(t *testing.T) {
+	metrics, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &batchLoop{metrics: metrics, dirty: make(chan struct{}, 1)}
+	for range 100 {
+		b.notify()
+	}
+	if b.pending != 0 || len(b.dirty) != 0 {
+		t.Fatalf("follower queued %d changes (dirty %d)", b.pending, len(b.dirty))
+	}
+	b.leading.Store(true)
+	b.notify()
+	if b.pending != 1 || len(b.dirty) != 1 {
+		t.Fatalf("leader: pending %d dirty %d, want 1 and 1", b.pending, len(b.dirty))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -204,6 +205,8 @@ type batchLoop struct {
 	// errors remembers each workload's last reported problem so a Warning
 	// event is sent when it appears or changes, not on every pass.
 	errors map[string]string
+	// leading is set once Start runs, i.e. once this replica leads.
+	leading atomic.Bool
 }
 
 func (b *batchLoop) handler() toolscache.ResourceEventHandler {
@@ -244,9 +247,15 @@ func sameForLatching(oldObj, newObj any) bool {
 	return equality.Semantic.DeepEqual(o, n)
 }
 
-// requeue puts a failed pass's batch back, keeping when its first change
-// arrived: latch_change_to_push_seconds then measures an outage in full.
+// requeue adds size changes to the batch, the oldest arrived at firstChange.
+// A failed pass puts its batch back this way, keeping its first change's
+// time, so latch_change_to_push_seconds measures an outage in full.
 func (b *batchLoop) requeue(firstChange time.Time, size int) {
+	if !b.leading.Load() {
+		// A follower keeps no queue: if it becomes leader, its first pass
+		// reads everything anyway.
+		return
+	}
 	b.mu.Lock()
 	if b.pending == 0 || firstChange.Before(b.firstChange) {
 		b.firstChange = firstChange
@@ -260,22 +269,11 @@ func (b *batchLoop) requeue(firstChange time.Time, size int) {
 	}
 }
 
-func (b *batchLoop) notify() {
-	b.mu.Lock()
-	if b.pending == 0 {
-		b.firstChange = time.Now()
-	}
-	b.pending++
-	b.metrics.QueueDepth.Set(float64(b.pending))
-	b.mu.Unlock()
-	select {
-	case b.dirty <- struct{}{}:
-	default:
-	}
-}
+func (b *batchLoop) notify() { b.requeue(time.Now(), 1) }
 
 // Start runs until ctx ends; it only runs on the leader.
 func (b *batchLoop) Start(ctx context.Context) error {
+	b.leading.Store(true)
 	if !b.waitSynced(ctx) {
 		return nil
 	}
