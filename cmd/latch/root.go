@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,7 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/latch-gitops/latch/internal/cluster"
 )
 
 // globalOptions are the flags every latch command shares. Kubernetes
@@ -120,4 +125,38 @@ func (o *globalOptions) printStructured(v any) (bool, error) {
 		return true, err
 	}
 	return false, nil
+}
+
+// restConfig resolves the Kubernetes connection the flags describe.
+func (o *globalOptions) restConfig() (*rest.Config, error) {
+	cfg, err := o.kube.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes connection: %w", err)
+	}
+	return cfg, nil
+}
+
+// namespace is -n, or "" for all namespaces.
+func (o *globalOptions) namespace() string {
+	if o.kube.Namespace == nil {
+		return ""
+	}
+	return *o.kube.Namespace
+}
+
+// listWorkloads reads the live workloads once, straight from the API server.
+func (o *globalOptions) listWorkloads(ctx context.Context) ([]cluster.Workload, error) {
+	cfg, err := o.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	reader, err := ctrlclient.New(cfg, ctrlclient.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	workloads, err := cluster.List(ctx, reader, o.namespace())
+	if err != nil {
+		return nil, fmt.Errorf("reading the cluster: %w", err)
+	}
+	return workloads, nil
 }

@@ -68,21 +68,13 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	repoOpts, err := f.repoOptions()
+	repoOpts, push, err := f.options()
 	if err != nil {
 		return err
 	}
-	push, err := f.pushOptions()
+	restConfig, err := opts.restConfig()
 	if err != nil {
 		return err
-	}
-	restConfig, err := opts.kube.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("kubernetes connection: %w", err)
-	}
-	namespace := ""
-	if opts.kube.Namespace != nil {
-		namespace = *opts.kube.Namespace
 	}
 	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
 	if err != nil {
@@ -94,7 +86,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 		Push: push, States: controller.NewMemoryStates(), Log: log,
 	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
-		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: namespace, ExtraKinds: extra,
+		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: opts.namespace(), ExtraKinds: extra,
 		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,
 		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
 		Log: log,

@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/controller"
 )
 
@@ -28,21 +26,9 @@ declared twice, …). It changes nothing.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			repoOpts := f.repoOptions()
-			restConfig, err := opts.kube.ToRESTConfig()
+			workloads, err := opts.listWorkloads(ctx)
 			if err != nil {
-				return fmt.Errorf("kubernetes connection: %w", err)
-			}
-			reader, err := ctrlclient.New(restConfig, ctrlclient.Options{})
-			if err != nil {
-				return fmt.Errorf("kubernetes client: %w", err)
-			}
-			namespace := ""
-			if opts.kube.Namespace != nil {
-				namespace = *opts.kube.Namespace
-			}
-			workloads, err := cluster.List(ctx, reader, namespace)
-			if err != nil {
-				return fmt.Errorf("reading the cluster: %w", err)
+				return err
 			}
 			repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
 			if err != nil {

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 )
@@ -68,6 +66,16 @@ func (f *commitFlags) repoOptions() (controller.RepoOptions, error) {
 		opts.Signer = gitrepo.Signer{Format: gitrepo.SignOpenPGP, KeyPath: f.signOpenPGPKey}
 	}
 	return opts, nil
+}
+
+// options are the repository and push options of a command that commits.
+func (f *commitFlags) options() (controller.RepoOptions, gitrepo.PushOptions, error) {
+	repoOpts, err := f.repoOptions()
+	if err != nil {
+		return repoOpts, gitrepo.PushOptions{}, err
+	}
+	push, err := f.pushOptions()
+	return repoOpts, push, err
 }
 
 func (f *commitFlags) pushOptions() (gitrepo.PushOptions, error) {
@@ -126,29 +134,13 @@ from the values in git, which is safe; only pending moves down wait longer.`,
 func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	ctx := cmd.Context()
 	log := opts.logger()
-	repoOpts, err := f.repoOptions()
+	repoOpts, push, err := f.options()
 	if err != nil {
 		return err
 	}
-	push, err := f.pushOptions()
+	workloads, err := opts.listWorkloads(ctx)
 	if err != nil {
 		return err
-	}
-	restConfig, err := opts.kube.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("kubernetes connection: %w", err)
-	}
-	reader, err := ctrlclient.New(restConfig, ctrlclient.Options{})
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
-	}
-	namespace := ""
-	if opts.kube.Namespace != nil {
-		namespace = *opts.kube.Namespace
-	}
-	workloads, err := cluster.List(ctx, reader, namespace)
-	if err != nil {
-		return fmt.Errorf("reading the cluster: %w", err)
 	}
 
 	statePath := f.stateFile
