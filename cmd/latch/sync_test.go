@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os/exec"
 	"regexp"
@@ -11,13 +10,7 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/policy"
@@ -212,48 +205,19 @@ func declaredIn(name string) int64 {
 	return map[string]int64{"web": 3, "api": 4, "worker": 2}[name]
 }
 
+// createWorkloads creates each workload in shop at 1 replica with its HPA,
+// then scales it as the HPA would.
 func createWorkloads(t *testing.T, client kubernetes.Interface, workloads []liveWorkload) {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	for _, w := range workloads {
-		dep := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: "shop"},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: ptr.To[int32](1),
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": w.name}},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": w.name}},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: w.name, Image: "example.com/" + w.name}}},
-				},
-			},
-		}
-		if _, err := client.AppsV1().Deployments("shop").Create(ctx, dep, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-			t.Fatal(err)
-		}
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{
-			ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: "shop"},
-			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: w.name},
-				MinReplicas:    ptr.To(w.min), MaxReplicas: w.max,
-			},
-		}
-		if _, err := client.AutoscalingV2().HorizontalPodAutoscalers("shop").Create(ctx, hpa, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-			t.Fatal(err)
-		}
+		testenv.CreateWorkloads(t, client, testenv.Workload{Namespace: "shop", Name: w.name, Replicas: 1, HPAMin: w.min, HPAMax: w.max})
 		scale(t, client, w.name, w.replicas)
 	}
 }
 
-// scale writes the scale subresource, as the HPA controller does.
 func scale(t *testing.T, client kubernetes.Interface, name string, replicas int32) {
 	t.Helper()
-	s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"}, Spec: autoscalingv1.ScaleSpec{Replicas: replicas}}
-	if _, err := client.AppsV1().Deployments("shop").UpdateScale(context.Background(), name, s, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
-		t.Fatal(err)
-	}
+	testenv.ScaleAsHPA(t, client, "shop", name, replicas)
 }
 
 var digits = regexp.MustCompile(`[0-9]+`)

@@ -21,13 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/latch-gitops/latch/internal/testenv"
 )
@@ -99,9 +93,7 @@ func run(ctx context.Context, s *testenv.Session, fast bool) error {
 
 	say("▶ applying the manifests to the cluster, as Flux or Argo CD would…")
 	client := kubernetes.NewForConfigOrDie(cluster.Config)
-	if err := apply(ctx, client); err != nil {
-		return err
-	}
+	apply(s, client)
 
 	say("▶ building and starting `latch run` (batch window 3s)…")
 	bin := filepath.Join(s.TempDir(), "latch")
@@ -126,9 +118,7 @@ func run(ctx context.Context, s *testenv.Session, fast bool) error {
 			return ctx.Err()
 		}
 		say("  ⟶ %s", st.say)
-		if err := scale(ctx, client, st.workload, st.replicas); err != nil {
-			return err
-		}
+		scale(s, client, st.workload, st.replicas)
 		timeout := 20 * time.Second
 		if strings.HasPrefix(st.say, "evening") {
 			timeout = 60 * time.Second
@@ -238,52 +228,14 @@ func gitOut(dir string, args ...string) (string, error) {
 	return out.String(), nil
 }
 
-func scale(ctx context.Context, client kubernetes.Interface, name string, replicas int32) error {
-	s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"}, Spec: autoscalingv1.ScaleSpec{Replicas: replicas}}
-	_, err := client.AppsV1().Deployments("shop").UpdateScale(ctx, name, s, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"})
-	if err != nil {
-		return fmt.Errorf("scaling %s to %d: %w", name, replicas, err)
-	}
-	return nil
+func scale(s *testenv.Session, client kubernetes.Interface, name string, replicas int32) {
+	testenv.ScaleAsHPA(s, client, "shop", name, replicas)
 }
 
 // apply creates what the seed manifests declare (the demo plays Flux).
-func apply(ctx context.Context, client kubernetes.Interface) error {
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	for _, w := range []struct {
-		name          string
-		replicas, min int32
-		max           int32
-	}{{"web", 3, 2, 5000}, {"api", 4, 2, 400}, {"worker", 2, 1, 100}} {
-		dep := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: "shop"},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: ptr.To(w.replicas),
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": w.name}},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": w.name}},
-					Spec: corev1.PodSpec{
-						Containers:  []corev1.Container{{Name: w.name, Image: "example.com/" + w.name + ":1"}},
-						Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists}},
-					},
-				},
-			},
-		}
-		if _, err := client.AppsV1().Deployments("shop").Create(ctx, dep, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-			return err
-		}
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{
-			ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: "shop"},
-			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: w.name},
-				MinReplicas:    ptr.To(w.min), MaxReplicas: w.max,
-			},
-		}
-		if _, err := client.AutoscalingV2().HorizontalPodAutoscalers("shop").Create(ctx, hpa, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-			return err
-		}
-	}
-	return nil
+func apply(s *testenv.Session, client kubernetes.Interface) {
+	testenv.CreateWorkloads(s, client,
+		testenv.Workload{Namespace: "shop", Name: "web", Replicas: 3, HPAMin: 2, HPAMax: 5000},
+		testenv.Workload{Namespace: "shop", Name: "api", Replicas: 4, HPAMin: 2, HPAMax: 400},
+		testenv.Workload{Namespace: "shop", Name: "worker", Replicas: 2, HPAMin: 1, HPAMax: 100})
 }

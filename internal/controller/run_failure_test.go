@@ -8,14 +8,9 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/testenv"
@@ -60,55 +55,16 @@ spec:
 	return out
 }
 
-// createWorkload creates the namespace (if new), a Deployment as a GitOps
-// tool would and, with hpaMax > 0, its HPA.
+// createWorkload creates a Deployment as a GitOps tool would and, with
+// hpaMax > 0, its HPA (min 2).
 func createWorkload(t *testing.T, client kubernetes.Interface, namespace, name string, replicas, hpaMax int32) {
 	t.Helper()
-	ctx := context.Background()
-	_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-				Spec: corev1.PodSpec{
-					Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}},
-					// kwok's fake nodes are tainted (the Cluster fixture).
-					Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists}},
-				},
-			},
-		},
-	}
-	if _, err := client.AppsV1().Deployments(namespace).Create(ctx, dep, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-		t.Fatal(err)
-	}
-	if hpaMax <= 0 {
-		return
-	}
-	hpa := &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
-			MinReplicas:    ptr.To[int32](2), MaxReplicas: hpaMax,
-		},
-	}
-	if _, err := client.AutoscalingV2().HorizontalPodAutoscalers(namespace).Create(ctx, hpa, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateWorkloads(t, client, testenv.Workload{Namespace: namespace, Name: name, Replicas: replicas, HPAMin: 2, HPAMax: hpaMax})
 }
 
-// scaleTo writes /scale as the HPA controller does.
 func scaleTo(t *testing.T, client kubernetes.Interface, namespace, name string, replicas int32) {
 	t.Helper()
-	s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, Spec: autoscalingv1.ScaleSpec{Replicas: replicas}}
-	if _, err := client.AppsV1().Deployments(namespace).UpdateScale(context.Background(), name, s, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
-		t.Fatalf("scale %s/%s to %d: %v", namespace, name, replicas, err)
-	}
+	testenv.ScaleAsHPA(t, client, namespace, name, replicas)
 }
 
 // upLevel is where a move up to observed lands with the default rule

@@ -11,14 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 
 	"github.com/latch-gitops/latch/internal/testenv"
 )
@@ -237,44 +231,15 @@ func TestRunLatchesUpDownAndRestarts(t *testing.T) {
 	}
 }
 
+// createWeb creates shop/web at 3 replicas with an HPA 2..500, as in webManifest.
 func createWeb(t *testing.T, client kubernetes.Interface) {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](3),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "example.com/web:1"}}},
-			},
-		},
-	}
-	if _, err := client.AppsV1().Deployments("shop").Create(ctx, dep, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-		t.Fatal(err)
-	}
-	hpa := &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
-			MinReplicas:    ptr.To[int32](2), MaxReplicas: 500,
-		},
-	}
-	if _, err := client.AutoscalingV2().HorizontalPodAutoscalers("shop").Create(ctx, hpa, metav1.CreateOptions{FieldManager: "flux"}); err != nil {
-		t.Fatal(err)
-	}
+	createWorkload(t, client, "shop", "web", 3, 500)
 }
 
 func scaleWeb(t *testing.T, client kubernetes.Interface, replicas int32) {
 	t.Helper()
-	s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: autoscalingv1.ScaleSpec{Replicas: replicas}}
-	if _, err := client.AppsV1().Deployments("shop").UpdateScale(context.Background(), "web", s, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
-		t.Fatal(err)
-	}
+	scaleTo(t, client, "shop", "web", replicas)
 }
 
 func gitShow(t *testing.T, remote *testenv.GitRemote, file string) string {
