@@ -6,15 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -45,39 +41,6 @@ func buildLatch(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// slowProxy sits between latch and the remote and delays every request by
-// the current delay, so a test can hold a pass in flight.
-type slowProxy struct {
-	URL      string
-	delay    atomic.Int64
-	requests atomic.Int64
-}
-
-func newSlowProxy(t *testing.T, remote *testenv.GitRemote) *slowProxy {
-	t.Helper()
-	target, err := url.Parse(remote.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target.Path = ""
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	p := &slowProxy{}
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.requests.Add(1)
-		if d := time.Duration(p.delay.Load()); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(server.Close)
-	p.URL = server.URL + strings.TrimPrefix(remote.URL, "http://"+target.Host)
-	return p
 }
 
 // latchProcess is a running `latch run`.
@@ -203,7 +166,7 @@ func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
 	client := kubernetes.NewForConfigOrDie(cp.Config)
 	createWorkloads(t, client, []liveWorkload{{name: "web", replicas: 3, min: 2, max: 500}})
 
-	proxy := newSlowProxy(t, remote)
+	proxy := testenv.NewDelayProxy(t, remote)
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	workDir := filepath.Join(t.TempDir(), "clone")
 	const grace = 20 * time.Second
@@ -238,10 +201,10 @@ func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
 	// Hold the next pass in flight: every request to the remote now takes
 	// 1.5 s, so its fetch and push take several seconds.
 	before := remote.Head(t, "main")
-	proxy.delay.Store(int64(1500 * time.Millisecond))
-	requests := proxy.requests.Load()
+	proxy.SetDelay(1500 * time.Millisecond)
+	requests := proxy.Requests()
 	scale(t, client, "web", 130)
-	waitFor(t, "the pass reaching the remote", 20*time.Second, p, func() bool { return proxy.requests.Load() > requests })
+	waitFor(t, "the pass reaching the remote", 20*time.Second, p, func() bool { return proxy.Requests() > requests })
 	signalled := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

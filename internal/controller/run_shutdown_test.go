@@ -1,14 +1,9 @@
 package controller
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,39 +11,6 @@ import (
 
 	"github.com/latch-gitops/latch/internal/testenv"
 )
-
-// delayProxy forwards to a GitRemote, delaying each request by delay.
-type delayProxy struct {
-	URL      string
-	delay    atomic.Int64
-	requests atomic.Int64
-}
-
-func newDelayProxy(t *testing.T, remote *testenv.GitRemote) *delayProxy {
-	t.Helper()
-	target, err := url.Parse(remote.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := target.Path
-	target.Path = ""
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	p := &delayProxy{}
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.requests.Add(1)
-		if d := time.Duration(p.delay.Load()); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(server.Close)
-	p.URL = server.URL + path
-	return p
-}
 
 // TestRunShutdownPastGrace: a stop signal while a pass is stuck on a slow
 // remote. Past ShutdownGrace the pass is abandoned: Run returns promptly,
@@ -60,7 +22,7 @@ func TestRunShutdownPastGrace(t *testing.T) {
 	remote := testenv.NewGitRemote(t)
 	seed(t, remote, map[string]string{"apps/web.yaml": webManifest})
 	createWeb(t, client)
-	proxy := newDelayProxy(t, remote)
+	proxy := testenv.NewDelayProxy(t, remote)
 	workDir := filepath.Join(t.TempDir(), "clone")
 	const grace = time.Second
 	spec := runSpec{cluster: "test", repoURL: proxy.URL, workDir: workDir, shutdownGrace: grace, resync: time.Minute}
@@ -68,10 +30,10 @@ func TestRunShutdownPastGrace(t *testing.T) {
 	waitUntil(t, "the first pass", 20*time.Second, func() bool { return first.passes(t) >= 1 })
 
 	before := remote.Head(t, "main")
-	proxy.delay.Store(int64(3 * time.Second))
-	requests := proxy.requests.Load()
+	proxy.SetDelay(3 * time.Second)
+	requests := proxy.Requests()
 	scaleWeb(t, client, 37)
-	waitUntil(t, "the pass reaching the remote", 20*time.Second, func() bool { return proxy.requests.Load() > requests })
+	waitUntil(t, "the pass reaching the remote", 20*time.Second, func() bool { return proxy.Requests() > requests })
 	stopped := time.Now()
 	first.stop()
 	took := time.Since(stopped)
@@ -104,7 +66,7 @@ func TestRunShutdownPastGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The next process reuses the clone and latches the change.
-	proxy.delay.Store(0)
+	proxy.SetDelay(0)
 	second := startRun(t, cfg, remote, spec)
 	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n", 20*time.Second)
 	if got := latchCommits(t, remote); got != 1 {
