@@ -76,15 +76,11 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
+	latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, push, controller.NewMemoryStates(), log)
 	if err != nil {
 		return err
 	}
 	defer closeRepo()
-	latcher := &controller.Latcher{
-		Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
-		Push: push, States: controller.NewMemoryStates(), Log: log,
-	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
 		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: opts.namespace(), ExtraKinds: extra,
 		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latch-gitops/latch/internal/controller"
+	"github.com/latch-gitops/latch/internal/gitrepo"
 )
 
 func newStatusCommand(opts *globalOptions) *cobra.Command {
@@ -30,13 +31,11 @@ declared twice, …). It changes nothing.`,
 			if err != nil {
 				return err
 			}
-			repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
+			latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, gitrepo.PushOptions{}, controller.NewMemoryStates(), opts.logger())
 			if err != nil {
 				return err
 			}
 			defer closeRepo()
-			latcher := &controller.Latcher{Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
-				States: controller.NewMemoryStates(), Log: opts.logger()}
 			statuses, err := latcher.Status(ctx, workloads, time.Now())
 			if err != nil {
 				return err

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +34,17 @@ func (f *repoFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.workDir, "work-dir", "", "where to clone a remote --repo (default: a temporary folder)")
 	fl.StringVar(&f.credentialsDir, "git-credentials-dir", "", "folder of git credential files: username, password or token, identity, known_hosts (default: LATCH_GIT_* environment variables)")
 	fl.StringVar(&f.clusterName, "cluster-name", "", "this cluster's name, in commit messages and trailers")
+}
+
+// openLatcher opens the repository the flags name and returns a Latcher
+// over it; closeRepo releases the clone.
+func (f *repoFlags) openLatcher(ctx context.Context, repoOpts controller.RepoOptions, push gitrepo.PushOptions, states controller.StateStore, log *slog.Logger) (latcher *controller.Latcher, closeRepo func() error, err error) {
+	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &controller.Latcher{Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
+		Push: push, States: states, Log: log}, closeRepo, nil
 }
 
 // commitFlags say how latch's commits look: the commands that write have them.
@@ -154,16 +167,11 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	if err != nil {
 		return err
 	}
-	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
+	latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, push, states, log)
 	if err != nil {
 		return err
 	}
 	defer closeRepo()
-
-	latcher := &controller.Latcher{
-		Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
-		Push: push, States: states, Log: log,
-	}
 	outcome, err := latcher.Sync(ctx, workloads, time.Now(), f.dryRun)
 	if err != nil {
 		return err
@@ -171,7 +179,7 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	if done, err := opts.printStructured(outcome); done {
 		return err
 	}
-	return printOutcome(opts, repo.RemoteURL(), repo.Branch(), outcome)
+	return printOutcome(opts, latcher.Repo.RemoteURL(), latcher.Repo.Branch(), outcome)
 }
 
 func printOutcome(opts *globalOptions, remote, branch string, o controller.Outcome) error {
