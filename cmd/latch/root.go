@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -129,6 +131,11 @@ func (o *globalOptions) printStructured(v any) (bool, error) {
 
 // restConfig resolves the Kubernetes connection the flags describe.
 func (o *globalOptions) restConfig() (*rest.Config, error) {
+	if !o.haveKubeconfig() {
+		// Without this check client-go falls back to localhost:8080 and the
+		// user sees a refused connection to a server they never named.
+		return nil, fmt.Errorf("no Kubernetes connection: no --kubeconfig, no KUBECONFIG, no ~/.kube/config, and not running inside a cluster")
+	}
 	cfg, err := o.kube.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes connection: %w", err)
@@ -159,4 +166,21 @@ func (o *globalOptions) listWorkloads(ctx context.Context) ([]cluster.Workload, 
 		return nil, fmt.Errorf("reading the cluster: %w", err)
 	}
 	return workloads, nil
+}
+
+// haveKubeconfig reports whether any source of a connection exists, in
+// client-go's order: the flag, KUBECONFIG, ~/.kube/config, in-cluster.
+func (o *globalOptions) haveKubeconfig() bool {
+	if o.kube.KubeConfig != nil && *o.kube.KubeConfig != "" {
+		return true
+	}
+	if os.Getenv("KUBECONFIG") != "" || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return true
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if _, err := os.Stat(filepath.Join(home, ".kube", "config")); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -68,6 +68,9 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := f.check(); err != nil {
+		return err
+	}
 	repoOpts, push, err := f.options()
 	if err != nil {
 		return err

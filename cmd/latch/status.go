@@ -26,6 +26,9 @@ declared twice, …). It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := f.check(); err != nil {
+				return err
+			}
 			repoOpts := f.repoOptions()
 			workloads, err := opts.listWorkloads(ctx)
 			if err != nil {

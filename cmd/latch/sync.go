@@ -63,6 +63,14 @@ func (f *commitFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.signOpenPGPKey, "sign-openpgp-key", "", "sign commits with this ASCII-armored OpenPGP secret key (no passphrase)")
 }
 
+// check reports flags that are wrong on their own, before any connection.
+func (f *repoFlags) check() error {
+	if f.repo == "" {
+		return fmt.Errorf("flag --repo: required (a git URL or the path of a local checkout)")
+	}
+	return nil
+}
+
 func (f *repoFlags) repoOptions() controller.RepoOptions {
 	return controller.RepoOptions{Repo: f.repo, Branch: f.branch, WorkDir: f.workDir, CredentialsDir: f.credentialsDir}
 }
@@ -147,6 +155,9 @@ from the values in git, which is safe; only pending moves down wait longer.`,
 func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	ctx := cmd.Context()
 	log := opts.logger()
+	if err := f.check(); err != nil {
+		return err
+	}
 	repoOpts, push, err := f.options()
 	if err != nil {
 		return err
