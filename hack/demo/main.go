@@ -57,7 +57,7 @@ var story = []step{
 	{"web", 480, "the campaign goes viral: web 47 → 480", true},
 	{"web", 4000, "front page of everything: web 480 → 4,000 (HPA max is 5,000)", true},
 	{"worker", 40, "the worker queue backs up: worker 2 → 40", true},
-	{"web", 90, "evening: web 4,000 → 90. Going down is the safe side to wait on: latch holds 4,000 for the dwell (4h by default, 20s in this demo) before it writes a lower number", true},
+	{"web", 90, "evening: web 4,000 → 90. Going down is the safe side to wait on: latch holds 4,000 until the lower scale has lasted a dwell (4h by default, 20s in this demo; shorter in proportion when the drop is this deep)", true},
 }
 
 func run(ctx context.Context, s *testenv.Session, fast bool) error {
