@@ -156,14 +156,18 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 	return statuses, nil
 }
 
+// policyFile is latch.yaml's path in the repository.
+func (l *Latcher) policyFile() string {
+	if l.PolicyFile == "" {
+		return policyfile.DefaultFile
+	}
+	return l.PolicyFile
+}
+
 // plan decides every workload against the files in ws and, with apply,
 // edits them.
 func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, error) {
-	policyFile := l.PolicyFile
-	if policyFile == "" {
-		policyFile = policyfile.DefaultFile
-	}
-	pol, err := policyfile.Load(os.DirFS(ws.Dir), policyFile)
+	pol, err := policyfile.Load(os.DirFS(ws.Dir), l.policyFile())
 	if err != nil {
 		// A broken latch.yaml stops latching: guessing a policy would write
 		// values nobody asked for.

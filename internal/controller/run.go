@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/client-go/rest"
@@ -140,6 +141,18 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
 
+	// Kinds latch.yaml latches are watched too, as read now: a rule naming
+	// a new kind later takes effect at the next restart.
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("discovery client: %w", err)
+	}
+	fromPolicy := kindsFromPolicy(ctx, opts.Latcher, mgr.GetRESTMapper(), disc, log)
+	opts.ExtraKinds = mergeKinds(opts.ExtraKinds, fromPolicy)
+	if len(opts.ExtraKinds) > 0 {
+		log.Info("watching kinds with a /scale subresource besides Deployment and StatefulSet; a latch.yaml rule naming another kind needs a restart",
+			"kinds", kindNames(opts.ExtraKinds), "fromPolicy", kindNames(fromPolicy))
+	}
 	eventsClient, err := eventsv1client.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("events client: %w", err)
@@ -453,4 +466,13 @@ func short(commit string) string {
 		return commit[:7]
 	}
 	return commit
+}
+
+// kindNames lists kinds as group/version/Kind for logs.
+func kindNames(kinds []schema.GroupVersionKind) []string {
+	out := make([]string, len(kinds))
+	for i, gvk := range kinds {
+		out[i] = gvk.GroupVersion().String() + "/" + gvk.Kind
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -79,6 +80,8 @@ type runSpec struct {
 	// is the clone folder (default: a fresh temp folder).
 	repoURL, workDir string
 	shutdownGrace    time.Duration
+	// extraKinds is --extra-scale-kinds.
+	extraKinds []schema.GroupVersionKind
 }
 
 // startRun starts one `latch run` in this process, as cmd/latch wires it,
@@ -106,6 +109,7 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	opts := RunOptions{
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
 		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry, ShutdownGrace: spec.shutdownGrace,
+		ExtraKinds: spec.extraKinds,
 	}
 	if spec.batchWindow > 0 {
 		opts.BatchWindow = spec.batchWindow
