@@ -30,11 +30,13 @@ func newRunCommand(opts *globalOptions) *cobra.Command {
 		Use:   "run --repo URL|PATH",
 		Short: "Watch the cluster and keep git latched (the controller)",
 		Long: `run is latch's controller. It watches Deployments, StatefulSets and
-HorizontalPodAutoscalers (and --extra-scale-kinds), and whenever a workload's
-scale moves it runs a latch pass one batch window later: every latched value
-that changed goes into one commit, pushed without force beside human
-committers. latch.yaml is re-read from the repository on every pass. A pass
-also runs every --resync, so moves down complete their dwell.
+HorizontalPodAutoscalers, plus --extra-scale-kinds and the kinds with a /scale
+subresource that latch.yaml latches (read at start: a rule naming a new kind
+takes a restart). Whenever a workload's scale moves it runs a latch pass
+one batch window later: every latched value that changed goes into one
+commit, pushed without force beside human committers. latch.yaml is
+re-read from the repository on every pass. A pass also runs every --resync,
+so moves down complete their dwell.
 
 A restart resumes from what git declares and what the cluster runs: it commits
 only what changed while latch was away.`,

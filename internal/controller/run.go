@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/policyfile"
 )
 
 // RunOptions configures `latch run`.
@@ -147,7 +149,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("discovery client: %w", err)
 	}
-	fromPolicy := kindsFromPolicy(ctx, opts.Latcher, mgr.GetRESTMapper(), disc, log)
+	fromPolicy, skipped := kindsFromPolicy(ctx, opts.Latcher, mgr.GetRESTMapper(), disc, log)
 	opts.ExtraKinds = mergeKinds(opts.ExtraKinds, fromPolicy)
 	if len(opts.ExtraKinds) > 0 {
 		log.Info("watching kinds with a /scale subresource besides Deployment and StatefulSet; a latch.yaml rule naming another kind needs a restart",
@@ -163,9 +165,14 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	defer events.close(5 * time.Second)
 	loop := &batchLoop{
 		opts: opts, log: log, metrics: metrics, reader: mgr.GetCache(),
-		events: events,
-		dirty:  make(chan struct{}, 1),
-		errors: map[string]string{},
+		events:    events,
+		dirty:     make(chan struct{}, 1),
+		errors:    map[string]string{},
+		unwatched: map[schema.GroupKind]bool{},
+	}
+	for _, gk := range skipped {
+		// Already warned about, with the reason: a restart would not help.
+		loop.unwatched[gk] = true
 	}
 	watched := []client.Object{&appsv1.Deployment{}, &appsv1.StatefulSet{}, &autoscalingv2.HorizontalPodAutoscaler{}}
 	for _, gvk := range opts.ExtraKinds {
@@ -218,6 +225,8 @@ type batchLoop struct {
 	// errors remembers each workload's last reported problem so a Warning
 	// event is sent when it appears or changes, not on every pass.
 	errors map[string]string
+	// unwatched holds the kinds warnUnwatchedKinds has warned about.
+	unwatched map[schema.GroupKind]bool
 	// leading is set once Start runs, i.e. once this replica leads.
 	leading atomic.Bool
 }
@@ -410,6 +419,25 @@ func (b *batchLoop) pass(ctx context.Context) {
 			fmt.Sprintf("a person changed %s in git meanwhile; their value stands this round", c.ShortField()))
 	}
 	b.reportProblems(workloads, outcome.Workloads)
+	b.warnUnwatchedKinds()
+}
+
+// warnUnwatchedKinds tells, once per kind, that latch.yaml (as this pass
+// read it, at the head in latch's clone) latches a kind the informers do
+// not watch: kinds are resolved at start, so it takes a restart.
+func (b *batchLoop) warnUnwatchedKinds() {
+	latcher := b.opts.Latcher
+	pol, err := policyfile.Load(os.DirFS(latcher.Repo.Dir()), latcher.policyFile())
+	if err != nil {
+		return // the pass itself reported it
+	}
+	for _, gk := range unwatchedKinds(pol, b.opts.ExtraKinds) {
+		if b.unwatched[gk] {
+			continue
+		}
+		b.unwatched[gk] = true
+		b.log.Warn("latch.yaml latches a kind latch run does not watch: restart latch run to watch it", "kind", gk.String(), "policy", pol.Source)
+	}
 }
 
 // reportProblems sends a Warning event when a workload's problem appears or

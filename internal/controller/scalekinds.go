@@ -44,28 +44,29 @@ func policyScaleKinds(pol *policyfile.Policy) []schema.GroupKind {
 // subresource. A kind that is not served, or has no /scale, is logged and
 // skipped: latch reads the replica count at spec.replicas of kinds whose
 // /scale maps there. An unreadable policy is logged too; `latch run` then
-// watches the built-in and flag kinds only.
-func kindsFromPolicy(ctx context.Context, latcher *Latcher, mapper meta.RESTMapper, disc discovery.DiscoveryInterface, log *slog.Logger) []schema.GroupVersionKind {
+// watches the built-in and flag kinds only. skipped are the kinds it
+// names that cannot be watched.
+func kindsFromPolicy(ctx context.Context, latcher *Latcher, mapper meta.RESTMapper, disc discovery.DiscoveryInterface, log *slog.Logger) (kinds []schema.GroupVersionKind, skipped []schema.GroupKind) {
 	head, err := latcher.Repo.Refresh(ctx)
 	if err != nil {
 		log.Warn("cannot read latch.yaml at start; kinds it names besides Deployment and StatefulSet are not watched until a restart", "error", err)
-		return nil
+		return nil, nil
 	}
 	pol, err := policyfile.Load(os.DirFS(latcher.Repo.Dir()), latcher.policyFile())
 	if err != nil {
 		log.Warn("cannot read latch.yaml at start; kinds it names besides Deployment and StatefulSet are not watched until a restart", "commit", shortHead(head), "error", err)
-		return nil
+		return nil, nil
 	}
-	var out []schema.GroupVersionKind
 	for _, gk := range policyScaleKinds(pol) {
 		gvks, err := resolveScaleKind(gk, mapper, disc)
 		if err != nil {
 			log.Warn("latch.yaml latches a kind latch cannot watch; skipped", "kind", gk.String(), "policy", pol.Source, "error", err)
+			skipped = append(skipped, gk)
 			continue
 		}
-		out = append(out, gvks...)
+		kinds = append(kinds, gvks...)
 	}
-	return out
+	return kinds, skipped
 }
 
 // resolveScaleKind maps a kind from latch.yaml to its preferred served
@@ -139,6 +140,22 @@ func mergeKinds(flagKinds, more []schema.GroupVersionKind) []schema.GroupVersion
 	for _, gvk := range more {
 		if !slices.ContainsFunc(out, func(have schema.GroupVersionKind) bool { return have.GroupKind() == gvk.GroupKind() }) {
 			out = append(out, gvk)
+		}
+	}
+	return out
+}
+
+// unwatchedKinds returns the kinds pol latches that none of watched covers:
+// a rule added to latch.yaml after `latch run` started, whose kind the
+// informers only pick up at the next start.
+func unwatchedKinds(pol *policyfile.Policy, watched []schema.GroupVersionKind) []schema.GroupKind {
+	var out []schema.GroupKind
+	for _, gk := range policyScaleKinds(pol) {
+		covered := slices.ContainsFunc(watched, func(w schema.GroupVersionKind) bool {
+			return w.Kind == gk.Kind && (gk.Group == "" || w.Group == gk.Group)
+		})
+		if !covered {
+			out = append(out, gk)
 		}
 	}
 	return out
