@@ -200,14 +200,14 @@ func printOutcome(opts *globalOptions, remote, branch string, o controller.Outco
 	case o.DryRun && o.Diff == "":
 		fmt.Fprintln(w, "dry run: nothing to latch")
 	case o.DryRun:
-		fmt.Fprintf(w, "dry run: latch would commit %d change(s) on top of %s:\n%s", len(res.Changes), short(res.Base), o.Diff)
+		fmt.Fprintf(w, "dry run: latch would commit %d change(s) on top of %s:\n%s", len(res.Changes), gitrepo.ShortID(res.Base), o.Diff)
 		if !strings.HasSuffix(o.Diff, "\n") {
 			fmt.Fprintln(w)
 		}
 	case res.Commit == "":
-		fmt.Fprintf(w, "nothing to latch (%s at %s)\n", branch, short(res.Base))
+		fmt.Fprintf(w, "nothing to latch (%s at %s)\n", branch, gitrepo.ShortID(res.Base))
 	default:
-		fmt.Fprintf(w, "committed %s with %d change(s) and pushed to %s %s (attempts: %d)\n", short(res.Commit), len(res.Changes), remote, branch, res.Attempts)
+		fmt.Fprintf(w, "committed %s with %d change(s) and pushed to %s %s (attempts: %d)\n", gitrepo.ShortID(res.Commit), len(res.Changes), remote, branch, res.Attempts)
 	}
 	if !o.DryRun {
 		for _, c := range res.Changes {
@@ -223,13 +223,6 @@ func printOutcome(opts *globalOptions, remote, branch string, o controller.Outco
 		}
 	}
 	return nil
-}
-
-func short(commit string) string {
-	if len(commit) > 7 {
-		return commit[:7]
-	}
-	return commit
 }
 
 // defaultStateFile keys the state by everything that makes a latch target

@@ -146,7 +146,7 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 		for _, change := range c.Changes {
 			key := change.Kind + "/" + change.Object
 			if _, seen := last[key]; !seen {
-				last[key] = shortHead(c.Commit)[:7] + " " + c.When.Format("2006-01-02 15:04")
+				last[key] = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
 			}
 		}
 	}
@@ -171,11 +171,11 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 	if err != nil {
 		// A broken latch.yaml stops latching: guessing a policy would write
 		// values nobody asked for.
-		return nil, nil, nil, fmt.Errorf("policy at %s: %w", shortHead(ws.Head), err)
+		return nil, nil, nil, fmt.Errorf("policy at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
 	idx, err := manifest.BuildIndex(ws.Dir, manifest.IndexOptions{Path: l.Path})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("indexing manifests at %s: %w", shortHead(ws.Head), err)
+		return nil, nil, nil, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
 	for _, p := range idx.Problems {
 		l.logger().Warn("manifest problem", "file", p.File, "line", p.Line, "problem", p.Message)
@@ -270,9 +270,9 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 	}
 	if _, err := manifest.ApplyEdits(ws.Dir, edits); err != nil {
 		if errors.Is(err, manifest.ErrConflict) {
-			return nil, statuses, states, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", shortHead(ws.Head), err)
+			return nil, statuses, states, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", gitrepo.ShortID(ws.Head), err)
 		}
-		return nil, statuses, states, fmt.Errorf("editing manifests at %s: %w", shortHead(ws.Head), err)
+		return nil, statuses, states, fmt.Errorf("editing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
 	return changes, statuses, states, nil
 }
@@ -287,11 +287,4 @@ func (l *Latcher) logger() *slog.Logger {
 		return l.Log
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-func shortHead(head string) string {
-	if len(head) > 12 {
-		return head[:12]
-	}
-	return head
 }

@@ -411,7 +411,7 @@ func (b *batchLoop) pass(ctx context.Context) {
 		b.log.Info("latched", "commit", res.Commit, "changes", len(res.Changes), "attempts", res.Attempts)
 		for _, c := range res.Changes {
 			b.event(workloadFor(workloads, c), corev1.EventTypeNormal, "Latched",
-				fmt.Sprintf("latched %s %d → %d in %s (observed %d)", c.ShortField(), c.From, c.To, short(res.Commit), c.Observed))
+				fmt.Sprintf("latched %s %d → %d in %s (observed %d)", c.ShortField(), c.From, c.To, gitrepo.ShortID(res.Commit), c.Observed))
 		}
 	}
 	for _, c := range res.HumanWon {
@@ -487,13 +487,6 @@ func workloadFor(workloads []cluster.Workload, c gitrepo.Change) *cluster.Worklo
 		}
 	}
 	return nil
-}
-
-func short(commit string) string {
-	if len(commit) > 7 {
-		return commit[:7]
-	}
-	return commit
 }
 
 // kindNames lists kinds as group/version/Kind for logs.

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 
+	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
 )
@@ -54,7 +55,7 @@ func kindsFromPolicy(ctx context.Context, latcher *Latcher, mapper meta.RESTMapp
 	}
 	pol, err := policyfile.Load(os.DirFS(latcher.Repo.Dir()), latcher.policyFile())
 	if err != nil {
-		log.Warn("cannot read latch.yaml at start; kinds it names besides Deployment and StatefulSet are not watched until a restart", "commit", shortHead(head), "error", err)
+		log.Warn("cannot read latch.yaml at start; kinds it names besides Deployment and StatefulSet are not watched until a restart", "commit", gitrepo.ShortID(head), "error", err)
 		return nil, nil
 	}
 	for _, gk := range policyScaleKinds(pol) {

@@ -51,3 +51,12 @@ func (r *Repo) History(ctx context.Context, max int) ([]LatchCommit, error) {
 	}
 	return commits, nil
 }
+
+// ShortID abbreviates a commit id the way git shows it by default (7 hex
+// digits) for messages, events and tables.
+func ShortID(commit string) string {
+	if len(commit) > 7 {
+		return commit[:7]
+	}
+	return commit
+}
