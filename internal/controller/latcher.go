@@ -68,6 +68,8 @@ type Outcome struct {
 	// Diff is the change a dry run would commit.
 	Diff   string `json:"diff,omitempty"`
 	DryRun bool   `json:"dryRun,omitempty"`
+	// Policy is latch.yaml as the pass read it (nil if it could not).
+	Policy *policyfile.Policy `json:"-"`
 }
 
 // Sync runs one pass at time now over the observed workloads: it reads the
@@ -79,8 +81,8 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	var out Outcome
 	var pending map[string]policy.State
 	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]gitrepo.Change, error) {
-		changes, statuses, states, err := l.plan(ws, workloads, now, true)
-		out.Workloads, pending = statuses, states
+		changes, statuses, states, pol, err := l.plan(ws, workloads, now, true)
+		out.Workloads, pending, out.Policy = statuses, states, pol
 		return changes, err
 	}
 	if dryRun {
@@ -133,7 +135,7 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 	if err != nil {
 		return nil, err
 	}
-	_, statuses, _, err := l.plan(gitrepo.Workspace{Dir: l.Repo.Dir(), Head: head, Attempt: 1}, workloads, now, false)
+	_, statuses, _, _, err := l.plan(gitrepo.Workspace{Dir: l.Repo.Dir(), Head: head, Attempt: 1}, workloads, now, false)
 	if err != nil {
 		return nil, err
 	}
@@ -166,16 +168,16 @@ func (l *Latcher) policyFile() string {
 
 // plan decides every workload against the files in ws and, with apply,
 // edits them.
-func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, error) {
+func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, *policyfile.Policy, error) {
 	pol, err := policyfile.Load(os.DirFS(ws.Dir), l.policyFile())
 	if err != nil {
 		// A broken latch.yaml stops latching: guessing a policy would write
 		// values nobody asked for.
-		return nil, nil, nil, fmt.Errorf("policy at %s: %w", gitrepo.ShortID(ws.Head), err)
+		return nil, nil, nil, nil, fmt.Errorf("policy at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
 	idx, err := manifest.BuildIndex(ws.Dir, manifest.IndexOptions{Path: l.Path})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
+		return nil, nil, nil, pol, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
 	for _, p := range idx.Problems {
 		l.logger().Warn("manifest problem", "file", p.File, "line", p.Line, "problem", p.Message)
@@ -266,15 +268,15 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		return statuses[i].Kind < statuses[j].Kind
 	})
 	if len(edits) == 0 || !apply {
-		return nil, statuses, states, nil
+		return nil, statuses, states, pol, nil
 	}
 	if _, err := manifest.ApplyEdits(ws.Dir, edits); err != nil {
 		if errors.Is(err, manifest.ErrConflict) {
-			return nil, statuses, states, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", gitrepo.ShortID(ws.Head), err)
+			return nil, statuses, states, pol, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", gitrepo.ShortID(ws.Head), err)
 		}
-		return nil, statuses, states, fmt.Errorf("editing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
+		return nil, statuses, states, pol, fmt.Errorf("editing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
-	return changes, statuses, states, nil
+	return changes, statuses, states, pol, nil
 }
 
 // stateKey identifies a workload's state machine across passes.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -419,17 +418,15 @@ func (b *batchLoop) pass(ctx context.Context) {
 			fmt.Sprintf("a person changed %s in git meanwhile; their value stands this round", c.ShortField()))
 	}
 	b.reportProblems(workloads, outcome.Workloads)
-	b.warnUnwatchedKinds()
+	b.warnUnwatchedKinds(outcome.Policy)
 }
 
 // warnUnwatchedKinds tells, once per kind, that latch.yaml (as this pass
-// read it, at the head in latch's clone) latches a kind the informers do
-// not watch: kinds are resolved at start, so it takes a restart.
-func (b *batchLoop) warnUnwatchedKinds() {
-	latcher := b.opts.Latcher
-	pol, err := policyfile.Load(os.DirFS(latcher.Repo.Dir()), latcher.policyFile())
-	if err != nil {
-		return // the pass itself reported it
+// read it) latches a kind the informers do not watch: kinds are resolved at
+// start, so it takes a restart.
+func (b *batchLoop) warnUnwatchedKinds(pol *policyfile.Policy) {
+	if pol == nil {
+		return // the pass itself reported why
 	}
 	for _, gk := range unwatchedKinds(pol, b.opts.ExtraKinds) {
 		if b.unwatched[gk] {
