@@ -82,14 +82,7 @@ func TestChartDefaults(t *testing.T) {
 		}
 	}
 
-	grants, problems := grantsOf(r)
-	problems = append(problems, rbacProblems(grants, false)...)
-	for _, p := range problems {
-		t.Errorf("RBAC: %s", p)
-	}
-	if extra, missing := grantDiff(grants, defaultGrants()); len(extra)+len(missing) > 0 {
-		t.Errorf("RBAC differs from the default set:\n extra: %v\n missing: %v", extra, missing)
-	}
+	assertDefaultRBAC(t, r)
 
 	dep := only[*appsv1.Deployment](t, r, "Deployment")
 	svc := only[*corev1.Service](t, r, "Service")

@@ -33,14 +33,7 @@ func TestKustomizeBase(t *testing.T) {
 			t.Errorf("%v: namespace %q, want %q", o, o.namespace, releaseNamespace)
 		}
 	}
-	grants, problems := grantsOf(r)
-	problems = append(problems, rbacProblems(grants, false)...)
-	for _, p := range problems {
-		t.Errorf("RBAC: %s", p)
-	}
-	if extra, missing := grantDiff(grants, defaultGrants()); len(extra)+len(missing) > 0 {
-		t.Errorf("RBAC differs from the default set:\n extra: %v\n missing: %v", extra, missing)
-	}
+	assertDefaultRBAC(t, r)
 	dep := only[*appsv1.Deployment](t, r, "Deployment")
 	for _, p := range bindingProblems(r, dep.Spec.Template.Spec.ServiceAccountName, releaseNamespace) {
 		t.Errorf("bindings: %s", p)

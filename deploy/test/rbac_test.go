@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 )
@@ -243,4 +244,18 @@ func bindingProblems(r rendering, serviceAccount, namespace string) []string {
 	}
 	slices.Sort(problems)
 	return problems
+}
+
+// assertDefaultRBAC checks a rendering grants exactly the read-only default
+// set, with none of the forbidden grants rbacProblems looks for.
+func assertDefaultRBAC(t *testing.T, r rendering) {
+	t.Helper()
+	grants, problems := grantsOf(r)
+	problems = append(problems, rbacProblems(grants, false)...)
+	for _, p := range problems {
+		t.Errorf("RBAC: %s", p)
+	}
+	if extra, missing := grantDiff(grants, defaultGrants()); len(extra)+len(missing) > 0 {
+		t.Errorf("RBAC differs from the default set:\n extra: %v\n missing: %v", extra, missing)
+	}
 }
