@@ -4,6 +4,6 @@
 # latch demo on a local control plane and a local git remote.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hack/testbin.sh
+TESTBIN_ONLY="etcd kube-apiserver kube-controller-manager kube-scheduler kwok" hack/testbin.sh
 export LATCH_TESTBIN="$(hack/testbin.sh --print-dir)"
 exec go run ./hack/demo "$@"

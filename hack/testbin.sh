@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # testbin.sh builds the real binaries latch's tests run against — etcd,
-# kube-apiserver, kube-controller-manager, kube-scheduler, kwok and Gitea — from
-# the Go module proxy into one version-keyed cache folder outside the repo.
+# kube-apiserver, kube-controller-manager, kube-scheduler, kwok, Gitea and
+# Prometheus (with promtool) — from the Go module proxy into one version-keyed
+# cache folder outside the repo.
 #
 # No Docker, kind or setup-envtest downloads are available on these machines,
 # so everything is compiled from source. A cold build takes 30-45 minutes on
@@ -10,6 +11,7 @@
 #
 #   LATCH_TESTBIN   cache folder (default ${XDG_CACHE_HOME:-$HOME/.cache}/latch/testbin/v1.37.2)
 #   TESTBIN_ONLY    space-separated subset to build, e.g. "etcd kube-apiserver"
+#                   (make demo builds only the control plane it runs)
 #
 # Usage: hack/testbin.sh [--print-dir]
 set -euo pipefail
@@ -19,6 +21,7 @@ KUBE_STAGING_VERSION=v0.37.2
 ETCD_VERSION=v3.6.8
 KWOK_VERSION=v0.8.0
 GITEA_VERSION=v1.26.0
+PROMETHEUS_VERSION=v0.316.0
 
 dir=${LATCH_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/latch/testbin/$KUBE_VERSION}
 if [[ "${1:-}" == "--print-dir" ]]; then
@@ -26,7 +29,7 @@ if [[ "${1:-}" == "--print-dir" ]]; then
 	exit 0
 fi
 
-all="etcd kube-apiserver kube-controller-manager kube-scheduler kwok gitea"
+all="etcd kube-apiserver kube-controller-manager kube-scheduler kwok gitea prometheus promtool"
 only=${TESTBIN_ONLY:-$all}
 mkdir -p "$dir" "$dir/src"
 export GOFLAGS=-mod=mod
@@ -41,15 +44,19 @@ die() {
 want() { [[ " $only " == *" $1 "* ]]; }
 
 # version_ok NAME: runs the binary and checks it reports the version we pinned.
+# The whole output is captured and matched in the shell: piping it into
+# `head` under pipefail failed whenever the binary died of SIGPIPE first
+# (etcd did about one run in three), which rebuilt a good binary.
 version_ok() {
 	local name=$1 bin="$dir/$1" out
 	[[ -x "$bin" ]] || return 1
+	out=$("$bin" --version 2>&1) || return 1
 	case $name in
-	etcd) out=$("$bin" --version 2>&1 | head -1) && [[ "$out" == *"${ETCD_VERSION#v}"* ]] ;;
-	kube-apiserver | kube-controller-manager | kube-scheduler)
-		out=$("$bin" --version 2>&1) && [[ "$out" == "Kubernetes $KUBE_VERSION" ]] ;;
-	kwok) out=$("$bin" --version 2>&1) && [[ "$out" == *"${KWOK_VERSION#v}"* ]] ;;
-	gitea) out=$("$bin" --version 2>&1) && [[ "$out" == *"${GITEA_VERSION#v}"* ]] ;;
+	etcd) [[ "$out" == *"etcd Version: ${ETCD_VERSION#v}"* ]] ;;
+	kube-apiserver | kube-controller-manager | kube-scheduler) [[ "$out" == "Kubernetes $KUBE_VERSION" ]] ;;
+	kwok) [[ "$out" == *"${KWOK_VERSION#v}"* ]] ;;
+	gitea) [[ "$out" == *"${GITEA_VERSION#v}"* ]] ;;
+	prometheus | promtool) [[ "$out" == *"version ${PROMETHEUS_VERSION#v} "* ]] ;;
 	*) return 1 ;;
 	esac
 }
@@ -161,6 +168,18 @@ GO
 	echo "$moddir" >"$dir/gitea.root"
 }
 
+# build_prometheus builds prometheus and promtool (its go.mod has no replace
+# lines, so go install works directly). The UI assets are not built; the HTTP
+# API, which latch simulate --prometheus reads, is whole. go install stamps no
+# version, so the module version is stamped for version_ok to check.
+build_prometheus() {
+	GOBIN="$dir/src/prometheus-bin" go install -trimpath \
+		-ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" \
+		"github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION" \
+		"github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" &&
+		mv "$dir/src/prometheus-bin/prometheus" "$dir/src/prometheus-bin/promtool" "$dir/"
+}
+
 command -v go >/dev/null || die "go is not on PATH; install Go 1.26 first"
 start_all=$(date +%s)
 
@@ -172,6 +191,9 @@ done
 ((${#kube[@]} == 0)) || build_kube "${kube[@]}"
 want kwok && { version_ok kwok || timed kwok build_kwok; }
 want gitea && { version_ok gitea && [[ -s "$dir/gitea.root" ]] || timed gitea build_gitea; }
+if want prometheus || want promtool; then
+	{ version_ok prometheus && version_ok promtool; } || timed prometheus build_prometheus
+fi
 
 # envtest expects kubectl beside etcd and kube-apiserver.
 if [[ ! -e "$dir/kubectl" ]]; then
