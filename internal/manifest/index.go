@@ -510,6 +510,33 @@ func (l *loader) loadAll(files []string) {
 	wg.Wait()
 }
 
+// openCheckout resolves the checkout root and the folder to read inside it,
+// and returns a loader for its files. Only a missing or escaping root or
+// folder is an error.
+func openCheckout(root, sub string, maxBytes int64) (*loader, string, error) {
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, "", fmt.Errorf("checkout root %s: %w", root, err)
+	}
+	realRoot, err := filepath.EvalSymlinks(absRoot)
+	if err != nil {
+		return nil, "", fmt.Errorf("checkout root %s: %w", root, err)
+	}
+	if sub == "" {
+		sub = "."
+	}
+	start, err := resolveInRoot(realRoot, filepath.FromSlash(sub))
+	if err != nil {
+		return nil, "", fmt.Errorf("--path %s: %w", sub, err)
+	}
+	if info, err := os.Stat(start); err != nil || !info.IsDir() {
+		return nil, "", fmt.Errorf("--path %s: not a folder in the checkout", sub)
+	}
+
+	l := &loader{realRoot: realRoot, maxBytes: maxBytes, files: map[string]*parsedFile{}}
+	return l, start, nil
+}
+
 // BuildIndex walks opts.Path inside the checkout at root and indexes every
 // Kubernetes object declared there: plain manifests (multi-document files,
 // List kinds), objects rendered by the root kustomizations (with their
@@ -523,27 +550,10 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 	if len(opts.Fields) == 0 {
 		opts.Fields = []string{DefaultField}
 	}
-	absRoot, err := filepath.Abs(root)
+	l, start, err := openCheckout(root, opts.Path, opts.MaxFileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("checkout root %s: %w", root, err)
+		return nil, err
 	}
-	realRoot, err := filepath.EvalSymlinks(absRoot)
-	if err != nil {
-		return nil, fmt.Errorf("checkout root %s: %w", root, err)
-	}
-	sub := opts.Path
-	if sub == "" {
-		sub = "."
-	}
-	start, err := resolveInRoot(realRoot, filepath.FromSlash(sub))
-	if err != nil {
-		return nil, fmt.Errorf("--path %s: %w", sub, err)
-	}
-	if info, err := os.Stat(start); err != nil || !info.IsDir() {
-		return nil, fmt.Errorf("--path %s: not a folder in the checkout", sub)
-	}
-
-	l := &loader{realRoot: realRoot, maxBytes: opts.MaxFileBytes, files: map[string]*parsedFile{}}
 	walked := l.walk(start)
 	l.loadAll(walked.files)
 
@@ -567,7 +577,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 	}
 
 	idx := &Index{
-		root:     realRoot,
+		root:     l.realRoot,
 		objects:  map[identity][]*object{},
 		markers:  map[markerKey][]markerDecl{},
 		hpas:     map[identity][]hpaDecl{},

@@ -103,11 +103,11 @@ func (b *builder) resolve(k *kustomization, entry string) (string, os.FileInfo, 
 	return b.loader.relOf(abs), info, nil
 }
 
-// renderKustomizations renders every root kustomization in the walk: those
-// no other kustomization in the walk refers to.
-func (b *builder) renderKustomizations(w walkResult) (objects []*object, reached, kustDirs map[string]bool) {
-	b.reached, b.rendered = map[string]bool{}, map[string]bool{}
-	kusts := map[string]*kustomization{}
+// kustomizationRoots loads every kustomization in the walk and returns them
+// by folder, with the roots: those no other kustomization in the walk refers
+// to (components are never roots). Unreadable ones are Problems.
+func (b *builder) kustomizationRoots(w walkResult) (kusts map[string]*kustomization, roots []string) {
+	kusts = map[string]*kustomization{}
 	referenced := map[string]bool{}
 	for _, dir := range w.kustDirs {
 		k, ok, err := b.loadKustomization(dir)
@@ -130,13 +130,19 @@ func (b *builder) renderKustomizations(w walkResult) (objects []*object, reached
 			}
 		}
 	}
-	var roots []string
 	for dir, k := range kusts {
 		if !referenced[dir] && k.kind != "Component" {
 			roots = append(roots, dir)
 		}
 	}
 	sort.Strings(roots)
+	return kusts, roots
+}
+
+// renderKustomizations renders every root kustomization in the walk.
+func (b *builder) renderKustomizations(w walkResult) (objects []*object, reached, kustDirs map[string]bool) {
+	b.reached, b.rendered = map[string]bool{}, map[string]bool{}
+	kusts, roots := b.kustomizationRoots(w)
 	var out []*object
 	for _, dir := range roots {
 		objs, err := b.render(kusts[dir], nil)
