@@ -296,8 +296,8 @@ func pollRemote(ctx context.Context, bare, base string, poll time.Duration, mu *
 				return fmt.Errorf("commit between %s and %s: %w", last, head, err)
 			}
 			for _, c := range changes {
-				if _, ok := seen[c.Object]; !ok {
-					seen[c.Object] = now
+				if _, ok := seen[c.Object.NamespacedName()]; !ok {
+					seen[c.Object.NamespacedName()] = now
 				}
 			}
 		}

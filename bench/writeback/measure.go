@@ -159,7 +159,7 @@ func runLatch(ctx context.Context, repo *gitrepo.Repo, edited []workload, t *rep
 				return nil, fmt.Errorf("%s: %s: %w", w.ref, loc, err)
 			}
 			edits = append(edits, manifest.Edit{Loc: loc, NewValue: int64(t.value)})
-			changes = append(changes, gitrepo.Change{Kind: w.ref.Kind, Object: w.ref.Namespace + "/" + w.ref.Name, Field: manifest.DefaultField,
+			changes = append(changes, gitrepo.Change{Object: w.ref, Field: manifest.DefaultField,
 				File: loc.File, From: from, To: int64(t.value), Observed: int64(t.value), Rule: "R5", ChangedBy: "horizontal-pod-autoscaler"})
 		}
 		t2 := time.Now()

@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/latch-gitops/latch/internal/manifest"
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // declaration says how a workload's replica count is written in git.
@@ -24,7 +24,7 @@ const (
 // the baseline script needs to edit it without latch's index: the file and
 // a sed expression a person would write for that layout.
 type workload struct {
-	ref   manifest.ObjectRef
+	ref   objectid.Ref
 	decl  declaration
 	file  string         // slash path of the declaring file
 	sed   string         // sed -E substitution with NEW as the value placeholder
@@ -49,7 +49,7 @@ func genRepo(dir string, files int) ([]workload, error) {
 	for c := 0; c < charts; c++ {
 		name := fmt.Sprintf("chart%03d", c)
 		ns := fmt.Sprintf("helm-%02d", c%10)
-		ref := manifest.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: name}
+		ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: name}
 		base := "charts/" + name
 		w.write(base+"/Chart.yaml", fmt.Sprintf("apiVersion: v2\nname: %s\nversion: 1.%d.0\nappVersion: \"2.%d\"\n", name, c, c))
 		w.write(base+"/templates/deployment.yaml", helmDeploymentTemplate)
@@ -72,7 +72,7 @@ func genRepo(dir string, files int) ([]workload, error) {
 				"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s-%s\nresources:\n  - ../../base\nimages:\n  - name: registry.example.com/%s\n    newTag: \"2.%d\"\nreplicas:\n  - name: %s\n    count: 4 # latched\n",
 				name, env, name, a, name))
 		}
-		ref := manifest.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: name + "-prod", Name: name}
+		ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: name + "-prod", Name: name}
 		out = append(out, workload{ref: ref, decl: declKustomize, file: fmt.Sprintf("kustomize/%s/overlays/prod/kustomization.yaml", name),
 			sed: `s/^(    count: )[0-9]+/\1NEW/`, match: regexp.MustCompile(`(?m)^(    count: )[0-9]+`)})
 	}
@@ -84,7 +84,7 @@ func genRepo(dir string, files int) ([]workload, error) {
 		w.write(base+"/hpa.yaml", hpa(name, ns, 2, 100))
 		w.write(base+"/service.yaml", service(name, ns))
 		w.write(base+"/configmap.yaml", configMap(name, ns))
-		ref := manifest.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: name}
+		ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: ns, Name: name}
 		out = append(out, workload{ref: ref, decl: declPlain, file: base + "/deployment.yaml",
 			sed: `s/^(  replicas: )[0-9]+/\1NEW/`, match: regexp.MustCompile(`(?m)^(  replicas: )[0-9]+`)})
 	}

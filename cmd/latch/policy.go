@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/latch-gitops/latch/internal/policyfile"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 func newPolicyCommand(opts *globalOptions) *cobra.Command {
@@ -116,7 +118,7 @@ func parseObjectRef(ref, labelText string, hasHPA bool) (policyfile.Object, erro
 		return policyfile.Object{}, fmt.Errorf("flag --object: want KIND[.GROUP]/NAMESPACE/NAME, got %q", ref)
 	}
 	kind, group, _ := strings.Cut(parts[0], ".")
-	obj := policyfile.Object{Kind: kind, Group: group, Namespace: parts[1], Name: parts[2], HasHPA: hasHPA}
+	obj := policyfile.Object{Ref: objectid.Ref{Kind: kind, Group: group, Namespace: parts[1], Name: parts[2]}, HasHPA: hasHPA}
 	if labelText != "" {
 		set, err := labels.ConvertSelectorToLabelsMap(labelText)
 		if err != nil {

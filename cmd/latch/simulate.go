@@ -12,6 +12,8 @@ import (
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/simulate"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 type simulateOptions struct {
@@ -160,7 +162,7 @@ func simulationParams(policyFile string) (policy.Params, string, error) {
 		return policy.Params{}, "", err
 	}
 	// The workload latch simulate stands for: a Deployment an HPA scales.
-	obj := policyfile.Object{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "default", Name: "simulated", HasHPA: true}
+	obj := policyfile.Object{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "default", Name: "simulated"}, HasHPA: true}
 	fp := pol.Resolve(obj).Field("spec.replicas")
 	if fp.Mode != policy.ModeLatch || fp.Latch == nil {
 		return policy.Params{}, "", fmt.Errorf("%s: spec.replicas of a Deployment under an HPA is %q there (rule %q), not latch: nothing to simulate", policyFile, fp.Mode, fp.From)

@@ -69,7 +69,7 @@ func printStatus(opts *globalOptions, statuses []controller.WorkloadStatus) erro
 		return s
 	}
 	for _, s := range statuses {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Kind, s.Key(), s.Mode, s.Observed, dash(s.Declared), dash(s.Target),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Kind, s.NamespacedName(), s.Mode, s.Observed, dash(s.Declared), dash(s.Target),
 			orDash(s.Bounds), orDash(s.LastLatch), orDash(s.Error))
 	}
 	return tw.Flush()

@@ -211,15 +211,15 @@ func printOutcome(opts *globalOptions, remote, branch string, o controller.Outco
 	}
 	if !o.DryRun {
 		for _, c := range res.Changes {
-			fmt.Fprintf(w, "  %s %s %s %d → %d (observed %d) in %s\n", c.Kind, c.Object, c.ShortField(), c.From, c.To, c.Observed, c.File)
+			fmt.Fprintf(w, "  %s %s %s %d → %d (observed %d) in %s\n", c.Object.Kind, c.Object.NamespacedName(), c.ShortField(), c.From, c.To, c.Observed, c.File)
 		}
 	}
 	for _, c := range res.HumanWon {
-		fmt.Fprintf(w, "  skipped %s %s: a person changed it in git meanwhile; their value stands\n", c.Kind, c.Object)
+		fmt.Fprintf(w, "  skipped %s %s: a person changed it in git meanwhile; their value stands\n", c.Object.Kind, c.Object.NamespacedName())
 	}
 	for _, s := range o.Workloads {
 		if s.Error != "" {
-			fmt.Fprintf(w, "  warning: %s %s: %s\n", s.Kind, s.Key(), s.Error)
+			fmt.Fprintf(w, "  warning: %s %s: %s\n", s.Kind, s.NamespacedName(), s.Error)
 		}
 	}
 	return nil

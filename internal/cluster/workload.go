@@ -13,15 +13,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // Workload is what latch needs to know about one scalable object.
 type Workload struct {
-	GVK       schema.GroupVersionKind
-	Namespace string
-	Name      string
-	UID       types.UID
-	Labels    map[string]string
+	// Ref is the object's identity, with the version it was listed at.
+	objectid.Ref
+	UID    types.UID
+	Labels map[string]string
 	// Replicas is the live spec.replicas: what the HPA (or a person) asked for.
 	Replicas int64
 	// ReplicasManager is the managedFields manager that owns spec.replicas,
@@ -38,8 +39,10 @@ type HPA struct {
 	MaxReplicas int64
 }
 
-// Key is "namespace/name" for messages.
-func (w Workload) Key() string { return w.Namespace + "/" + w.Name }
+// GVK is the group, version and kind the workload was listed at.
+func (w Workload) GVK() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: w.Group, Version: w.Version, Kind: w.Kind}
+}
 
 var (
 	deploymentGVK  = appsv1.SchemeGroupVersion.WithKind("Deployment")
@@ -95,8 +98,8 @@ func List(ctx context.Context, reader client.Reader, namespace string, extraKind
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if a.GVK.Kind != b.GVK.Kind {
-			return a.GVK.Kind < b.GVK.Kind
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
 		}
 		if a.Namespace != b.Namespace {
 			return a.Namespace < b.Namespace
@@ -135,9 +138,7 @@ func hpaIndex(items []autoscalingv2.HorizontalPodAutoscaler) map[targetKey]*HPA 
 
 func newWorkload(gvk schema.GroupVersionKind, meta metav1.ObjectMeta, replicas *int32, hpas map[targetKey]*HPA) Workload {
 	w := Workload{
-		GVK:             gvk,
-		Namespace:       meta.Namespace,
-		Name:            meta.Name,
+		Ref:             objectid.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: meta.Namespace, Name: meta.Name},
 		UID:             meta.UID,
 		Labels:          meta.Labels,
 		Replicas:        1, // the API default when spec.replicas is unset

@@ -94,8 +94,8 @@ func TestListAgainstAPIServer(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.GVK.Kind != w.kind || g.Key() != w.key || g.Replicas != w.replicas || g.ReplicasManager != w.manager {
-			t.Errorf("workload %d = %s %s replicas %d manager %q, want %s %s %d %q", i, g.GVK.Kind, g.Key(), g.Replicas, g.ReplicasManager, w.kind, w.key, w.replicas, w.manager)
+		if g.Kind != w.kind || g.NamespacedName() != w.key || g.Replicas != w.replicas || g.ReplicasManager != w.manager {
+			t.Errorf("workload %d = %s %s replicas %d manager %q, want %s %s %d %q", i, g.Kind, g.NamespacedName(), g.Replicas, g.ReplicasManager, w.kind, w.key, w.replicas, w.manager)
 		}
 		if (g.HPA == nil) != (w.hpa == nil) || (g.HPA != nil && *g.HPA != *w.hpa) {
 			t.Errorf("workload %s HPA = %+v, want %+v", w.key, g.HPA, w.hpa)
@@ -109,7 +109,7 @@ func TestListAgainstAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(only) != 1 || only[0].Key() != "db/pg" {
+	if len(only) != 1 || only[0].NamespacedName() != "db/pg" {
 		t.Errorf("namespace db: %+v", only)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/manifest"
+	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
 )
@@ -36,11 +37,10 @@ type Latcher struct {
 
 // WorkloadStatus is what one pass found and decided for one workload.
 type WorkloadStatus struct {
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Mode      string `json:"mode"`
-	Observed  int64  `json:"observed"`
+	// Ref is the workload (kind, namespace and name in JSON beside the rest).
+	objectid.Ref
+	Mode     string `json:"mode"`
+	Observed int64  `json:"observed"`
 	// Declared is the value in git at the head the pass read (0: not found).
 	Declared int64 `json:"declared,omitempty"`
 	// Target is what latch declares after this pass.
@@ -57,9 +57,6 @@ type WorkloadStatus struct {
 	// declared twice, …); other workloads are latched regardless.
 	Error string `json:"error,omitempty"`
 }
-
-// Key is "namespace/name".
-func (s WorkloadStatus) Key() string { return s.Namespace + "/" + s.Name }
 
 // Outcome is what Sync did.
 type Outcome struct {
@@ -143,17 +140,20 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 	if err != nil {
 		return nil, err
 	}
-	last := map[string]string{}
+	// Trailers record kind, namespace and name, not the group.
+	last := map[objectid.Key]string{}
 	for _, c := range history {
 		for _, change := range c.Changes {
-			key := change.Kind + "/" + change.Object
+			key := change.Object.Key()
 			if _, seen := last[key]; !seen {
 				last[key] = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
 			}
 		}
 	}
 	for i := range statuses {
-		statuses[i].LastLatch = last[statuses[i].Kind+"/"+statuses[i].Key()]
+		key := statuses[i].Key()
+		key.Group = ""
+		statuses[i].LastLatch = last[key]
 	}
 	return statuses, nil
 }
@@ -190,12 +190,11 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		states   = map[string]policy.State{}
 	)
 	for _, w := range workloads {
-		ref := manifest.ObjectRef{Group: w.GVK.Group, Version: w.GVK.Version, Kind: w.GVK.Kind, Namespace: w.Namespace, Name: w.Name}
+		ref := w.Ref
 		gitMin, gitMax, gitHPA := idx.HPAFor(ref)
-		obj := policyfile.Object{Group: w.GVK.Group, Version: w.GVK.Version, Kind: w.GVK.Kind, Namespace: w.Namespace, Name: w.Name,
-			Labels: w.Labels, HasHPA: w.HPA != nil || gitHPA}
+		obj := policyfile.Object{Ref: ref, Labels: w.Labels, HasHPA: w.HPA != nil || gitHPA}
 		field := pol.Resolve(obj).Field(ReplicasField)
-		st := WorkloadStatus{Kind: w.GVK.Kind, Namespace: w.Namespace, Name: w.Name, Mode: string(field.Mode), Observed: w.Replicas}
+		st := WorkloadStatus{Ref: ref, Mode: string(field.Mode), Observed: w.Replicas}
 		if field.Mode != policy.ModeLatch || field.Latch == nil {
 			if !apply {
 				statuses = append(statuses, st) // status lists every workload
@@ -244,8 +243,7 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 			statuses = append(statuses, st)
 			continue
 		}
-		object := w.Namespace + "/" + w.Name
-		if !ws.Allowed(w.GVK.Kind, object, ReplicasField) {
+		if !ws.Allowed(ref, ReplicasField) {
 			st.Target = declared
 			st.Reason = "a person changed this field in git during this round; their value stands until the next pass"
 			states[key] = policy.Resume(declared)
@@ -254,7 +252,7 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		}
 		edits = append(edits, manifest.Edit{Loc: loc, NewValue: decision.Declared})
 		changes = append(changes, gitrepo.Change{
-			Kind: w.GVK.Kind, Object: object, Field: ReplicasField, File: loc.File,
+			Object: ref, Field: ReplicasField, File: loc.File,
 			From: declared, To: decision.Declared, Observed: w.Replicas,
 			Rule: field.Latch.Rule.String(), Min: st.Min, Max: st.Max, BoundsFrom: boundsFrom,
 			ChangedBy: w.ReplicasManager, Reason: decision.Reason,
@@ -262,10 +260,14 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		statuses = append(statuses, st)
 	}
 	sort.Slice(statuses, func(i, j int) bool {
-		if statuses[i].Key() != statuses[j].Key() {
-			return statuses[i].Key() < statuses[j].Key()
+		a, b := statuses[i], statuses[j]
+		if a.NamespacedName() != b.NamespacedName() {
+			return a.NamespacedName() < b.NamespacedName()
 		}
-		return statuses[i].Kind < statuses[j].Kind
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Group < b.Group
 	})
 	if len(edits) == 0 || !apply {
 		return nil, statuses, states, pol, nil
@@ -281,7 +283,7 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 
 // stateKey identifies a workload's state machine across passes.
 func (l *Latcher) stateKey(w cluster.Workload) string {
-	return l.Cluster + "|" + w.GVK.Group + "/" + w.GVK.Kind + "|" + w.Namespace + "/" + w.Name
+	return l.Cluster + "|" + w.Group + "/" + w.Kind + "|" + w.Namespace + "/" + w.Name
 }
 
 func (l *Latcher) logger() *slog.Logger {

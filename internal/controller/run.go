@@ -33,6 +33,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policyfile"
 )
 
@@ -166,7 +167,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		opts: opts, log: log, metrics: metrics, reader: mgr.GetCache(),
 		events:    events,
 		dirty:     make(chan struct{}, 1),
-		errors:    map[string]string{},
+		problems:  map[objectid.Key]string{},
 		unwatched: map[schema.GroupKind]bool{},
 	}
 	for _, gk := range skipped {
@@ -221,9 +222,9 @@ type batchLoop struct {
 	// firstChange is when the oldest change not yet through a pass arrived.
 	firstChange time.Time
 	pending     int
-	// errors remembers each workload's last reported problem so a Warning
+	// problems remembers each workload's last reported problem so a Warning
 	// event is sent when it appears or changes, not on every pass.
-	errors map[string]string
+	problems map[objectid.Key]string
 	// unwatched holds the kinds warnUnwatchedKinds has warned about.
 	unwatched map[schema.GroupKind]bool
 	// leading is set once Start runs, i.e. once this replica leads.
@@ -409,12 +410,12 @@ func (b *batchLoop) pass(ctx context.Context) {
 		}
 		b.log.Info("latched", "commit", res.Commit, "changes", len(res.Changes), "attempts", res.Attempts)
 		for _, c := range res.Changes {
-			b.event(workloadFor(workloads, c), corev1.EventTypeNormal, "Latched",
+			b.event(workloadFor(workloads, c.Object), corev1.EventTypeNormal, "Latched",
 				fmt.Sprintf("latched %s %d → %d in %s (observed %d)", c.ShortField(), c.From, c.To, gitrepo.ShortID(res.Commit), c.Observed))
 		}
 	}
 	for _, c := range res.HumanWon {
-		b.event(workloadFor(workloads, c), corev1.EventTypeNormal, "HumanWon",
+		b.event(workloadFor(workloads, c.Object), corev1.EventTypeNormal, "HumanWon",
 			fmt.Sprintf("a person changed %s in git meanwhile; their value stands this round", c.ShortField()))
 	}
 	b.reportProblems(workloads, outcome.Workloads)
@@ -440,28 +441,23 @@ func (b *batchLoop) warnUnwatchedKinds(pol *policyfile.Policy) {
 // reportProblems sends a Warning event when a workload's problem appears or
 // changes (not found in git, declared twice…), and forgets solved ones.
 func (b *batchLoop) reportProblems(workloads []cluster.Workload, statuses []WorkloadStatus) {
-	seen := map[string]bool{}
+	seen := map[objectid.Key]bool{}
 	for _, s := range statuses {
-		key := s.Kind + "/" + s.Key()
+		key := s.Key()
 		if s.Error == "" {
 			continue
 		}
 		seen[key] = true
-		if b.errors[key] == s.Error {
+		if b.problems[key] == s.Error {
 			continue
 		}
-		b.errors[key] = s.Error
-		b.log.Warn("workload not latched", "kind", s.Kind, "workload", s.Key(), "problem", s.Error)
-		for i := range workloads {
-			w := &workloads[i]
-			if w.GVK.Kind == s.Kind && w.Namespace == s.Namespace && w.Name == s.Name {
-				b.event(w, corev1.EventTypeWarning, "NotLatched", s.Error)
-			}
-		}
+		b.problems[key] = s.Error
+		b.log.Warn("workload not latched", "kind", s.KindGroup(), "workload", s.NamespacedName(), "problem", s.Error)
+		b.event(workloadFor(workloads, s.Ref), corev1.EventTypeWarning, "NotLatched", s.Error)
 	}
-	for key := range b.errors {
+	for key := range b.problems {
 		if !seen[key] {
-			delete(b.errors, key)
+			delete(b.problems, key)
 		}
 	}
 }
@@ -471,15 +467,18 @@ func (b *batchLoop) event(w *cluster.Workload, eventType, reason, note string) {
 		return
 	}
 	b.events.post(corev1.ObjectReference{
-		APIVersion: w.GVK.GroupVersion().String(), Kind: w.GVK.Kind,
+		APIVersion: w.APIVersion(), Kind: w.Kind,
 		Name: w.Name, Namespace: w.Namespace, UID: w.UID,
 	}, eventType, reason, "Latch", note)
 }
 
-func workloadFor(workloads []cluster.Workload, c gitrepo.Change) *cluster.Workload {
+// workloadFor finds the workload ref names: group, kind, namespace and name
+// all match (two kinds of one name in different API groups are different
+// objects).
+func workloadFor(workloads []cluster.Workload, ref objectid.Ref) *cluster.Workload {
+	key := ref.Key()
 	for i := range workloads {
-		w := &workloads[i]
-		if w.GVK.Kind == c.Kind && w.Namespace+"/"+w.Name == c.Object {
+		if w := &workloads[i]; w.Key() == key {
 			return w
 		}
 	}

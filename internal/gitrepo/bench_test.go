@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 const (
@@ -41,7 +43,7 @@ func editFiles(b *testing.B, dir string, value int) []Change {
 	for i := 0; i < benchFiles; i += benchFiles / benchEdited {
 		rel := fmt.Sprintf("apps/team-%02d/app-%05d.yaml", i%50, i)
 		writeFile(b, filepath.Join(dir, rel), fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-%05d\nspec:\n  replicas: %d\n", i, value))
-		changes = append(changes, Change{Kind: "Deployment", Object: fmt.Sprintf("team/app-%05d", i), Field: "spec.replicas", File: rel, From: 3, To: int64(value), Observed: int64(value)})
+		changes = append(changes, Change{Object: objectid.Ref{Kind: "Deployment", Namespace: "team", Name: fmt.Sprintf("app-%05d", i)}, Field: "spec.replicas", File: rel, From: 3, To: int64(value), Observed: int64(value)})
 	}
 	return changes
 }

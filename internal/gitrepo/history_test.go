@@ -31,7 +31,7 @@ func TestHistoryFindsLatchCommitsOnly(t *testing.T) {
 	if history[0].Commit != second.Commit || history[1].Commit != first.Commit {
 		t.Errorf("history order %s, %s; want newest first %s, %s", history[0].Commit, history[1].Commit, second.Commit, first.Commit)
 	}
-	if history[0].Cluster != "test" || len(history[0].Changes) != 2 || history[1].Changes[0].To != 40 || history[1].Changes[0].Object != "shop/web" {
+	if history[0].Cluster != "test" || len(history[0].Changes) != 2 || history[1].Changes[0].To != 40 || history[1].Changes[0].Object.NamespacedName() != "shop/web" {
 		t.Errorf("parsed history = %+v", history)
 	}
 	if history[0].When.IsZero() {

@@ -7,14 +7,15 @@ import (
 	"strings"
 	"text/template"
 	"unicode/utf8"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // Change is one field latch changes in git, with the evidence for it.
 type Change struct {
-	// Kind is the object's kind, e.g. "Deployment" (optional).
-	Kind string `json:"kind,omitempty"`
-	// Object is "namespace/name" (or "name" for a cluster-scoped object).
-	Object string `json:"object"`
+	// Object is the changed object. The trailers record its kind (optional),
+	// namespace and name; reading them back leaves group and version empty.
+	Object objectid.Ref `json:"object"`
 	// Field is the field path, e.g. "spec.replicas".
 	Field string `json:"field"`
 	// File is the slash path of the edited file in the repository (optional).
@@ -38,19 +39,25 @@ type Change struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Key identifies the field a change is about: kind, object and field.
-func (c Change) Key() string { return c.Kind + "\x00" + c.Object + "\x00" + c.Field }
+// FieldKey identifies one field of one object.
+type FieldKey struct {
+	Object objectid.Key
+	Field  string
+}
 
-// Ref is "Kind namespace/name", or the object alone without a kind.
+// Key identifies the field a change is about: object and field.
+func (c Change) Key() FieldKey { return FieldKey{Object: c.Object.Key(), Field: c.Field} }
+
+// Ref is "Kind namespace/name", or "namespace/name" without a kind.
 func (c Change) Ref() string {
-	if c.Kind == "" {
-		return c.Object
+	if c.Object.Kind == "" {
+		return c.Object.NamespacedName()
 	}
-	return c.Kind + " " + c.Object
+	return c.Object.Kind + " " + c.Object.NamespacedName()
 }
 
 // Name is the object's name without its namespace.
-func (c Change) Name() string { return c.Object[strings.LastIndex(c.Object, "/")+1:] }
+func (c Change) Name() string { return c.Object.Name }
 
 // ShortField is the last segment of the field path ("replicas").
 func (c Change) ShortField() string { return c.Field[strings.LastIndex(c.Field, ".")+1:] }
@@ -119,12 +126,12 @@ func Subject(changes []Change) string {
 		if b := c.Bounds(); b != "" {
 			evidence += "; " + b
 		}
-		return fmt.Sprintf("latch: %s %s %d → %d (%s)", c.Object, c.ShortField(), c.From, c.To, evidence)
+		return fmt.Sprintf("latch: %s %s %d → %d (%s)", c.Object.NamespacedName(), c.ShortField(), c.From, c.To, evidence)
 	}
-	objects := map[string]bool{}
+	objects := map[objectid.Key]bool{}
 	fields := map[string]bool{}
 	for _, c := range changes {
-		objects[c.Kind+"\x00"+c.Object] = true
+		objects[c.Object.Key()] = true
 		fields[c.ShortField()] = true
 	}
 	var head string
@@ -132,7 +139,7 @@ func Subject(changes []Change) string {
 	case len(objects) == len(changes):
 		head = fmt.Sprintf("latch: %d workloads", len(changes))
 	case len(objects) == 1:
-		head = fmt.Sprintf("latch: %s %d fields", changes[0].Object, len(changes))
+		head = fmt.Sprintf("latch: %s %d fields", changes[0].Object.NamespacedName(), len(changes))
 	default:
 		head = fmt.Sprintf("latch: %d changes in %d workloads", len(changes), len(objects))
 	}
@@ -190,9 +197,10 @@ func CommitMessage(tmpl *template.Template, changes []Change, cluster string) (s
 	}
 	clean := make([]Change, len(changes))
 	for i, c := range changes {
-		c.Kind, c.Object, c.Field, c.File = oneLine(c.Kind), oneLine(c.Object), oneLine(c.Field), oneLine(c.File)
+		c.Object = oneLineObject(c.Object)
+		c.Field, c.File = oneLine(c.Field), oneLine(c.File)
 		c.Rule, c.BoundsFrom, c.ChangedBy, c.Reason = oneLine(c.Rule), oneLine(c.BoundsFrom), oneLine(c.ChangedBy), oneLine(c.Reason)
-		if c.Object == "" || c.Field == "" {
+		if c.Object.NamespacedName() == "" || c.Field == "" {
 			return "", fmt.Errorf("commit message: change %d (%s %s): object and field must be set", i+1, c.Ref(), c.Field)
 		}
 		clean[i] = c
@@ -219,9 +227,9 @@ func CommitMessage(tmpl *template.Template, changes []Change, cluster string) (s
 		fmt.Fprintf(&b, "%s: %s\n", TrailerCluster, cluster)
 	}
 	for _, c := range clean {
-		fmt.Fprintf(&b, "%s: %s\n", TrailerObject, c.Object)
-		if c.Kind != "" {
-			fmt.Fprintf(&b, "%s: %s\n", TrailerKind, c.Kind)
+		fmt.Fprintf(&b, "%s: %s\n", TrailerObject, c.Object.NamespacedName())
+		if c.Object.Kind != "" {
+			fmt.Fprintf(&b, "%s: %s\n", TrailerKind, c.Object.Kind)
 		}
 		fmt.Fprintf(&b, "%s: %s\n", TrailerField, c.Field)
 		if c.File != "" {
@@ -240,6 +248,14 @@ func CommitMessage(tmpl *template.Template, changes []Change, cluster string) (s
 		}
 	}
 	return b.String(), nil
+}
+
+// oneLineObject makes the parts of o the trailers hold safe for a trailer
+// value, such that parsing the trailers back gives the same parts: the
+// kind, and namespace/name as one value.
+func oneLineObject(o objectid.Ref) objectid.Ref {
+	o.Group, o.Version, o.Kind = oneLine(o.Group), oneLine(o.Version), oneLine(o.Kind)
+	return o.WithNamespacedName(oneLine(o.NamespacedName()))
 }
 
 // oneLine makes s safe for a subject or a trailer value: every run of
@@ -286,7 +302,7 @@ func ParseMessage(message string) (cluster string, changes []Change, err error) 
 			continue
 		}
 		if key == TrailerObject {
-			changes = append(changes, Change{Object: value})
+			changes = append(changes, Change{Object: objectid.Ref{}.WithNamespacedName(value)})
 			continue
 		}
 		if len(changes) == 0 {
@@ -295,7 +311,7 @@ func ParseMessage(message string) (cluster string, changes []Change, err error) 
 		c := &changes[len(changes)-1]
 		switch key {
 		case TrailerKind:
-			c.Kind = value
+			c.Object.Kind = value
 		case TrailerField:
 			c.Field = value
 		case TrailerFile:

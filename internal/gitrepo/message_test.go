@@ -6,16 +6,18 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 var (
-	webChange = Change{Kind: "Deployment", Object: "shop/web", Field: "spec.replicas", File: "apps/shop/web.yaml",
+	webChange = Change{Object: objectid.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"}, Field: "spec.replicas", File: "apps/shop/web.yaml",
 		From: 3, To: 40, Observed: 37, Rule: "sigfig", Min: 2, Max: 500, ChangedBy: "kube-controller-manager",
 		Reason: "observed 37 held 10m above 35; rounded to one significant figure"}
-	apiChange   = Change{Kind: "Deployment", Object: "shop/api", Field: "spec.replicas", File: "apps/shop/api.yaml", From: 10, To: 20, Observed: 18, Rule: "sigfig", Min: 1, Max: 50, ChangedBy: "kube-controller-manager"}
-	dbChange    = Change{Kind: "StatefulSet", Object: "data/db", Field: "spec.replicas", File: "apps/data/db.yaml", From: 3, To: 5, Observed: 5, Rule: "step", ChangedBy: "kubectl-scale"}
-	queueChange = Change{Kind: "Deployment", Object: "jobs/queue-worker", Field: "spec.replicas", File: "apps/jobs/queue.yaml", From: 100, To: 200, Observed: 230, Rule: "magnitude", Min: 10, Max: 1000, BoundsFrom: "KEDA", ChangedBy: "keda-operator"}
-	cacheChange = Change{Kind: "Deployment", Object: "shop/cache", Field: "spec.replicas", From: 2, To: 4, Observed: 4, Rule: "sigfig"}
+	apiChange   = Change{Object: objectid.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"}, Field: "spec.replicas", File: "apps/shop/api.yaml", From: 10, To: 20, Observed: 18, Rule: "sigfig", Min: 1, Max: 50, ChangedBy: "kube-controller-manager"}
+	dbChange    = Change{Object: objectid.Ref{Kind: "StatefulSet", Namespace: "data", Name: "db"}, Field: "spec.replicas", File: "apps/data/db.yaml", From: 3, To: 5, Observed: 5, Rule: "step", ChangedBy: "kubectl-scale"}
+	queueChange = Change{Object: objectid.Ref{Kind: "Deployment", Namespace: "jobs", Name: "queue-worker"}, Field: "spec.replicas", File: "apps/jobs/queue.yaml", From: 100, To: 200, Observed: 230, Rule: "magnitude", Min: 10, Max: 1000, BoundsFrom: "KEDA", ChangedBy: "keda-operator"}
+	cacheChange = Change{Object: objectid.Ref{Kind: "Deployment", Namespace: "shop", Name: "cache"}, Field: "spec.replicas", From: 2, To: 4, Observed: 4, Rule: "sigfig"}
 )
 
 func TestCommitMessageGolden(t *testing.T) {
@@ -38,7 +40,7 @@ func TestCommitMessageGolden(t *testing.T) {
 		{"one-object-two-fields", []Change{webChange, resources}, "prod-eu", ""},
 		{"mixed-objects-and-fields", []Change{webChange, resources, apiChange}, "prod-eu", ""},
 		{"custom-template", []Change{webChange, apiChange}, "staging", "custom"},
-		{"newlines-in-values", []Change{{Object: "shop/web\nLatch-Object: evil", Field: "spec.replicas", From: 1, To: 2, Observed: 2, Rule: "sig\r\nfig"}}, "a\nb", ""},
+		{"newlines-in-values", []Change{{Object: objectid.Ref{Namespace: "shop", Name: "web\nLatch-Object: evil"}, Field: "spec.replicas", From: 1, To: 2, Observed: 2, Rule: "sig\r\nfig"}}, "a\nb", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +76,7 @@ func TestCommitMessageGolden(t *testing.T) {
 func normalized(changes []Change) []Change {
 	out := make([]Change, len(changes))
 	for i, c := range changes {
-		c.Kind, c.Object, c.Field, c.File = oneLine(c.Kind), oneLine(c.Object), oneLine(c.Field), oneLine(c.File)
+		c.Object, c.Field, c.File = oneLineObject(c.Object), oneLine(c.Field), oneLine(c.File)
 		c.Rule, c.ChangedBy, c.BoundsFrom = oneLine(c.Rule), oneLine(c.ChangedBy), oneLine(c.BoundsFrom)
 		c.Reason = ""
 		if c.Max > 0 {
@@ -171,7 +173,7 @@ func TestCommitMessageErrors(t *testing.T) {
 	}{
 		{"no changes", "", nil, "no changes"},
 		{"no object", "", []Change{{Field: "spec.replicas"}}, "change 1"},
-		{"no field", "", []Change{{Object: "a/b"}}, "object and field must be set"},
+		{"no field", "", []Change{{Object: objectid.Ref{Namespace: "a", Name: "b"}}}, "object and field must be set"},
 		{"missing template field", "bad", []Change{webChange}, "template bad"},
 		{"empty render", "empty", []Change{webChange}, "empty message"},
 	}
@@ -210,10 +212,10 @@ func FuzzCommitMessage(f *testing.F) {
 	f.Add("Deployment", "shop/web", "spec.replicas", "apps/web.yaml", "sigfig", "HPA", "kcm", "prod", int64(3), int64(40), int64(37), int64(2), int64(500))
 	f.Add("", "a\nLatch-Object: b", "x\n\ny", "", "r\r\n", "", "Latch-Rule: z", "\n", int64(-1), int64(0), int64(1<<62), int64(0), int64(0))
 	f.Fuzz(func(t *testing.T, kind, object, field, file, rule, boundsFrom, changedBy, cluster string, from, to, observed, lo, hi int64) {
-		c := Change{Kind: kind, Object: object, Field: field, File: file, Rule: rule, BoundsFrom: boundsFrom, ChangedBy: changedBy,
+		c := Change{Object: objectid.Ref{Kind: kind}.WithNamespacedName(object), Field: field, File: file, Rule: rule, BoundsFrom: boundsFrom, ChangedBy: changedBy,
 			From: from, To: to, Observed: observed, Min: lo, Max: hi}
 		msg, err := CommitMessage(nil, []Change{c, c}, cluster)
-		if oneLine(object) == "" || oneLine(field) == "" {
+		if oneLineObject(c.Object).NamespacedName() == "" || oneLine(field) == "" {
 			if err == nil {
 				t.Fatal("empty object or field accepted")
 			}

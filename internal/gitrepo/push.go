@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // PushOptions configures CommitAndPush. The zero value works.
@@ -53,8 +55,8 @@ type Workspace struct {
 
 	// intended holds the keys of the first attempt's changes; denied the
 	// keys a human changed during the round. Both nil on the first attempt.
-	intended map[string]bool
-	denied   map[string]bool
+	intended map[FieldKey]bool
+	denied   map[FieldKey]bool
 }
 
 // Allowed reports whether latch may change this field in this attempt. The
@@ -62,11 +64,11 @@ type Workspace struct {
 // first attempt every field is allowed. On a retry only the fields the first
 // attempt changed are, minus those a human changed in git in between: the
 // human wins the round, and the next window starts from the human's value.
-func (w Workspace) Allowed(kind, object, field string) bool {
+func (w Workspace) Allowed(object objectid.Ref, field string) bool {
 	if w.intended == nil {
 		return true
 	}
-	key := Change{Kind: kind, Object: object, Field: field}.Key()
+	key := FieldKey{Object: object.Key(), Field: field}
 	return w.intended[key] && !w.denied[key]
 }
 
@@ -112,7 +114,7 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	round := &roundState{firstFrom: map[string]int64{}, denied: map[string]bool{}}
+	round := &roundState{firstFrom: map[FieldKey]int64{}, denied: map[FieldKey]bool{}}
 	var res Result
 	var lastErr error
 	// unconfirmed is the last attempt's result when its push failed on the
@@ -150,10 +152,10 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 type roundState struct {
 	// firstFrom: for each field the first attempt changed, the value git
 	// declared then. A different From later means a human changed it.
-	firstFrom map[string]int64
+	firstFrom map[FieldKey]int64
 	// intended is nil until the first attempt has run edit.
-	intended map[string]bool
-	denied   map[string]bool
+	intended map[FieldKey]bool
+	denied   map[FieldKey]bool
 	humanWon []Change
 	// unconfirmed is the previous attempt's result if its push failed on
 	// the network; set for one attempt only.
@@ -222,7 +224,7 @@ func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, he
 			return nil, fmt.Errorf("edit at %s (attempt %d): %w", head, attempt, err)
 		}
 		if round.intended == nil {
-			round.intended = map[string]bool{}
+			round.intended = map[FieldKey]bool{}
 			for _, c := range changes {
 				round.intended[c.Key()] = true
 				round.firstFrom[c.Key()] = c.From
@@ -233,7 +235,7 @@ func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, he
 		newlyDenied := false
 		for _, c := range changes {
 			key := c.Key()
-			if !ws.Allowed(c.Kind, c.Object, c.Field) {
+			if !ws.Allowed(c.Object, c.Field) {
 				refused = append(refused, c.Ref()+" "+c.Field)
 				continue
 			}

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/latch-gitops/latch/internal/testenv"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // seedRemote starts a remote with two workloads on main, pushed by a human.
@@ -72,14 +74,14 @@ func setReplicas(file, object string, target int64) func(ws Workspace) (*Change,
 		if err != nil {
 			return nil, err
 		}
-		if from == target || !ws.Allowed("Deployment", object, "spec.replicas") {
+		if from == target || !ws.Allowed(objectid.Ref{Kind: "Deployment"}.WithNamespacedName(object), "spec.replicas") {
 			return nil, nil
 		}
 		out := append(append(append([]byte(nil), data[:m[2]]...), strconv.FormatInt(target, 10)...), data[m[3]:]...)
 		if err := os.WriteFile(path, out, 0o644); err != nil {
 			return nil, err
 		}
-		return &Change{Kind: "Deployment", Object: object, Field: "spec.replicas", File: file, From: from, To: target,
+		return &Change{Object: objectid.Ref{Kind: "Deployment"}.WithNamespacedName(object), Field: "spec.replicas", File: file, From: from, To: target,
 			Observed: target - 3, Rule: "sigfig", Min: 2, Max: 500, ChangedBy: "kube-controller-manager"}, nil
 	}
 }
@@ -237,10 +239,10 @@ func TestHumanWinsSameField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.HumanWon) != 1 || res.HumanWon[0].Object != "shop/web" || res.HumanWon[0].From != 7 {
+	if len(res.HumanWon) != 1 || res.HumanWon[0].Object.NamespacedName() != "shop/web" || res.HumanWon[0].From != 7 {
 		t.Errorf("HumanWon = %+v", res.HumanWon)
 	}
-	if len(res.Changes) != 1 || res.Changes[0].Object != "shop/api" || !res.Pushed {
+	if len(res.Changes) != 1 || res.Changes[0].Object.NamespacedName() != "shop/api" || !res.Pushed {
 		t.Errorf("result %+v", res)
 	}
 	if got := remoteFile(t, remote, "apps/web.yaml"); !strings.Contains(got, "replicas: 7") {
@@ -262,7 +264,7 @@ func TestHumanWinsSameField(t *testing.T) {
 		data := readFile(t, filepath.Join(ws.Dir, "apps/web.yaml"))
 		from, _ := strconv.ParseInt(replicasLine.FindStringSubmatch(data)[1], 10, 64)
 		writeFile(t, filepath.Join(ws.Dir, "apps/web.yaml"), replicasLine.ReplaceAllString(data, "replicas: 40"))
-		return []Change{{Kind: "Deployment", Object: "shop/web", Field: "spec.replicas", From: from, To: 40}}, nil
+		return []Change{{Object: objectid.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"}, Field: "spec.replicas", From: from, To: 40}}, nil
 	}
 	if _, err := r.CommitAndPush(testContext(t), fastOptions(), rude); err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Errorf("an edit ignoring Allowed: err = %v", err)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 const (
@@ -62,7 +64,7 @@ func BenchmarkBuildIndex(b *testing.B) {
 		if len(idx.Problems) > 0 {
 			b.Fatal(idx.Problems)
 		}
-		if _, err := idx.Lookup(ObjectRef{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "k3-0"}, ""); err != nil {
+		if _, err := idx.Lookup(objectid.Ref{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "k3-0"}, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -76,7 +78,7 @@ func BenchmarkApplyEdits(b *testing.B) {
 	}
 	edits := make([]Edit, 0, benchEdits)
 	for i := 0; i < benchEdits; i++ {
-		ref := ObjectRef{Group: "apps", Kind: "Deployment", Namespace: "ns" + strconv.Itoa(i%7), Name: "app" + strconv.Itoa(i)}
+		ref := objectid.Ref{Group: "apps", Kind: "Deployment", Namespace: "ns" + strconv.Itoa(i%7), Name: "app" + strconv.Itoa(i)}
 		loc, err := idx.Lookup(ref, "")
 		if err != nil {
 			b.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/edit (review the diff before committing)")
@@ -128,9 +130,9 @@ func assertOnlyDigitsChanged(t *testing.T, input, got []byte, edits []Edit) {
 	}
 }
 
-func mustRef(t testing.TB, s string) ObjectRef {
+func mustRef(t testing.TB, s string) objectid.Ref {
 	t.Helper()
-	r, err := ParseObjectRef(s)
+	r, err := objectid.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // How a Location was found, in Location.Via.
@@ -89,7 +91,7 @@ func (p Problem) String() string {
 // LookupError explains why a field could not be located. It matches
 // ErrNotFound, ErrDuplicate, ErrShared or ErrUnsupported with errors.Is.
 type LookupError struct {
-	Ref    ObjectRef
+	Ref    objectid.Ref
 	Field  string
 	Kind   error    // one of the sentinels above
 	Places []string // file:line of each declaration involved
@@ -117,13 +119,13 @@ type fieldDecl struct {
 
 // object is a declared (plain) or rendered (Kustomize) Kubernetes object.
 type object struct {
-	ref        ObjectRef
+	ref        objectid.Ref
 	names      []string // every name it has had while rendering, original first
 	namespaces []string // every namespace it has had, original first
 	origin     string   // file:line of its manifest, plus the rendering kustomization
 	labels     map[string]string
 	fields     map[string]fieldDecl
-	hpaTarget  *ObjectRef // HorizontalPodAutoscaler scaleTargetRef (namespace filled in)
+	hpaTarget  *objectid.Ref // HorizontalPodAutoscaler scaleTargetRef (namespace filled in)
 }
 
 func (o *object) clone() *object {
@@ -146,19 +148,19 @@ func (o *object) clone() *object {
 }
 
 type markerKey struct {
-	id    identity
+	id    objectid.Key
 	field string
 }
 
 type markerDecl struct {
-	ref   ObjectRef
+	ref   objectid.Ref
 	field string
 	place string
 	decl  fieldDecl
 }
 
 type locUser struct {
-	id      identity
+	id      objectid.Key
 	field   string
 	display string
 }
@@ -173,17 +175,17 @@ type hpaDecl struct {
 // It is read-only after BuildIndex and safe for concurrent use.
 type Index struct {
 	root     string
-	objects  map[identity][]*object
+	objects  map[objectid.Key][]*object
 	markers  map[markerKey][]markerDecl
-	hpas     map[identity][]hpaDecl
+	hpas     map[objectid.Key][]hpaDecl
 	locUsers map[string][]locUser // location key → every object field it decides
 	// Problems are what was skipped or malformed; they did not stop indexing.
 	Problems []Problem
 }
 
 // Objects returns the refs of every declared object, sorted, for listing.
-func (idx *Index) Objects() []ObjectRef {
-	var refs []ObjectRef
+func (idx *Index) Objects() []objectid.Ref {
+	var refs []objectid.Ref
 	for _, objs := range idx.objects {
 		for _, o := range objs {
 			refs = append(refs, o.ref)
@@ -197,14 +199,14 @@ func (idx *Index) Objects() []ObjectRef {
 // Version is ignored. When no object has exactly ref's namespace, an object
 // declared without a namespace (applied to the GitOps tool's target
 // namespace) matches. Errors are *LookupError.
-func (idx *Index) Lookup(ref ObjectRef, field string) (Location, error) {
+func (idx *Index) Lookup(ref objectid.Ref, field string) (Location, error) {
 	if field == "" {
 		field = DefaultField
 	}
 	fail := func(kind error, places []string, detail string) (Location, error) {
 		return Location{}, &LookupError{Ref: ref, Field: field, Kind: kind, Places: places, Detail: detail}
 	}
-	id := ref.identity()
+	id := ref.Key()
 	objs := idx.objects[id]
 	if len(objs) == 0 && id.Namespace != "" {
 		bare := id
@@ -274,8 +276,8 @@ func (idx *Index) Lookup(ref ObjectRef, field string) (Location, error) {
 // HPAFor returns the minReplicas (1 when not written) and maxReplicas that
 // a HorizontalPodAutoscaler declared in git gives ref. ok is false when no
 // HPA targets ref, or more than one does, or its values are not integers.
-func (idx *Index) HPAFor(ref ObjectRef) (min, max int64, ok bool) {
-	id := ref.identity()
+func (idx *Index) HPAFor(ref objectid.Ref) (min, max int64, ok bool) {
+	id := ref.Key()
 	hs := idx.hpas[id]
 	if len(hs) == 0 && id.Namespace != "" {
 		bare := id
@@ -578,14 +580,14 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 
 	idx := &Index{
 		root:     l.realRoot,
-		objects:  map[identity][]*object{},
+		objects:  map[objectid.Key][]*object{},
 		markers:  map[markerKey][]markerDecl{},
-		hpas:     map[identity][]hpaDecl{},
+		hpas:     map[objectid.Key][]hpaDecl{},
 		locUsers: map[string][]locUser{},
 	}
-	use := func(loc Location, ref ObjectRef, field string) {
+	use := func(loc Location, ref objectid.Ref, field string) {
 		k := loc.key()
-		user := locUser{id: ref.identity(), field: field, display: ref.String() + " " + field}
+		user := locUser{id: ref.Key(), field: field, display: ref.String() + " " + field}
 		for _, u := range idx.locUsers[k] {
 			if u.id == user.id && u.field == user.field {
 				return
@@ -594,7 +596,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 		idx.locUsers[k] = append(idx.locUsers[k], user)
 	}
 	for _, o := range all {
-		id := o.ref.identity()
+		id := o.ref.Key()
 		idx.objects[id] = append(idx.objects[id], o)
 		for field, d := range o.fields {
 			if d.err == nil {
@@ -611,7 +613,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 			} else if h.err == nil {
 				h.err = fmt.Errorf("%s: HorizontalPodAutoscaler without spec.maxReplicas", o.origin)
 			}
-			tid := o.hpaTarget.identity()
+			tid := o.hpaTarget.Key()
 			idx.hpas[tid] = append(idx.hpas[tid], h)
 		}
 	}
@@ -635,7 +637,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 	for _, rel := range rels {
 		f := l.files[rel]
 		for _, m := range scanMarkers(f, l) {
-			k := markerKey{id: m.ref.identity(), field: m.field}
+			k := markerKey{id: m.ref.Key(), field: m.field}
 			idx.markers[k] = append(idx.markers[k], m)
 			if m.decl.err == nil {
 				use(m.decl.loc, m.ref, m.field)
@@ -683,10 +685,9 @@ func (b *builder) objectsFromDoc(src textSource, doc *yaml.Node) []*object {
 	if name == "" {
 		return nil
 	}
-	group, version := splitAPIVersion(apiVersion)
 	ns := stringAt(doc, "metadata", "namespace")
 	o := &object{
-		ref:        ObjectRef{Group: group, Version: version, Kind: kind, Namespace: ns, Name: name},
+		ref:        objectid.FromAPIVersion(apiVersion, kind, ns, name),
 		names:      []string{name},
 		namespaces: []string{ns},
 		origin:     src.place(doc.Line),
@@ -704,14 +705,16 @@ func (b *builder) objectsFromDoc(src textSource, doc *yaml.Node) []*object {
 		}
 	}
 	if isHPA(o.ref) {
-		t := ObjectRef{Kind: stringAt(doc, "spec", "scaleTargetRef", "kind"), Namespace: ns, Name: stringAt(doc, "spec", "scaleTargetRef", "name")}
-		t.Group, t.Version = splitAPIVersion(stringAt(doc, "spec", "scaleTargetRef", "apiVersion"))
+		t := objectid.FromAPIVersion(stringAt(doc, "spec", "scaleTargetRef", "apiVersion"),
+			stringAt(doc, "spec", "scaleTargetRef", "kind"), ns, stringAt(doc, "spec", "scaleTargetRef", "name"))
 		o.hpaTarget = &t
 	}
 	return []*object{o}
 }
 
-func isHPA(r ObjectRef) bool { return r.Group == "autoscaling" && r.Kind == "HorizontalPodAutoscaler" }
+func isHPA(r objectid.Ref) bool {
+	return r.Group == "autoscaling" && r.Kind == "HorizontalPodAutoscaler"
+}
 
 // declare locates field in a mapping; ok is false when it is absent.
 func declare(src textSource, m *yaml.Node, field, via string) (fieldDecl, bool) {

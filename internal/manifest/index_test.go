@@ -271,34 +271,6 @@ func TestEditKustomizeInlinePatch(t *testing.T) {
 	}
 }
 
-func TestParseObjectRef(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    ObjectRef
-		wantErr bool
-	}{
-		{in: "apps/v1/Deployment/shop/web", want: ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}},
-		{in: "v1/ConfigMap/shop/settings", want: ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings"}},
-		{in: "v1/Namespace//shop", want: ObjectRef{Version: "v1", Kind: "Namespace", Name: "shop"}},
-		{in: "argoproj.io/v1alpha1/Rollout/shop/web", want: ObjectRef{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "shop", Name: "web"}},
-		{in: "Deployment/web", wantErr: true},
-		{in: "/v1/Deployment/shop/web", wantErr: true},
-		{in: "apps/v1/Deployment/shop/", wantErr: true},
-		{in: "apps/v1//shop/web", wantErr: true},
-		{in: "apps/v1/Deployment/shop/web/x", wantErr: true},
-	}
-	for _, tc := range tests {
-		got, err := ParseObjectRef(tc.in)
-		if (err != nil) != tc.wantErr {
-			t.Errorf("ParseObjectRef(%q) err = %v, wantErr %v", tc.in, err, tc.wantErr)
-			continue
-		}
-		if err == nil && (got != tc.want || got.String() != tc.in) {
-			t.Errorf("ParseObjectRef(%q) = %+v (String %q)", tc.in, got, got.String())
-		}
-	}
-}
-
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {

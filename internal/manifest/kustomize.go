@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // builder turns parsed files into objects; it renders kustomizations the way
@@ -29,7 +31,7 @@ type builder struct {
 
 // fieldsFor is what to locate in an object: the latched fields, and an HPA's
 // bounds.
-func (b *builder) fieldsFor(ref ObjectRef) []string {
+func (b *builder) fieldsFor(ref objectid.Ref) []string {
 	if isHPA(ref) {
 		return append(append([]string(nil), b.fields...), "spec.minReplicas", "spec.maxReplicas")
 	}
@@ -493,7 +495,7 @@ func targetSelector(k *kustomization, entry *yaml.Node) *selector {
 
 // selectorFromSMP targets what a strategic-merge patch names in itself.
 func selectorFromSMP(doc *yaml.Node) *selector {
-	group, version := splitAPIVersion(stringAt(doc, "apiVersion"))
+	group, version := objectid.SplitAPIVersion(stringAt(doc, "apiVersion"))
 	s := &selector{group: group, version: version, kind: stringAt(doc, "kind"), namespace: stringAt(doc, "metadata", "namespace")}
 	if name := stringAt(doc, "metadata", "name"); name != "" {
 		s.name = regexp.MustCompile("^" + regexp.QuoteMeta(name) + "$")

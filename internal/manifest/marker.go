@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // markerKeyword is the JSON key that makes a comment a latch marker.
@@ -47,7 +49,7 @@ func scanMarkers(f *parsedFile, l *loader) []markerDecl {
 			l.problem(f.rel, line, "malformed latch marker %s: %v", body, err)
 			continue
 		}
-		ref, err := ParseObjectRef(mc.Ref)
+		ref, err := objectid.Parse(mc.Ref)
 		if err != nil {
 			l.problem(f.rel, line, "latch marker: %v", err)
 			continue

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // Render reads every object the checkout declares, whole, as it would be
@@ -42,7 +44,7 @@ func (p Position) String() string {
 
 // Declared is one object as the repository declares it.
 type Declared struct {
-	Ref ObjectRef `json:"ref"`
+	Ref objectid.Ref `json:"ref"`
 	// Object is the whole object, as JSON would decode it: map[string]any,
 	// []any, string, bool, int64, float64 and nil.
 	Object map[string]any `json:"object"`
@@ -245,9 +247,8 @@ func declaredFromDoc(l *loader, src textSource, doc *yaml.Node) []*Declared {
 		l.problem(src.file, doc.Line+src.lineShift, "%s %s: %v", kind, name, err)
 		return nil
 	}
-	group, version := splitAPIVersion(apiVersion)
 	d := &Declared{
-		Ref:    ObjectRef{Group: group, Version: version, Kind: kind, Namespace: stringAt(doc, "metadata", "namespace"), Name: name},
+		Ref:    objectid.FromAPIVersion(apiVersion, kind, stringAt(doc, "metadata", "namespace"), name),
 		Object: obj,
 		Origin: Position{File: src.file, Line: doc.Line + src.lineShift, Column: doc.Column},
 		Fields: map[string]Position{},
@@ -374,9 +375,9 @@ func normalizeValue(v any) any {
 // (Helm values): each with its identity and the marked integer fields.
 // A marker on an object the checkout renders whole adds nothing here.
 func markerObjects(l *loader, whole []*Declared) []*Declared {
-	have := map[identity]bool{}
+	have := map[objectid.Key]bool{}
 	for _, d := range whole {
-		have[d.Ref.identity()] = true
+		have[d.Ref.Key()] = true
 	}
 	var rels []string
 	for rel, f := range l.files {
@@ -385,18 +386,18 @@ func markerObjects(l *loader, whole []*Declared) []*Declared {
 		}
 	}
 	sort.Strings(rels)
-	byID := map[identity]*Declared{}
+	byID := map[objectid.Key]*Declared{}
 	var out []*Declared
 	for _, rel := range rels {
 		for _, m := range scanMarkers(l.files[rel], l) {
-			if have[m.ref.identity()] || m.decl.err != nil {
+			if have[m.ref.Key()] || m.decl.err != nil {
 				continue
 			}
 			n, err := strconv.ParseInt(m.decl.loc.Value, 10, 64)
 			if err != nil {
 				continue
 			}
-			d := byID[m.ref.identity()]
+			d := byID[m.ref.Key()]
 			if d == nil {
 				meta := map[string]any{"name": m.ref.Name}
 				if m.ref.Namespace != "" {
@@ -409,7 +410,7 @@ func markerObjects(l *loader, whole []*Declared) []*Declared {
 					Partial: true,
 					Fields:  map[string]Position{},
 				}
-				byID[m.ref.identity()] = d
+				byID[m.ref.Key()] = d
 				out = append(out, d)
 			}
 			parts := strings.Split(m.field, ".")

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // originAnnotation is where kustomize records which file a rendered object
@@ -67,9 +69,8 @@ func declaredFromResource(l *loader, k *kustomization, r *resource.Resource) (*D
 			delete(meta, "annotations")
 		}
 	}
-	group, version := splitAPIVersion(r.GetApiVersion())
 	d := &Declared{
-		Ref:        ObjectRef{Group: group, Version: version, Kind: r.GetKind(), Namespace: r.GetNamespace(), Name: r.GetName()},
+		Ref:        objectid.FromAPIVersion(r.GetApiVersion(), r.GetKind(), r.GetNamespace(), r.GetName()),
 		Object:     obj,
 		Origin:     Position{File: k.file},
 		RenderedBy: k.file,

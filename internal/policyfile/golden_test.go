@@ -10,20 +10,22 @@ import (
 	"testing"
 
 	"github.com/latch-gitops/latch/internal/policy"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // sampleObjects are the workloads every golden file resolves.
 var sampleObjects = []Object{
-	{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web-1", Labels: map[string]string{"tier": "frontend", "env": "prod"}, HasHPA: true},
-	{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web-1", Labels: map[string]string{"tier": "frontend", "env": "staging"}, HasHPA: true},
-	{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "cart", HasHPA: false},
-	{Group: "apps", Version: "v1", Kind: "StatefulSet", Namespace: "queue", Name: "worker", Labels: map[string]string{"app.kubernetes.io/component": "worker"}, HasHPA: true},
-	{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "batch-nightly", Name: "crunch", HasHPA: true},
-	{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "shop", Name: "checkout", HasHPA: true},
-	{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "sandbox", Name: "toy", HasHPA: true},
-	{Group: "", Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings"},
+	{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web-1"}, Labels: map[string]string{"tier": "frontend", "env": "prod"}, HasHPA: true},
+	{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web-1"}, Labels: map[string]string{"tier": "frontend", "env": "staging"}, HasHPA: true},
+	{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "cart"}, HasHPA: false},
+	{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "StatefulSet", Namespace: "queue", Name: "worker"}, Labels: map[string]string{"app.kubernetes.io/component": "worker"}, HasHPA: true},
+	{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "batch-nightly", Name: "crunch"}, HasHPA: true},
+	{Ref: objectid.Ref{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "shop", Name: "checkout"}, HasHPA: true},
+	{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "sandbox", Name: "toy"}, HasHPA: true},
+	{Ref: objectid.Ref{Group: "", Version: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings"}},
 }
 
 // render is what a golden file holds: the policy as `latch policy check`

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
 )
 
 // Object is what Resolve needs to know about a workload.
 type Object struct {
-	Group, Version, Kind string
-	Namespace, Name      string
-	Labels               map[string]string
+	objectid.Ref
+	Labels map[string]string
 	// HasHPA is true when a HorizontalPodAutoscaler targets the object.
 	HasHPA bool
 }
@@ -31,11 +31,7 @@ func (o Object) String() string {
 	for i, k := range keys {
 		pairs[i] = k + "=" + o.Labels[k]
 	}
-	kind := o.Kind
-	if o.Group != "" {
-		kind += "." + o.Group
-	}
-	return fmt.Sprintf("%s %s/%s {%s} hasHPA=%t", kind, o.Namespace, o.Name, strings.Join(pairs, ","), o.HasHPA)
+	return fmt.Sprintf("%s %s/%s {%s} hasHPA=%t", o.KindGroup(), o.Namespace, o.Name, strings.Join(pairs, ","), o.HasHPA)
 }
 
 // FieldPolicy is the resolved mode of one field path for one object.

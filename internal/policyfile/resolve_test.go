@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/latch-gitops/latch/internal/policy"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 func mustParse(t *testing.T, rules string) *Policy {
@@ -21,9 +23,9 @@ func mustParse(t *testing.T, rules string) *Policy {
 }
 
 var (
-	web    = Object{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web-1", Labels: map[string]string{"tier": "frontend"}, HasHPA: true}
-	cart   = Object{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "cart"}
-	rollot = Object{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "shop", Name: "web-2", HasHPA: true}
+	web    = Object{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web-1"}, Labels: map[string]string{"tier": "frontend"}, HasHPA: true}
+	cart   = Object{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "cart"}}
+	rollot = Object{Ref: objectid.Ref{Group: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Namespace: "shop", Name: "web-2"}, HasHPA: true}
 )
 
 func TestResolvePrecedence(t *testing.T) {
