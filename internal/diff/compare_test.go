@@ -16,6 +16,8 @@ import (
 
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/policyfile"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // builtinTypes is client-go's converter for the built-in kinds; building it
@@ -184,7 +186,7 @@ func declared(t *testing.T, y string) *manifest.Declared {
 	o := mustObject(t, y)
 	gv, _ := schema.ParseGroupVersion(o.GetAPIVersion())
 	return &manifest.Declared{
-		Ref:    manifest.ObjectRef{Group: gv.Group, Version: gv.Version, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()},
+		Ref:    objectid.Ref{Group: gv.Group, Version: gv.Version, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()},
 		Object: o.Object,
 		Origin: manifest.Position{File: "apps/" + strings.ToLower(o.GetKind()) + ".yaml", Line: 1, Column: 1},
 		Fields: map[string]manifest.Position{},
@@ -522,7 +524,7 @@ spec:
 	rootCA := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-root-ca.crt\n  namespace: shop\n  managedFields: [{manager: kube-controller-manager, operation: Update}]\ndata: {ca.crt: x}\n"
 	otherNS := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: elsewhere, namespace: kube-system}\n"
 	marker := &manifest.Declared{
-		Ref:     manifest.ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"},
+		Ref:     objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"},
 		Object:  map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web", "namespace": "shop"}, "spec": map[string]any{"replicas": int64(3)}},
 		Origin:  manifest.Position{File: "charts/shop/values.yaml", Line: 2},
 		Partial: true,

@@ -13,6 +13,8 @@ import (
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // KindList is what one LIST of a kind returned.
@@ -115,7 +117,7 @@ func Compare(in Input) *Report {
 				if declaredKeys[k] || kl.Namespaced && !declaredNS[o.GetNamespace()] || !isUnmanagedCandidate(o) {
 					continue
 				}
-				ref := manifest.ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+				ref := objectid.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 				res := ObjectResult{Ref: ref, Status: StatusUnmanaged}
 				if ch := ownersOf(o).latest(); ch != nil {
 					res.Note = "last written by " + ch.String()
@@ -163,8 +165,8 @@ func compareOne(res *ObjectResult, in Input, pol *policyfile.Policy, d *manifest
 		}
 	}
 	resolved := pol.Resolve(policyfile.Object{
-		Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind,
-		Namespace: res.Ref.Namespace, Name: res.Ref.Name, Labels: labels, HasHPA: hpa != nil,
+		Ref:    objectid.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: res.Ref.Namespace, Name: res.Ref.Name},
+		Labels: labels, HasHPA: hpa != nil,
 	})
 	own := ownersOf(lo)
 	res.Status = StatusInSync

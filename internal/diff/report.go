@@ -3,6 +3,8 @@ package diff
 import (
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/policy"
+
+	"github.com/latch-gitops/latch/internal/objectid"
 )
 
 // ObjectStatus is the verdict on one object.
@@ -57,13 +59,13 @@ type Summary struct {
 
 // ObjectResult is the verdict on one object.
 type ObjectResult struct {
-	Ref        manifest.ObjectRef `json:"ref"`
-	Status     ObjectStatus       `json:"status"`
-	Source     manifest.Position  `json:"source,omitzero"`
-	RenderedBy string             `json:"renderedBy,omitempty"`
-	Fields     []FieldResult      `json:"fields,omitempty"`
-	Error      string             `json:"error,omitempty"`
-	Note       string             `json:"note,omitempty"`
+	Ref        objectid.Ref      `json:"ref"`
+	Status     ObjectStatus      `json:"status"`
+	Source     manifest.Position `json:"source,omitzero"`
+	RenderedBy string            `json:"renderedBy,omitempty"`
+	Fields     []FieldResult     `json:"fields,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	Note       string            `json:"note,omitempty"`
 	// Unified is git's values against live ones as a unified diff, over
 	// the reported fields only (the whole object when it is missing).
 	Unified string `json:"unified,omitempty"`
