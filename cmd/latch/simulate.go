@@ -136,7 +136,7 @@ func runSimulate(opts *globalOptions, o *simulateOptions) error {
 	}
 	w := opts.stdout
 	fmt.Fprintf(w, "policy         %s: %s, hysteresis %g, dwell down %v, dwell up %v\n",
-		source, params.Rule, params.Hysteresis, params.DwellDown, params.DwellUp)
+		source, params.Ladder, params.Hysteresis, params.DwellDown, params.DwellUp)
 	fmt.Fprintf(w, "samples        %d\n", summary.Samples)
 	fmt.Fprintf(w, "naive commits  %d   (times the observed value changes)\n", summary.NaiveCommits)
 	fmt.Fprintf(w, "commits        %d   (times the declared value changes)\n", summary.Commits)

@@ -105,7 +105,7 @@ func TestSimulateText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"policy         built-in policy: " + policy.DefaultParams().Rule.String(), "samples        2000", "naive commits", "reduction", "coverage", "overprovision", "max declared"} {
+	for _, want := range []string{"policy         built-in policy: " + policy.DefaultParams().Ladder.String(), "samples        2000", "naive commits", "reduction", "coverage", "overprovision", "max declared"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}

@@ -254,7 +254,7 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		changes = append(changes, gitrepo.Change{
 			Object: ref, Field: ReplicasField, File: loc.File,
 			From: declared, To: decision.Declared, Observed: w.Replicas,
-			Rule: field.Latch.Rule.String(), Min: st.Min, Max: st.Max, BoundsFrom: boundsFrom,
+			Rule: field.Latch.Ladder.String(), Min: st.Min, Max: st.Max, BoundsFrom: boundsFrom,
 			ChangedBy: w.ReplicasManager, Reason: decision.Reason,
 		})
 		statuses = append(statuses, st)

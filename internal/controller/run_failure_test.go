@@ -71,7 +71,7 @@ func scaleTo(t *testing.T, client kubernetes.Interface, namespace, name string, 
 // (series R5) and dwellUp 0: the smallest level at or above observed.
 func upLevel(t *testing.T, observed int64) int64 {
 	t.Helper()
-	levels, err := policy.Levels(policy.DefaultParams().Rule, observed, 10*observed)
+	levels, err := policy.Levels(policy.DefaultParams().Ladder, observed, 10*observed)
 	if err != nil || len(levels) == 0 {
 		t.Fatalf("levels above %d: %v %v", observed, levels, err)
 	}

@@ -96,7 +96,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 	if err := p.Validate(); err != nil {
 		return s, Decision{Declared: s.Declared, Reason: "policy not applied: " + err.Error()}
 	}
-	l, _ := newLadder(p.Rule) // validated above
+	l, _ := newRungs(p.Ladder) // validated above
 	if observed < 0 {
 		observed = 0
 	}
@@ -121,7 +121,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		d := target(observed)
 		return State{Valid: true, Declared: d}, Decision{
 			Declared: d, Changed: true,
-			Reason: fmt.Sprintf("first observation %d; declared %d by %s%s", observed, d, p.Rule, b.note(d, l.round(observed))),
+			Reason: fmt.Sprintf("first observation %d; declared %d by %s%s", observed, d, p.Ladder, b.note(d, l.round(observed))),
 		}
 	}
 
@@ -173,7 +173,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		}
 		return State{Valid: true, Declared: d}, Decision{
 			Declared: d, Changed: true,
-			Reason: fmt.Sprintf("%s to %d by %s%s%s", why, d, p.Rule, b.note(d, l.ceilLevel(observed)), clampNote),
+			Reason: fmt.Sprintf("%s to %d by %s%s%s", why, d, p.Ladder, b.note(d, l.ceilLevel(observed)), clampNote),
 		}
 
 	case float64(observed) < downTh && cur > b.lo:
@@ -190,7 +190,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		return State{Valid: true, Declared: d}, Decision{
 			Declared: d, Changed: true,
 			Reason: fmt.Sprintf("observed held below %.4g (boundary %.4g − %g%% hysteresis) for %v (highest %d); down to %d by %s%s%s",
-				downTh, downBoundary, h*100, roundDuration(held), s.Extreme, d, p.Rule, b.note(d, l.ceilLevel(int64(math.Ceil(float64(s.Extreme)/math.Sqrt2)))), clampNote),
+				downTh, downBoundary, h*100, roundDuration(held), s.Extreme, d, p.Ladder, b.note(d, l.ceilLevel(int64(math.Ceil(float64(s.Extreme)/math.Sqrt2)))), clampNote),
 		}
 	}
 	return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)

@@ -39,7 +39,7 @@ func runScript(t *testing.T, p Params, st State, min, max int64, script []sample
 }
 
 func params125() Params {
-	return Params{Rule: Rule{Kind: RuleSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellDown: time.Hour}
+	return Params{Ladder: Ladder{Kind: LadderSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellDown: time.Hour}
 }
 
 func TestStepScripts(t *testing.T) {
@@ -58,7 +58,7 @@ func TestStepScripts(t *testing.T) {
 			{15 * time.Second, 37, 20, false, ""}, // past the 31.6 boundary but not 20 % beyond (37.9)
 			{30 * time.Second, 38, 50, true, "up at once to 50"},
 		}},
-		{"coverage floor moves up whatever the hysteresis", Params{Rule: Rule{Kind: RuleMagnitude}, Hysteresis: 0.9}, 0, 0, []sample{
+		{"coverage floor moves up whatever the hysteresis", Params{Ladder: Ladder{Kind: LadderMagnitude}, Hysteresis: 0.9}, 0, 0, []sample{
 			{0, 10, 10, true, "first"},
 			{m, 20, 10, false, ""},
 			{2 * m, 21, 100, true, "needs at least 11 (half)"},
@@ -91,13 +91,13 @@ func TestStepScripts(t *testing.T) {
 			{61 * m, 20, 50, false, ""}, // only 20 min since the restart
 			{101 * m, 20, 20, true, "for 1h0m0s (highest 20)"},
 		}},
-		{"dwell up", Params{Rule: Rule{Kind: RuleSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellUp: 10 * m, DwellDown: h}, 0, 0, []sample{
+		{"dwell up", Params{Ladder: Ladder{Kind: LadderSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellUp: 10 * m, DwellDown: h}, 0, 0, []sample{
 			{0, 20, 20, true, ""},
 			{m, 39, 20, false, ""},
 			{5 * m, 40, 20, false, ""},
 			{11 * m, 40, 50, true, "held above 37.95 for 10m0s (lowest 39)"},
 		}},
-		{"dwell up gives way to the coverage floor", Params{Rule: Rule{Kind: RuleSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellUp: h, DwellDown: h}, 0, 0, []sample{
+		{"dwell up gives way to the coverage floor", Params{Ladder: Ladder{Kind: LadderSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellUp: h, DwellDown: h}, 0, 0, []sample{
 			{0, 20, 20, true, ""},
 			{m, 39, 20, false, ""},
 			{2 * m, 41, 50, true, "needs at least 21"},
@@ -108,7 +108,7 @@ func TestStepScripts(t *testing.T) {
 			{2 * m, 1, 30, false, ""},
 			{2*m + h, 1, 5, true, "clamped to min 5"},
 		}},
-		{"policy bounds bind too", Params{Rule: p.Rule, Hysteresis: 0.2, DwellDown: h, Min: 3, Max: 200}, 0, 0, []sample{
+		{"policy bounds bind too", Params{Ladder: p.Ladder, Hysteresis: 0.2, DwellDown: h, Min: 3, Max: 200}, 0, 0, []sample{
 			{0, 1, 3, true, "clamped to min 3"},
 			{m, 900, 200, true, "clamped to max 200"},
 		}},
@@ -122,14 +122,14 @@ func TestStepScripts(t *testing.T) {
 			{2 * m, 0, 1, false, ""},
 			{2*m + h, 0, 0, true, "down to 0"},
 		}},
-		{"flash crowd is released sooner", Params{Rule: Rule{Kind: RuleSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellDown: 4 * h}, 0, 0, []sample{
+		{"flash crowd is released sooner", Params{Ladder: Ladder{Kind: LadderSeries, Series: "1-2-5"}, Hysteresis: 0.2, DwellDown: 4 * h}, 0, 0, []sample{
 			{0, 50, 50, true, ""},
 			{m, 2000, 2000, true, "up at once"},
 			{2 * m, 50, 2000, false, ""},
 			// 2000 is 40× the highest value held: the dwell is a quarter of 4h.
 			{2*m + h, 50, 50, true, "for 1h0m0s (highest 50)"},
 		}},
-		{"step rule never declares below half", Params{Rule: Rule{Kind: RuleStep, Step: 10}, Hysteresis: 0.2}, 0, 0, []sample{
+		{"step rule never declares below half", Params{Ladder: Ladder{Kind: LadderStep, Step: 10}, Hysteresis: 0.2}, 0, 0, []sample{
 			{0, 4, 10, true, ""},
 			{m, 3, 10, false, ""},
 		}},
@@ -203,12 +203,12 @@ func randomTrace(rng *rand.Rand, n int) ([]time.Time, []int64) {
 }
 
 func randomParams(rng *rand.Rand) (Params, int64, int64) {
-	rules := []Rule{
-		{Kind: RuleSigFig}, {Kind: RuleMagnitude}, {Kind: RuleStep, Step: 1 + rng.Int64N(50)},
-		{Kind: RuleSeries, Series: "1-2-5"}, {Kind: RuleSeries, Series: "R5"}, {Kind: RuleSeries, Series: "R10"},
+	rules := []Ladder{
+		{Kind: LadderSigFig}, {Kind: LadderMagnitude}, {Kind: LadderStep, Step: 1 + rng.Int64N(50)},
+		{Kind: LadderSeries, Series: "1-2-5"}, {Kind: LadderSeries, Series: "R5"}, {Kind: LadderSeries, Series: "R10"},
 	}
 	p := Params{
-		Rule:       rules[rng.IntN(len(rules))],
+		Ladder:     rules[rng.IntN(len(rules))],
 		Hysteresis: rng.Float64() * 0.99,
 		DwellDown:  time.Duration(rng.IntN(6*3600)) * time.Second,
 		DwellUp:    time.Duration(rng.IntN(2)*rng.IntN(600)) * time.Second,
@@ -290,9 +290,9 @@ func FuzzStep(f *testing.F) {
 	f.Add(int64(20), int64(37), int64(0), int64(0), 0.2, int64(3600), int64(0), uint8(3), int64(0), int64(900))
 	f.Add(int64(0), int64(1<<62), int64(5), int64(3), 0.99, int64(0), int64(10), uint8(2), int64(7), int64(-5))
 	f.Fuzz(func(t *testing.T, declared, observed, mn, mx int64, h float64, dwellDown, dwellUp int64, kind uint8, step int64, dt int64) {
-		rules := []Rule{{Kind: RuleSigFig}, {Kind: RuleMagnitude}, {Kind: RuleStep, Step: step},
-			{Kind: RuleSeries, Series: "1-2-5"}, {Kind: RuleSeries, Series: "R5"}, {Kind: RuleSeries, Series: "R10"}}
-		p := Params{Rule: rules[int(kind)%len(rules)], Hysteresis: h, DwellDown: time.Duration(dwellDown), DwellUp: time.Duration(dwellUp)}
+		rules := []Ladder{{Kind: LadderSigFig}, {Kind: LadderMagnitude}, {Kind: LadderStep, Step: step},
+			{Kind: LadderSeries, Series: "1-2-5"}, {Kind: LadderSeries, Series: "R5"}, {Kind: LadderSeries, Series: "R10"}}
+		p := Params{Ladder: rules[int(kind)%len(rules)], Hysteresis: h, DwellDown: time.Duration(dwellDown), DwellUp: time.Duration(dwellUp)}
 		st := Resume(declared)
 		now := t0
 		for range 3 {

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"time"
 )
@@ -36,43 +34,47 @@ const (
 	DefaultDwellUp    = 15 * time.Minute
 )
 
-// defaultRule is the rounding rule of DefaultParams.
-var defaultRule = Rule{Kind: RuleSeries, Series: "R5"}
+// defaultLadder is the rounding ladder of DefaultParams.
+var defaultLadder = Ladder{Kind: LadderSeries, Series: "R5"}
 
 // DefaultParams returns the policy latch applies when latch.yaml says nothing.
 func DefaultParams() Params {
 	return Params{
-		Rule:       defaultRule,
+		Ladder:     defaultLadder,
 		Hysteresis: DefaultHysteresis,
 		DwellDown:  DefaultDwellDown,
 		DwellUp:    DefaultDwellUp,
 	}
 }
 
-// Validate reports every field of p that is out of range; each error names
-// its field, e.g. "hysteresis: must be in [0, 1), got 1.5".
+// Validate reports every field of p that is out of range, as FieldErrors
+// (nil when p is valid): each names its field and says what is wrong, e.g.
+// {hysteresis, "must be in [0, 1), got 1.5"}.
 func (p Params) Validate() error {
-	var errs []error
-	if err := validateRule(p.Rule); err != nil {
+	var errs FieldErrors
+	if err := validateLadder(p.Ladder); err != nil {
 		errs = append(errs, err)
 	}
 	if math.IsNaN(p.Hysteresis) || p.Hysteresis < 0 || p.Hysteresis >= 1 {
-		errs = append(errs, fmt.Errorf("hysteresis: must be in [0, 1), got %v", p.Hysteresis))
+		errs = append(errs, fieldErrorf("hysteresis", "must be in [0, 1), got %v", p.Hysteresis))
 	}
 	if p.DwellDown < 0 {
-		errs = append(errs, fmt.Errorf("dwellDown: must be ≥ 0, got %v", p.DwellDown))
+		errs = append(errs, fieldErrorf("dwellDown", "must be ≥ 0, got %v", p.DwellDown))
 	}
 	if p.DwellUp < 0 {
-		errs = append(errs, fmt.Errorf("dwellUp: must be ≥ 0, got %v", p.DwellUp))
+		errs = append(errs, fieldErrorf("dwellUp", "must be ≥ 0, got %v", p.DwellUp))
 	}
 	if p.Min < 0 {
-		errs = append(errs, fmt.Errorf("min: must be ≥ 0 (0 means unset), got %d", p.Min))
+		errs = append(errs, fieldErrorf("min", "must be ≥ 0 (0 means unset), got %d", p.Min))
 	}
 	if p.Max < 0 {
-		errs = append(errs, fmt.Errorf("max: must be ≥ 0 (0 means unset), got %d", p.Max))
+		errs = append(errs, fieldErrorf("max", "must be ≥ 0 (0 means unset), got %d", p.Max))
 	}
 	if p.Min > 0 && p.Max > 0 && p.Min > p.Max {
-		errs = append(errs, fmt.Errorf("min: must be ≤ max, got min %d > max %d", p.Min, p.Max))
+		errs = append(errs, fieldErrorf("min", "must be ≤ max, got min %d > max %d", p.Min, p.Max))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
 }

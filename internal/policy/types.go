@@ -19,27 +19,30 @@ const (
 // Modes lists every valid mode, in spectrum order.
 var Modes = []Mode{ModeImmutable, ModeLatch, ModeConverge, ModeIgnore}
 
-// RuleKind names a rounding rule.
-type RuleKind string
+// LadderKind names a kind of ladder of round numbers.
+type LadderKind string
 
 const (
-	RuleSigFig    RuleKind = "sigfig"    // one significant figure: 14→10, 15→20, 1234→1000
-	RuleStep      RuleKind = "step"      // nearest multiple of Rule.Step
-	RuleMagnitude RuleKind = "magnitude" // nearest power of ten, in log space
-	RuleSeries    RuleKind = "series"    // preferred numbers: Rule.Series "1-2-5", "R5", "R10"
+	LadderSigFig    LadderKind = "sigfig"    // one significant figure: 14→10, 15→20, 1234→1000
+	LadderStep      LadderKind = "step"      // nearest multiple of Ladder.Step
+	LadderMagnitude LadderKind = "magnitude" // nearest power of ten, in log space
+	LadderSeries    LadderKind = "series"    // preferred numbers: Ladder.Series "1-2-5", "R5", "R10"
 )
 
-// Rule is a rounding rule and its parameter.
-type Rule struct {
-	Kind   RuleKind `json:"kind"`
-	Step   int64    `json:"step,omitempty"`   // RuleStep only; > 0
-	Series string   `json:"series,omitempty"` // RuleSeries only
+// Ladder is the ladder of round numbers a latched value is rounded to: its
+// kind and that kind's parameter. latch.yaml calls it a field's "rule".
+type Ladder struct {
+	Kind   LadderKind `json:"kind"`
+	Step   int64      `json:"step,omitempty"`   // LadderStep only; > 0
+	Series string     `json:"series,omitempty"` // LadderSeries only
 }
 
 // Params configures one workload's latch state machine. The zero value is
 // not valid; start from DefaultParams.
 type Params struct {
-	Rule Rule `json:"rule"`
+	// Ladder is the ladder of round numbers declared values are taken from
+	// (JSON and latch.yaml: "rule").
+	Ladder Ladder `json:"rule"`
 	// Hysteresis is how far past a rounding boundary (as a fraction of the
 	// boundary) the observed value must go before the declared value moves.
 	Hysteresis float64 `json:"hysteresis"`

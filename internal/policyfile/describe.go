@@ -146,7 +146,7 @@ func describeLatch(p *policy.Params) string {
 	if p == nil {
 		return "none"
 	}
-	s := fmt.Sprintf("rule %s, hysteresis %g, dwellDown %s, dwellUp %s", p.Rule, p.Hysteresis, formatDuration(p.DwellDown), formatDuration(p.DwellUp))
+	s := fmt.Sprintf("rule %s, hysteresis %g, dwellDown %s, dwellUp %s", p.Ladder, p.Hysteresis, formatDuration(p.DwellDown), formatDuration(p.DwellUp))
 	if p.Min > 0 {
 		s += fmt.Sprintf(", min %d", p.Min)
 	}

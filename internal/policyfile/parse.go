@@ -475,7 +475,7 @@ func (p *parser) latchParams(m *mapNode, field string, base policy.Params) (poli
 	if n, ok := m.get("rule"); ok {
 		sources["rule"] = n
 		if r, ok := p.roundRule(n, field+".rule", sources); ok {
-			out.Rule = r
+			out.Ladder = r
 		}
 	}
 	if n, ok := m.get("hysteresis"); ok {
@@ -514,50 +514,50 @@ func (p *parser) latchParams(m *mapNode, field string, base policy.Params) (poli
 // roundRule parses {kind: series, series: 1-2-5}. The keys a kind does not
 // use are rejected rather than ignored: "kind: sigfig, step: 5" is a
 // misunderstanding worth pointing out.
-func (p *parser) roundRule(n *yaml.Node, field string, sources map[string]*yaml.Node) (policy.Rule, bool) {
+func (p *parser) roundRule(n *yaml.Node, field string, sources map[string]*yaml.Node) (policy.Ladder, bool) {
 	m, ok := p.mapping(n, field, roundRuleKeys)
 	if !ok {
-		return policy.Rule{}, false
+		return policy.Ladder{}, false
 	}
 	kn, ok := m.get("kind")
 	if !ok {
 		p.errorf(n, field+".kind", "required: one of %s", ruleKindList())
-		return policy.Rule{}, false
+		return policy.Ladder{}, false
 	}
 	sources["rule.kind"] = kn
 	kindText, ok := p.str(kn, field+".kind")
 	if !ok {
-		return policy.Rule{}, false
+		return policy.Ladder{}, false
 	}
-	r := policy.Rule{Kind: policy.RuleKind(kindText)}
+	r := policy.Ladder{Kind: policy.LadderKind(kindText)}
 	switch r.Kind {
-	case policy.RuleSigFig, policy.RuleMagnitude, policy.RuleStep, policy.RuleSeries:
+	case policy.LadderSigFig, policy.LadderMagnitude, policy.LadderStep, policy.LadderSeries:
 	default:
 		p.errorf(kn, field+".kind", "unknown rule kind %q: want one of %s", kindText, ruleKindList())
-		return policy.Rule{}, false
+		return policy.Ladder{}, false
 	}
 	ok = true
 	if sn, present := m.get("step"); present {
 		sources["rule.step"] = sn
-		if r.Kind != policy.RuleStep {
+		if r.Kind != policy.LadderStep {
 			p.errorf(m.keyOf("step"), field+".step", "only valid with kind step (this rule's kind is %s)", r.Kind)
 			ok = false
 		} else if r.Step, present = p.int(sn, field+".step"); !present {
 			ok = false
 		}
-	} else if r.Kind == policy.RuleStep {
+	} else if r.Kind == policy.LadderStep {
 		p.errorf(n, field+".step", "required for kind step: the multiple to round to, such as step: 5")
 		ok = false
 	}
 	if sn, present := m.get("series"); present {
 		sources["rule.series"] = sn
-		if r.Kind != policy.RuleSeries {
+		if r.Kind != policy.LadderSeries {
 			p.errorf(m.keyOf("series"), field+".series", "only valid with kind series (this rule's kind is %s)", r.Kind)
 			ok = false
 		} else if r.Series, present = p.str(sn, field+".series"); !present {
 			ok = false
 		}
-	} else if r.Kind == policy.RuleSeries {
+	} else if r.Kind == policy.LadderSeries {
 		p.errorf(n, field+".series", "required for kind series: one of %s", strings.Join(policy.SeriesNames, ", "))
 		ok = false
 	}
@@ -565,7 +565,7 @@ func (p *parser) roundRule(n *yaml.Node, field string, sources map[string]*yaml.
 }
 
 func ruleKindList() string {
-	return strings.Join([]string{string(policy.RuleSigFig), string(policy.RuleStep), string(policy.RuleMagnitude), string(policy.RuleSeries)}, ", ")
+	return strings.Join([]string{string(policy.LadderSigFig), string(policy.LadderStep), string(policy.LadderMagnitude), string(policy.LadderSeries)}, ", ")
 }
 
 // paramFallbacks says where to report a problem with a parameter the entry
@@ -581,27 +581,22 @@ var paramFallbacks = map[string][]string{
 
 // checkParams validates complete parameters with policy.Params.Validate
 // (the engine's own rules, so the file can never accept what the engine
-// rejects) and reports each problem at the value that caused it. Validate
-// names the parameter in front of each message ("hysteresis: must be …");
-// a problem with a value inherited from inheritedFrom is reported at the
-// entry, saying so. It returns whether prm is valid.
+// rejects) and reports each problem at the value that caused it: Validate
+// returns policy.FieldErrors, each naming its parameter. A problem with a
+// value inherited from inheritedFrom is reported at the entry, saying so.
+// It returns whether prm is valid.
 func (p *parser) checkParams(prm policy.Params, m *mapNode, sources map[string]*yaml.Node, field, inheritedFrom string) bool {
 	err := prm.Validate()
 	if err == nil {
 		return true
 	}
-	var problems []error
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		problems = joined.Unwrap()
-	} else {
-		problems = []error{err}
+	var problems policy.FieldErrors
+	if !errors.As(err, &problems) {
+		p.errorf(m.node, field, "%s", err)
+		return false
 	}
 	for _, problem := range problems {
-		key, msg, ok := strings.Cut(problem.Error(), ": ")
-		if !ok {
-			p.errorf(m.node, field, "%s", problem)
-			continue
-		}
+		key, msg := problem.Field, problem.Msg
 		at, atKey := sources[key], key
 		if at == nil {
 			for _, alt := range paramFallbacks[key] {

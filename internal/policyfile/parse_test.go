@@ -346,7 +346,7 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 	r := pol.Rules[len(pol.Rules)-1]
 	wantLatch := policy.Params{
-		Rule:       policy.Rule{Kind: policy.RuleStep, Step: 10},
+		Ladder:     policy.Ladder{Kind: policy.LadderStep, Step: 10},
 		Hysteresis: builtinLatchParams().Hysteresis, // not in the file: built-in
 		DwellDown:  time.Hour,
 		DwellUp:    builtinLatchParams().DwellUp,
@@ -363,7 +363,7 @@ func TestParseFillsDefaults(t *testing.T) {
 	}
 	// The built-in HPA rule latches with the file's defaults too.
 	hpa := pol.Rules[1]
-	if hpa.Name != "builtin/hpa-replicas" || hpa.Fields["spec.replicas"].Latch.Rule.Step != 10 {
+	if hpa.Name != "builtin/hpa-replicas" || hpa.Fields["spec.replicas"].Latch.Ladder.Step != 10 {
 		t.Errorf("built-in hpa rule did not take the file's defaults: %+v", hpa.Fields["spec.replicas"].Latch)
 	}
 }

@@ -150,22 +150,22 @@ func (f FieldPolicy) MarshalJSON() ([]byte, error) {
 }
 
 type fieldJSON struct {
-	Mode       policy.Mode  `json:"mode"`
-	Rule       *policy.Rule `json:"rule,omitempty"`
-	Hysteresis *float64     `json:"hysteresis,omitempty"`
-	DwellDown  string       `json:"dwellDown,omitempty"`
-	DwellUp    string       `json:"dwellUp,omitempty"`
-	Min        int64        `json:"min,omitempty"`
-	Max        int64        `json:"max,omitempty"`
-	Grace      string       `json:"grace,omitempty"`
-	From       string       `json:"from,omitempty"`
+	Mode       policy.Mode    `json:"mode"`
+	Rule       *policy.Ladder `json:"rule,omitempty"`
+	Hysteresis *float64       `json:"hysteresis,omitempty"`
+	DwellDown  string         `json:"dwellDown,omitempty"`
+	DwellUp    string         `json:"dwellUp,omitempty"`
+	Min        int64          `json:"min,omitempty"`
+	Max        int64          `json:"max,omitempty"`
+	Grace      string         `json:"grace,omitempty"`
+	From       string         `json:"from,omitempty"`
 }
 
 func fieldView(mode policy.Mode, latch *policy.Params, grace time.Duration, from string) fieldJSON {
 	v := fieldJSON{Mode: mode, From: from}
 	switch {
 	case latch != nil:
-		rule, hysteresis := latch.Rule, latch.Hysteresis
+		rule, hysteresis := latch.Ladder, latch.Hysteresis
 		v.Rule, v.Hysteresis = &rule, &hysteresis
 		v.DwellDown, v.DwellUp = formatDuration(latch.DwellDown), formatDuration(latch.DwellUp)
 		v.Min, v.Max = latch.Min, latch.Max

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// A rule defines an increasing ladder of round numbers ("levels") and, between
+// A Ladder defines an increasing sequence of round numbers ("levels") and, between
 // each two neighbouring levels, the boundary where rounding switches from one
 // to the other. sigfig and step put the boundary at the arithmetic midpoint
 // (14→10, 15→20: ties round up); magnitude and series are geometric ladders,
@@ -22,7 +22,7 @@ var seriesMantissas = map[string][]float64{
 	"R10":   {1, 1.25, 1.6, 2, 2.5, 3.15, 4, 5, 6.3, 8},
 }
 
-// SeriesNames lists the preferred-number series accepted by Rule.Series.
+// SeriesNames lists the preferred-number series accepted by Ladder.Series.
 var SeriesNames = []string{"1-2-5", "R5", "R10"}
 
 var sigfigMantissas = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9}
@@ -32,81 +32,82 @@ var magnitudeMantissas = []float64{1}
 // as int64 (9·10^18 < 2^63−1 ≈ 9.22·10^18).
 const maxDecade = 18
 
-// validateRule reports what is wrong with r, naming the field.
-func validateRule(r Rule) error {
+// validateLadder reports what is wrong with r, naming the field under
+// "rule" (latch.yaml's key for the ladder); nil when r is valid.
+func validateLadder(r Ladder) *FieldError {
 	switch r.Kind {
-	case RuleSigFig, RuleMagnitude:
+	case LadderSigFig, LadderMagnitude:
 		if r.Step != 0 {
-			return fmt.Errorf("rule.step: only valid with kind %q, got %d with kind %q", RuleStep, r.Step, r.Kind)
+			return fieldErrorf("rule.step", "only valid with kind %q, got %d with kind %q", LadderStep, r.Step, r.Kind)
 		}
 		if r.Series != "" {
-			return fmt.Errorf("rule.series: only valid with kind %q, got %q with kind %q", RuleSeries, r.Series, r.Kind)
+			return fieldErrorf("rule.series", "only valid with kind %q, got %q with kind %q", LadderSeries, r.Series, r.Kind)
 		}
-	case RuleStep:
+	case LadderStep:
 		if r.Step <= 0 {
-			return fmt.Errorf("rule.step: must be > 0 with kind %q, got %d", RuleStep, r.Step)
+			return fieldErrorf("rule.step", "must be > 0 with kind %q, got %d", LadderStep, r.Step)
 		}
 		if r.Series != "" {
-			return fmt.Errorf("rule.series: only valid with kind %q, got %q with kind %q", RuleSeries, r.Series, r.Kind)
+			return fieldErrorf("rule.series", "only valid with kind %q, got %q with kind %q", LadderSeries, r.Series, r.Kind)
 		}
-	case RuleSeries:
+	case LadderSeries:
 		if _, ok := seriesMantissas[r.Series]; !ok {
-			return fmt.Errorf("rule.series: unknown series %q (want one of %s)", r.Series, strings.Join(SeriesNames, ", "))
+			return fieldErrorf("rule.series", "unknown series %q (want one of %s)", r.Series, strings.Join(SeriesNames, ", "))
 		}
 		if r.Step != 0 {
-			return fmt.Errorf("rule.step: only valid with kind %q, got %d with kind %q", RuleStep, r.Step, r.Kind)
+			return fieldErrorf("rule.step", "only valid with kind %q, got %d with kind %q", LadderStep, r.Step, r.Kind)
 		}
 	case "":
-		return fmt.Errorf("rule.kind: must be set (one of %s, %s, %s, %s)", RuleSigFig, RuleStep, RuleMagnitude, RuleSeries)
+		return fieldErrorf("rule.kind", "must be set (one of %s, %s, %s, %s)", LadderSigFig, LadderStep, LadderMagnitude, LadderSeries)
 	default:
-		return fmt.Errorf("rule.kind: unknown kind %q (want one of %s, %s, %s, %s)", r.Kind, RuleSigFig, RuleStep, RuleMagnitude, RuleSeries)
+		return fieldErrorf("rule.kind", "unknown kind %q (want one of %s, %s, %s, %s)", r.Kind, LadderSigFig, LadderStep, LadderMagnitude, LadderSeries)
 	}
 	return nil
 }
 
 // String renders r the way a reason or a table names it, e.g. "series 1-2-5".
-func (r Rule) String() string {
+func (r Ladder) String() string {
 	switch r.Kind {
-	case RuleStep:
+	case LadderStep:
 		return fmt.Sprintf("step %d", r.Step)
-	case RuleSeries:
+	case LadderSeries:
 		return "series " + r.Series
 	}
 	return string(r.Kind)
 }
 
-// ladder is a validated rule in the form the state machine uses.
-type ladder struct {
-	step      int64     // > 0 for an arithmetic ladder (RuleStep)
+// rungs is a validated Ladder in the form the state machine uses.
+type rungs struct {
+	step      int64     // > 0 for an arithmetic ladder (LadderStep)
 	mantissas []float64 // per-decade mantissas for decade ladders
 	geometric bool      // boundaries at geometric midpoints
 }
 
-func newLadder(r Rule) (ladder, error) {
-	if err := validateRule(r); err != nil {
-		return ladder{}, err
+func newRungs(r Ladder) (rungs, error) {
+	if err := validateLadder(r); err != nil {
+		return rungs{}, err
 	}
 	switch r.Kind {
-	case RuleStep:
-		return ladder{step: r.Step}, nil
-	case RuleSigFig:
-		return ladder{mantissas: sigfigMantissas}, nil
-	case RuleMagnitude:
-		return ladder{mantissas: magnitudeMantissas, geometric: true}, nil
+	case LadderStep:
+		return rungs{step: r.Step}, nil
+	case LadderSigFig:
+		return rungs{mantissas: sigfigMantissas}, nil
+	case LadderMagnitude:
+		return rungs{mantissas: magnitudeMantissas, geometric: true}, nil
 	default:
-		return ladder{mantissas: seriesMantissas[r.Series], geometric: true}, nil
+		return rungs{mantissas: seriesMantissas[r.Series], geometric: true}, nil
 	}
 }
 
 // level returns the i-th level of decade d, rounded to an integer (R5's 1.6
 // is 2 at decade 0 and 16 at decade 1).
-func (l ladder) level(d, i int) int64 {
+func (l rungs) level(d, i int) int64 {
 	return int64(math.Round(l.mantissas[i] * math.Pow10(d)))
 }
 
 // next returns the smallest level strictly above v, and false when there is
 // none representable as int64.
-func (l ladder) next(v int64) (int64, bool) {
+func (l rungs) next(v int64) (int64, bool) {
 	if v < 0 {
 		return 0, true
 	}
@@ -135,7 +136,7 @@ func (l ladder) next(v int64) (int64, bool) {
 }
 
 // prev returns the largest level strictly below v, and false when v ≤ 0.
-func (l ladder) prev(v int64) (int64, bool) {
+func (l rungs) prev(v int64) (int64, bool) {
 	if v <= 0 {
 		return 0, false
 	}
@@ -156,7 +157,7 @@ func (l ladder) prev(v int64) (int64, bool) {
 }
 
 // isLevel reports whether v is on the ladder.
-func (l ladder) isLevel(v int64) bool {
+func (l rungs) isLevel(v int64) bool {
 	if v < 0 {
 		return false
 	}
@@ -165,7 +166,7 @@ func (l ladder) isLevel(v int64) bool {
 }
 
 // floorLevel returns the largest level ≤ v (0 for v ≤ 0).
-func (l ladder) floorLevel(v int64) int64 {
+func (l rungs) floorLevel(v int64) int64 {
 	if v <= 0 {
 		return 0
 	}
@@ -178,7 +179,7 @@ func (l ladder) floorLevel(v int64) int64 {
 
 // ceilLevel returns the smallest level ≥ v; when that is not representable
 // it returns the largest representable level.
-func (l ladder) ceilLevel(v int64) int64 {
+func (l rungs) ceilLevel(v int64) int64 {
 	if v <= 0 {
 		return 0
 	}
@@ -190,7 +191,7 @@ func (l ladder) ceilLevel(v int64) int64 {
 }
 
 // boundary is where rounding switches between neighbouring levels a < b.
-func (l ladder) boundary(a, b int64) float64 {
+func (l rungs) boundary(a, b int64) float64 {
 	if l.geometric && a > 0 {
 		return math.Sqrt(float64(a) * float64(b))
 	}
@@ -199,7 +200,7 @@ func (l ladder) boundary(a, b int64) float64 {
 
 // round returns the level nearest to v under the ladder's metric; a value
 // exactly on a boundary rounds up (15→20).
-func (l ladder) round(v int64) int64 {
+func (l rungs) round(v int64) int64 {
 	lo := l.floorLevel(v)
 	if lo == v {
 		return v
@@ -225,11 +226,11 @@ func decade(v int64) int {
 	return d
 }
 
-// Round returns the round number rule r gives for v: the nearest level of
-// the rule's ladder (arithmetic midpoints for sigfig and step, geometric ones
+// Round returns the round number ladder r gives for v: the nearest level of
+// r (arithmetic midpoints for sigfig and step, geometric ones
 // for magnitude and series); ties round up. Negative v is an error.
-func Round(r Rule, v int64) (int64, error) {
-	l, err := newLadder(r)
+func Round(r Ladder, v int64) (int64, error) {
+	l, err := newRungs(r)
 	if err != nil {
 		return 0, err
 	}
@@ -239,10 +240,10 @@ func Round(r Rule, v int64) (int64, error) {
 	return l.round(v), nil
 }
 
-// Levels returns the levels of rule r in [lo, hi], in increasing order; it
+// Levels returns the levels of ladder r in [lo, hi], in increasing order; it
 // is for documentation and tests, not the hot path.
-func Levels(r Rule, lo, hi int64) ([]int64, error) {
-	l, err := newLadder(r)
+func Levels(r Ladder, lo, hi int64) ([]int64, error) {
+	l, err := newRungs(r)
 	if err != nil {
 		return nil, err
 	}
