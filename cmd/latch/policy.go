@@ -103,7 +103,7 @@ Without FILE and without ./latch.yaml, the built-in policy is printed. With
 // built-in policy, as it does for the controller.
 func loadPolicy(args []string) (*policyfile.Policy, error) {
 	if len(args) == 0 {
-		return policyfile.Load(os.DirFS("."), policyfile.DefaultFile)
+		return policyfile.Load(".", policyfile.DefaultFile)
 	}
 	data, err := os.ReadFile(args[0])
 	if err != nil {

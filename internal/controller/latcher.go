@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"strconv"
 	"time"
@@ -169,7 +168,7 @@ func (l *Latcher) policyFile() string {
 // plan decides every workload against the files in ws and, with apply,
 // edits them.
 func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, *policyfile.Policy, error) {
-	pol, err := policyfile.Load(os.DirFS(ws.Dir), l.policyFile())
+	pol, err := policyfile.Load(ws.Dir, l.policyFile())
 	if err != nil {
 		// A broken latch.yaml stops latching: guessing a policy would write
 		// values nobody asked for.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 
@@ -53,7 +52,7 @@ func kindsFromPolicy(ctx context.Context, latcher *Latcher, mapper meta.RESTMapp
 		log.Warn("cannot read latch.yaml at start; kinds it names besides Deployment and StatefulSet are not watched until a restart", "error", err)
 		return nil, nil
 	}
-	pol, err := policyfile.Load(os.DirFS(latcher.Repo.Dir()), latcher.policyFile())
+	pol, err := policyfile.Load(latcher.Repo.Dir(), latcher.policyFile())
 	if err != nil {
 		log.Warn("cannot read latch.yaml at start; kinds it names besides Deployment and StatefulSet are not watched until a restart", "commit", gitrepo.ShortID(head), "error", err)
 		return nil, nil

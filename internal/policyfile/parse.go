@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/safefile"
 )
 
 // Parse reads a LatchPolicy document strictly. filename is used only in
@@ -821,7 +822,17 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// describe names a node's type for error messages.
+// short is an unquoted value from the file for a message, cut like
+// safefile.Excerpt when long.
+func short(v string) string {
+	if len(v) <= safefile.ExcerptRunes {
+		return v
+	}
+	return safefile.Excerpt(v)
+}
+
+// describe names a node's type for error messages, quoting at most a short
+// excerpt of its value.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -835,13 +846,13 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "nothing (null)"
 		case "!!str":
-			return fmt.Sprintf("string %q", n.Value)
+			return "string " + safefile.Excerpt(n.Value)
 		case "!!bool":
 			return "boolean " + n.Value
 		case "!!int", "!!float":
-			return "number " + n.Value
+			return "number " + short(n.Value)
 		}
-		return fmt.Sprintf("%s %s", n.ShortTag(), n.Value)
+		return fmt.Sprintf("%s %s", n.ShortTag(), short(n.Value))
 	}
 	return "unknown YAML node"
 }

@@ -2,10 +2,8 @@ package policyfile
 
 import (
 	"encoding/json"
-	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/latch-gitops/latch/internal/policy"
@@ -213,29 +211,6 @@ func TestDefaultPolicy(t *testing.T) {
 	}
 	if got := pol.Resolve(cart).Field("spec.replicas"); got.Mode != policy.ModeIgnore {
 		t.Errorf("workload without HPA: spec.replicas = %s, want ignore (left to the GitOps tool)", got.Mode)
-	}
-}
-
-func TestLoad(t *testing.T) {
-	good := "apiVersion: latch.dev/v1alpha1\nkind: LatchPolicy\nspec:\n  rules:\n    - name: r\n      fields: {spec.replicas: immutable}\n"
-	fsys := fstest.MapFS{
-		"latch.yaml":     {Data: []byte(good)},
-		"bad/latch.yaml": {Data: []byte("apiVersion: latch.dev/v1alpha1\nkind: LatchPolicy\nspec: {rulez: []}\n")},
-		"dir/latch.yaml": {Mode: fs.ModeDir},
-	}
-	pol, err := Load(fsys, "latch.yaml")
-	if err != nil || !pol.FromFile || pol.Source != "latch.yaml" || len(pol.Rules) != 3 {
-		t.Errorf("Load(latch.yaml) = %+v, %v; want the file's policy", pol, err)
-	}
-	pol, err = Load(fsys, "missing/latch.yaml")
-	if err != nil || pol.FromFile || !strings.Contains(pol.Source, "no missing/latch.yaml") {
-		t.Errorf("Load(missing) = %+v, %v; want the built-in policy, saying so", pol, err)
-	}
-	if _, err := Load(fsys, "bad/latch.yaml"); err == nil || !strings.HasPrefix(err.Error(), "bad/latch.yaml:3:8: spec.rulez: unknown key") {
-		t.Errorf("Load(bad) error = %v; want the parse error, not a fallback", err)
-	}
-	if _, err := Load(fsys, "dir/latch.yaml"); err == nil || !strings.Contains(err.Error(), "reading policy file dir/latch.yaml") {
-		t.Errorf("Load(directory) error = %v; want a read error", err)
 	}
 }
 
