@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+
+	"github.com/latch-gitops/latch/internal/safefile"
 )
 
 // ErrConflict means the bytes at an edit's location no longer hold the value
@@ -25,16 +27,17 @@ type Edit struct {
 // ApplyEdits applies the edits, file by file. For each file it re-reads the
 // bytes, checks every location still holds its expected value (else an error
 // wrapping ErrConflict), replaces only the digits, re-parses the result and
-// checks each edited scalar now holds its new value, then writes a temporary
-// file in the same directory, syncs it and renames it over the original,
-// keeping the file mode. A file that fails any check is not written; files
+// checks each edited scalar now holds its new value, then replaces the file
+// atomically (safefile.Replace), keeping its mode. Files are read through
+// the checkout's guard, with the index's default size cap. A file that fails any check is not written; files
 // are checked before any is written, so one bad edit writes nothing. It
 // returns the slash paths (relative to root) of files whose bytes changed.
 func ApplyEdits(root string, edits []Edit) ([]string, error) {
-	realRoot, err := filepath.EvalSymlinks(root)
+	checkout, err := safefile.OpenRoot(root)
 	if err != nil {
-		return nil, fmt.Errorf("checkout root %s: %w", root, err)
+		return nil, err
 	}
+	defer checkout.Close()
 	byFile := map[string][]Edit{}
 	var files []string
 	for _, e := range edits {
@@ -55,21 +58,15 @@ func ApplyEdits(root string, edits []Edit) ([]string, error) {
 	}
 	var writes []pending
 	for _, rel := range files {
-		abs, err := resolveInRoot(realRoot, filepath.FromSlash(rel))
+		real, info, err := checkout.Stat(rel)
 		if err != nil {
-			return nil, fmt.Errorf("edit %s: %w", rel, err)
+			return nil, fmt.Errorf("edit %w", err)
 		}
-		info, err := os.Lstat(abs)
+		_, old, err := checkout.ReadFile(real, DefaultMaxFileBytes)
 		if err != nil {
-			return nil, fmt.Errorf("edit %s: %w", rel, err)
+			return nil, fmt.Errorf("edit %w", err)
 		}
-		if !info.Mode().IsRegular() {
-			return nil, fmt.Errorf("edit %s: not a regular file", rel)
-		}
-		old, err := os.ReadFile(abs)
-		if err != nil {
-			return nil, fmt.Errorf("edit %s: %w", rel, err)
-		}
+		abs := checkout.Abs(real)
 		updated, err := editBytes(old, byFile[rel])
 		if err != nil {
 			return nil, fmt.Errorf("edit %s: %w", rel, err)
@@ -88,7 +85,7 @@ func ApplyEdits(root string, edits []Edit) ([]string, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = writeFileAtomic(w.abs, w.data, w.mode)
+			errs[i] = safefile.Replace(w.abs, w.data, w.mode)
 		}()
 	}
 	wg.Wait()
@@ -107,10 +104,7 @@ func ApplyEdits(root string, edits []Edit) ([]string, error) {
 	}
 	for dir := range dirs {
 		// Make the renames durable; a failure here still leaves complete files.
-		if d, err := os.Open(dir); err == nil {
-			d.Sync()
-			d.Close()
-		}
+		_ = safefile.SyncDir(dir)
 	}
 	return changed, firstErr
 }
@@ -173,33 +167,4 @@ func editBytes(data []byte, edits []Edit) ([]byte, error) {
 		}
 	}
 	return out, nil
-}
-
-// writeFileAtomic replaces path with data so that readers see the old file
-// or the new one, never a half-written one.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".latch-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -16,6 +16,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/safefile"
 )
 
 // How a Location was found, in Location.Via.
@@ -30,7 +31,7 @@ const (
 const DefaultField = "spec.replicas"
 
 // DefaultMaxFileBytes is the size above which a file is skipped.
-const DefaultMaxFileBytes = 1 << 20
+const DefaultMaxFileBytes = safefile.DefaultMaxBytes
 
 var (
 	// ErrNotFound: the repository does not declare the object, or declares
@@ -290,10 +291,11 @@ func (idx *Index) HPAFor(ref objectid.Ref) (min, max int64, ok bool) {
 	return hs[0].min, hs[0].max, true
 }
 
-// loader reads and parses each file once, refusing what escapes the root,
-// is too big or is binary, and records what it refused as Problems.
+// loader reads and parses each file once through the checkout's guard
+// (which refuses what escapes the root, is not a regular file or is too
+// big), refuses binary content, and records what it refused as Problems.
 type loader struct {
-	realRoot string
+	root     *safefile.Root
 	maxBytes int64
 
 	mu       sync.Mutex
@@ -314,34 +316,16 @@ func (l *loader) problem(file string, line int, format string, args ...any) {
 	l.mu.Unlock()
 }
 
-// resolveInRoot joins rel to root, follows symlinks and refuses a result
-// outside root. It returns the real absolute path.
-func resolveInRoot(realRoot, rel string) (string, error) {
-	if filepath.IsAbs(rel) {
-		return "", fmt.Errorf("absolute path %s refused: paths must stay inside the checkout", rel)
-	}
-	joined := filepath.Join(realRoot, rel)
-	if !within(realRoot, joined) {
-		return "", fmt.Errorf("path %s refused: it escapes the checkout", filepath.ToSlash(rel))
-	}
-	real, err := filepath.EvalSymlinks(joined)
-	if err != nil {
-		return "", err
-	}
-	if !within(realRoot, real) {
-		return "", fmt.Errorf("path %s refused: a symlink leads outside the checkout", filepath.ToSlash(rel))
-	}
-	return real, nil
-}
+func (l *loader) relOf(abs string) string { return l.root.Rel(abs) }
 
-func within(root, p string) bool {
-	rel, err := filepath.Rel(root, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
-
-func (l *loader) relOf(abs string) string {
-	rel, _ := filepath.Rel(l.realRoot, abs)
-	return filepath.ToSlash(rel)
+// refusal is what a Problem says about a file the guard refused: the
+// guard's reason, without the path the Problem already names.
+func refusal(err error) string {
+	var fe *safefile.Error
+	if errors.As(err, &fe) {
+		return fe.Detail
+	}
+	return "cannot read: " + err.Error()
 }
 
 // get returns the parsed file at a real slash path relative to the root,
@@ -365,19 +349,9 @@ func (l *loader) get(rel string) *parsedFile {
 
 func (l *loader) read(rel string) *parsedFile {
 	f := &parsedFile{rel: rel}
-	abs := filepath.Join(l.realRoot, filepath.FromSlash(rel))
-	info, err := os.Stat(abs)
+	_, data, err := l.root.ReadFile(rel, l.maxBytes)
 	if err != nil {
-		l.problem(rel, 0, "cannot read: %v", err)
-		return f
-	}
-	if info.Size() > l.maxBytes {
-		l.problem(rel, 0, "skipped: %d bytes is over the %d-byte limit", info.Size(), l.maxBytes)
-		return f
-	}
-	data, err := os.ReadFile(abs)
-	if err != nil {
-		l.problem(rel, 0, "cannot read: %v", err)
+		l.problem(rel, 0, "%s", refusal(err))
 		return f
 	}
 	if isBinary(data) {
@@ -452,24 +426,19 @@ func (l *loader) walk(start string) walkResult {
 			return nil
 		}
 		if d.Type()&fs.ModeSymlink != 0 {
-			real, err := filepath.EvalSymlinks(p)
+			real, info, err := l.root.Stat(rel)
 			if err != nil {
-				l.problem(rel, 0, "broken symlink: %v", err)
+				l.problem(rel, 0, "%s", refusal(err))
 				return nil
 			}
-			if !within(l.realRoot, real) {
-				l.problem(rel, 0, "refused: symlink leads outside the checkout")
-				return nil
-			}
-			info, err := os.Stat(real)
-			if err != nil || info.IsDir() {
+			if info.IsDir() {
 				l.problem(rel, 0, "symlinked folder not followed")
 				return nil
 			}
 			if !isYAMLName(name) {
 				return nil
 			}
-			rel = l.relOf(real) // index under the real file, which edits replace
+			rel = real // index under the real file, which edits replace
 		} else if !d.Type().IsRegular() || !isYAMLName(name) {
 			return nil
 		}
@@ -512,32 +481,31 @@ func (l *loader) loadAll(files []string) {
 	wg.Wait()
 }
 
-// openCheckout resolves the checkout root and the folder to read inside it,
-// and returns a loader for its files. Only a missing or escaping root or
-// folder is an error.
+// openCheckout opens the checkout at root through its guard and resolves
+// the folder sub to read inside it, returning a loader (which the caller
+// must close) and the folder's absolute real path.
 func openCheckout(root, sub string, maxBytes int64) (*loader, string, error) {
-	absRoot, err := filepath.Abs(root)
+	checkout, err := safefile.OpenRoot(root)
 	if err != nil {
-		return nil, "", fmt.Errorf("checkout root %s: %w", root, err)
-	}
-	realRoot, err := filepath.EvalSymlinks(absRoot)
-	if err != nil {
-		return nil, "", fmt.Errorf("checkout root %s: %w", root, err)
+		return nil, "", err
 	}
 	if sub == "" {
 		sub = "."
 	}
-	start, err := resolveInRoot(realRoot, filepath.FromSlash(sub))
+	startRel, info, err := checkout.Stat(sub)
 	if err != nil {
-		return nil, "", fmt.Errorf("--path %s: %w", sub, err)
+		checkout.Close()
+		return nil, "", fmt.Errorf("--path %w", err)
 	}
-	if info, err := os.Stat(start); err != nil || !info.IsDir() {
+	if !info.IsDir() {
+		checkout.Close()
 		return nil, "", fmt.Errorf("--path %s: not a folder in the checkout", sub)
 	}
-
-	l := &loader{realRoot: realRoot, maxBytes: maxBytes, files: map[string]*parsedFile{}}
-	return l, start, nil
+	l := &loader{root: checkout, maxBytes: maxBytes, files: map[string]*parsedFile{}}
+	return l, checkout.Abs(startRel), nil
 }
+
+func (l *loader) close() { l.root.Close() }
 
 // BuildIndex walks opts.Path inside the checkout at root and indexes every
 // Kubernetes object declared there: plain manifests (multi-document files,
@@ -556,6 +524,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer l.close()
 	walked := l.walk(start)
 	l.loadAll(walked.files)
 
@@ -579,7 +548,7 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 	}
 
 	idx := &Index{
-		root:     l.realRoot,
+		root:     l.root.Dir(),
 		objects:  map[objectid.Key][]*object{},
 		markers:  map[markerKey][]markerDecl{},
 		hpas:     map[objectid.Key][]hpaDecl{},

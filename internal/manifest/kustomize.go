@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -52,7 +51,7 @@ type kustomization struct {
 func (b *builder) loadKustomization(dir string) (*kustomization, bool, error) {
 	for _, name := range kustomizationNames {
 		rel := path.Join(dir, name)
-		info, err := os.Lstat(filepath.Join(b.loader.realRoot, filepath.FromSlash(rel)))
+		info, err := os.Lstat(b.loader.root.Abs(rel))
 		if err != nil || !info.Mode().IsRegular() {
 			continue
 		}
@@ -94,15 +93,7 @@ func isRemote(entry string) bool {
 // resolve turns a path written in a kustomization into a real slash path
 // relative to the root, refusing one that leaves the checkout.
 func (b *builder) resolve(k *kustomization, entry string) (string, os.FileInfo, error) {
-	abs, err := resolveInRoot(b.loader.realRoot, filepath.FromSlash(path.Join(k.dir, entry)))
-	if err != nil {
-		return "", nil, err
-	}
-	info, err := os.Stat(abs)
-	if err != nil {
-		return "", nil, err
-	}
-	return b.loader.relOf(abs), info, nil
+	return b.loader.root.Stat(path.Join(k.dir, entry))
 }
 
 // kustomizationRoots loads every kustomization in the walk and returns them
@@ -194,7 +185,7 @@ func (b *builder) apply(k *kustomization, acc []*object, stack []string) ([]*obj
 			}
 			rel, info, err := b.resolve(k, entry)
 			if err != nil {
-				b.loader.problem(k.file, n.Line, "resource %q refused: %v", entry, err)
+				b.loader.problem(k.file, n.Line, "resource %q: %v", entry, err)
 				continue
 			}
 			if info.IsDir() {
@@ -227,7 +218,7 @@ func (b *builder) apply(k *kustomization, acc []*object, stack []string) ([]*obj
 	for _, n := range k.strings("components") {
 		rel, info, err := b.resolve(k, n.Value)
 		if err != nil || !info.IsDir() {
-			b.loader.problem(k.file, n.Line, "component %q refused: %v", n.Value, orNotFolder(err))
+			b.loader.problem(k.file, n.Line, "component %q: %v", n.Value, orNotFolder(err))
 			continue
 		}
 		comp, ok, err := b.loadKustomization(rel)
@@ -396,7 +387,7 @@ func (b *builder) filePatch(k *kustomization, n *yaml.Node, entry string) patch 
 	place := k.src.place(n.Line)
 	rel, info, err := b.resolve(k, entry)
 	if err != nil || info.IsDir() {
-		b.loader.problem(k.file, n.Line, "patch %q refused: %v", entry, orNotFile(err))
+		b.loader.problem(k.file, n.Line, "patch %q: %v", entry, orNotFile(err))
 		return patch{place: place}
 	}
 	b.reached[rel] = true

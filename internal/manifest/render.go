@@ -165,6 +165,7 @@ func Render(root string, opts RenderOptions) (*Rendering, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer l.close()
 	walked := l.walk(start)
 	l.loadAll(walked.files)
 

@@ -3,7 +3,6 @@ package manifest
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -30,7 +29,7 @@ const originAnnotation = "config.kubernetes.io/origin"
 func buildKustomization(l *loader, k *kustomization) ([]*Declared, map[string]bool, error) {
 	fs := &guardedFS{FileSystem: filesys.MakeFsOnDisk(), l: l, rootKust: k.file, read: map[string]bool{}}
 	opts := krusty.MakeDefaultOptions()
-	resMap, err := krusty.MakeKustomizer(opts).Run(fs, filepath.Join(l.realRoot, filepath.FromSlash(k.dir)))
+	resMap, err := krusty.MakeKustomizer(opts).Run(fs, l.root.Abs(k.dir))
 	read := fs.reads()
 	if err != nil {
 		return nil, read, errors.New(fs.scrub(err.Error()))
@@ -169,32 +168,17 @@ func (g *guardedFS) Open(p string) (filesys.File, error) {
 	return g.FileSystem.Open(p)
 }
 
-// ReadFile reads through resolveInRoot and the size cap, and records what
-// kustomize read.
+// ReadFile reads through the checkout's guard and the size cap, and
+// records what kustomize read.
 func (g *guardedFS) ReadFile(p string) ([]byte, error) {
-	rel, err := filepath.Rel(g.l.realRoot, p)
+	rel, err := filepath.Rel(g.l.root.Dir(), p)
 	if err != nil || !filepath.IsLocal(rel) {
 		return nil, fmt.Errorf("%s refused: paths must stay inside the checkout", g.scrub(p))
 	}
-	real, err := resolveInRoot(g.l.realRoot, rel)
+	slash, data, err := g.l.root.ReadFile(rel, g.l.maxBytes)
 	if err != nil {
 		return nil, err
 	}
-	info, err := os.Stat(real)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.ToSlash(rel), errors.Unwrap(err))
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", filepath.ToSlash(rel))
-	}
-	if info.Size() > g.l.maxBytes {
-		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit", filepath.ToSlash(rel), info.Size(), g.l.maxBytes)
-	}
-	data, err := os.ReadFile(real)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.ToSlash(rel), errors.Unwrap(err))
-	}
-	slash := g.l.relOf(real)
 	g.mu.Lock()
 	g.read[slash] = true
 	g.mu.Unlock()
@@ -218,7 +202,7 @@ func (g *guardedFS) reads() map[string]bool {
 // scrub makes kustomize's absolute paths relative to the checkout, so
 // errors name files as the rest of latch does.
 func (g *guardedFS) scrub(msg string) string {
-	return strings.ReplaceAll(msg, g.l.realRoot+string(filepath.Separator), "")
+	return strings.ReplaceAll(msg, g.l.root.Dir()+string(filepath.Separator), "")
 }
 
 // withOriginAnnotations adds originAnnotations to the kustomization's
