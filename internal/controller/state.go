@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/safefile"
 )
 
 // StateStore keeps each workload's latch state machine between passes, so a
@@ -88,7 +89,7 @@ func OpenFileStates(path string) (*FileStates, error) {
 
 func (f *FileStates) Load(key string) (policy.State, bool) { return f.mem.Load(key) }
 
-// Save merges states and rewrites the file atomically (temp file + rename).
+// Save merges states and rewrites the file atomically.
 func (f *FileStates) Save(states map[string]policy.State) error {
 	if err := f.mem.Save(states); err != nil {
 		return err
@@ -111,23 +112,7 @@ func (f *FileStates) Save(states map[string]policy.State) error {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 		return fmt.Errorf("state file %s: %w", f.path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.path), ".latch-state-*")
-	if err != nil {
-		return fmt.Errorf("state file %s: %w", f.path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("state file %s: %w", f.path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("state file %s: %w", f.path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("state file %s: %w", f.path, err)
-	}
-	if err := os.Rename(tmp.Name(), f.path); err != nil {
+	if err := safefile.WriteFile(f.path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("state file %s: %w", f.path, err)
 	}
 	return nil
