@@ -20,7 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/latch-gitops/latch/bench/internal/latchproc"
-	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -290,7 +290,7 @@ func pollRemote(ctx context.Context, bare, base string, poll time.Duration, mu *
 				continue
 			}
 			*commits++
-			_, changes, err := gitrepo.ParseMessage(msg)
+			_, changes, err := evidence.ParseMessage(msg)
 			if err != nil {
 				mu.Unlock()
 				return fmt.Errorf("commit between %s and %s: %w", last, head, err)

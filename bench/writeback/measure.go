@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/manifest"
 )
@@ -134,7 +135,7 @@ func measure(ctx context.Context, cfg config) (result, error) {
 // a latch pass does.
 func runLatch(ctx context.Context, repo *gitrepo.Repo, edited []workload, t *repTimes) error {
 	start := time.Now()
-	pushed, err := repo.CommitAndPush(ctx, gitrepo.PushOptions{Cluster: "bench"}, func(_ context.Context, ws gitrepo.Workspace) ([]gitrepo.Change, error) {
+	pushed, err := repo.CommitAndPush(ctx, gitrepo.PushOptions{Cluster: "bench"}, func(_ context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
 		t0 := time.Now()
 		idx, err := manifest.BuildIndex(ws.Dir, manifest.IndexOptions{})
 		if err != nil {
@@ -145,7 +146,7 @@ func runLatch(ctx context.Context, repo *gitrepo.Repo, edited []workload, t *rep
 		}
 		t1 := time.Now()
 		edits := make([]manifest.Edit, 0, len(edited))
-		changes := make([]gitrepo.Change, 0, len(edited))
+		changes := make([]evidence.Change, 0, len(edited))
 		for _, w := range edited {
 			loc, err := idx.Lookup(w.ref, manifest.DefaultField)
 			if err != nil {
@@ -159,7 +160,7 @@ func runLatch(ctx context.Context, repo *gitrepo.Repo, edited []workload, t *rep
 				return nil, fmt.Errorf("%s: %s: %w", w.ref, loc, err)
 			}
 			edits = append(edits, manifest.Edit{Loc: loc, NewValue: int64(t.value)})
-			changes = append(changes, gitrepo.Change{Object: w.ref, Field: manifest.DefaultField,
+			changes = append(changes, evidence.Change{Object: w.ref, Field: manifest.DefaultField,
 				File: loc.File, From: from, To: int64(t.value), Observed: int64(t.value), Rule: "R5", ChangedBy: "horizontal-pod-autoscaler"})
 		}
 		t2 := time.Now()

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latch-gitops/latch/internal/controller"
+	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 )
 
@@ -111,7 +112,7 @@ func (f *commitFlags) pushOptions() (gitrepo.PushOptions, error) {
 		if err != nil {
 			return push, fmt.Errorf("flag --message-template: %w", err)
 		}
-		if push.Template, err = gitrepo.ParseMessageTemplate(f.messageTemplate, string(text)); err != nil {
+		if push.Template, err = evidence.ParseMessageTemplate(f.messageTemplate, string(text)); err != nil {
 			return push, fmt.Errorf("flag --message-template: %w", err)
 		}
 	}

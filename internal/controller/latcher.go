@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/objectid"
@@ -76,7 +77,7 @@ type Outcome struct {
 func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now time.Time, dryRun bool) (Outcome, error) {
 	var out Outcome
 	var pending map[string]policy.State
-	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]gitrepo.Change, error) {
+	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
 		changes, statuses, states, pol, err := l.plan(ws, workloads, now, true)
 		out.Workloads, pending, out.Policy = statuses, states, pol
 		return changes, err
@@ -167,7 +168,7 @@ func (l *Latcher) policyFile() string {
 
 // plan decides every workload against the files in ws and, with apply,
 // edits them.
-func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]gitrepo.Change, []WorkloadStatus, map[string]policy.State, *policyfile.Policy, error) {
+func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]evidence.Change, []WorkloadStatus, map[string]policy.State, *policyfile.Policy, error) {
 	pol, err := policyfile.Load(ws.Dir, l.policyFile())
 	if err != nil {
 		// A broken latch.yaml stops latching: guessing a policy would write
@@ -184,7 +185,7 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 
 	var (
 		edits    []manifest.Edit
-		changes  []gitrepo.Change
+		changes  []evidence.Change
 		statuses []WorkloadStatus
 		states   = map[string]policy.State{}
 	)
@@ -250,7 +251,7 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 			continue
 		}
 		edits = append(edits, manifest.Edit{Loc: loc, NewValue: decision.Declared})
-		changes = append(changes, gitrepo.Change{
+		changes = append(changes, evidence.Change{
 			Object: ref, Field: ReplicasField, File: loc.File,
 			From: declared, To: decision.Declared, Observed: w.Replicas,
 			Rule: field.Latch.Ladder.String(), Min: st.Min, Max: st.Max, BoundsFrom: boundsFrom,

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/latch-gitops/latch/internal/objectid"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 const (
@@ -37,13 +39,13 @@ func benchRemote(b *testing.B) string {
 
 // editFiles rewrites benchEdited of the files in dir with a new replica
 // count and returns the changes.
-func editFiles(b *testing.B, dir string, value int) []Change {
+func editFiles(b *testing.B, dir string, value int) []evidence.Change {
 	b.Helper()
-	changes := make([]Change, 0, benchEdited)
+	changes := make([]evidence.Change, 0, benchEdited)
 	for i := 0; i < benchFiles; i += benchFiles / benchEdited {
 		rel := fmt.Sprintf("apps/team-%02d/app-%05d.yaml", i%50, i)
 		writeFile(b, filepath.Join(dir, rel), fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-%05d\nspec:\n  replicas: %d\n", i, value))
-		changes = append(changes, Change{Object: objectid.Ref{Kind: "Deployment", Namespace: "team", Name: fmt.Sprintf("app-%05d", i)}, Field: "spec.replicas", File: rel, From: 3, To: int64(value), Observed: int64(value)})
+		changes = append(changes, evidence.Change{Object: objectid.Ref{Kind: "Deployment", Namespace: "team", Name: fmt.Sprintf("app-%05d", i)}, Field: "spec.replicas", File: rel, From: 3, To: int64(value), Observed: int64(value)})
 	}
 	return changes
 }
@@ -85,7 +87,7 @@ func BenchmarkCommit1000Files(b *testing.B) {
 			if err != nil || len(files) != benchEdited {
 				b.Fatalf("%d staged files, %v", len(files), err)
 			}
-			msg, err := CommitMessage(nil, changes, "bench")
+			msg, err := evidence.CommitMessage(nil, changes, "bench")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -124,7 +126,7 @@ func BenchmarkCommit1000Files(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			value++
 			value := value
-			res, err := r.CommitAndPush(ctx, PushOptions{}, func(_ context.Context, ws Workspace) ([]Change, error) {
+			res, err := r.CommitAndPush(ctx, PushOptions{}, func(_ context.Context, ws Workspace) ([]evidence.Change, error) {
 				return editFiles(b, ws.Dir, value), nil
 			})
 			if err != nil || !res.Pushed || len(res.Files) != benchEdited {

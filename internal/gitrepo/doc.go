@@ -1,7 +1,8 @@
 // Package gitrepo is latch's side of git: it clones or opens a checkout,
 // lets a caller edit files at the remote head, commits the result with
-// evidence (a templated message plus Latch-* trailers), signs it with an SSH
-// or OpenPGP key, and pushes it beside human committers without ever forcing.
+// evidence (the message internal/evidence builds), reads latch commits back
+// from the branch's history, signs commits with an SSH or OpenPGP key, and
+// pushes beside human committers without ever forcing.
 //
 // Every operation runs the git CLI (git ≥ 2.34), isolated from the machine's
 // and the user's git configuration: GIT_CONFIG_NOSYSTEM=1, GIT_CONFIG_GLOBAL

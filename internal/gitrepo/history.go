@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 // LatchCommit is one latch commit found in the branch's history.
@@ -13,7 +15,7 @@ type LatchCommit struct {
 	Commit  string
 	When    time.Time
 	Cluster string
-	Changes []Change
+	Changes []evidence.Change
 }
 
 // History returns the newest max latch commits (default 1000) of the remote
@@ -29,7 +31,7 @@ func (r *Repo) History(ctx context.Context, max int) ([]LatchCommit, error) {
 	}
 	// Records are separated by NUL; fields by the unit separator.
 	out, err := r.git.run(ctx, r.gitDir(), nil, "log", "-z", "--max-count="+strconv.Itoa(max),
-		"--format=%H%x1f%ct%x1f%B", "--grep=^"+TrailerObject+": ", r.trackingRef())
+		"--format=%H%x1f%ct%x1f%B", "--grep=^"+evidence.TrailerObject+": ", r.trackingRef())
 	if err != nil {
 		return nil, fmt.Errorf("reading latch history of %s: %w", r.branch, err)
 	}
@@ -39,7 +41,7 @@ func (r *Repo) History(ctx context.Context, max int) ([]LatchCommit, error) {
 		if len(fields) != 3 {
 			continue
 		}
-		cluster, changes, err := ParseMessage(fields[2])
+		cluster, changes, err := evidence.ParseMessage(fields[2])
 		if err != nil || len(changes) == 0 {
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 // Where a human action happens relative to latch's CommitAndPush.
@@ -111,7 +113,7 @@ func TestInterleavedHumanAndLatch(t *testing.T) {
 		run(posBefore)
 		calls := 0
 		humanSetField, humanValue := false, int64(0)
-		edit := func(ctx context.Context, ws Workspace) ([]Change, error) {
+		edit := func(ctx context.Context, ws Workspace) ([]evidence.Change, error) {
 			calls++
 			if calls <= 2 {
 				if same, v := run(posBefore + calls); same {
@@ -122,7 +124,7 @@ func TestInterleavedHumanAndLatch(t *testing.T) {
 			if err != nil || c == nil {
 				return nil, err
 			}
-			return []Change{*c}, nil
+			return []evidence.Change{*c}, nil
 		}
 		t0 := time.Now()
 		res, err := r.CommitAndPush(ctx, opts, edit)

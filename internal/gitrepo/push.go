@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/latch-gitops/latch/internal/objectid"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 // PushOptions configures CommitAndPush. The zero value works.
@@ -17,7 +19,7 @@ type PushOptions struct {
 	// Author and Committer of latch's commits; Author defaults to
 	// latch <latch@localhost>, Committer to Author.
 	Author, Committer Identity
-	// Template renders the commit message (nil: DefaultMessageTemplate);
+	// Template renders the commit message (nil: evidence.DefaultMessageTemplate);
 	// Cluster names the cluster in the message and the Latch-Cluster trailer.
 	Template *template.Template
 	Cluster  string
@@ -55,8 +57,8 @@ type Workspace struct {
 
 	// intended holds the keys of the first attempt's changes; denied the
 	// keys a human changed during the round. Both nil on the first attempt.
-	intended map[FieldKey]bool
-	denied   map[FieldKey]bool
+	intended map[evidence.FieldKey]bool
+	denied   map[evidence.FieldKey]bool
 }
 
 // Allowed reports whether latch may change this field in this attempt. The
@@ -68,7 +70,7 @@ func (w Workspace) Allowed(object objectid.Ref, field string) bool {
 	if w.intended == nil {
 		return true
 	}
-	key := FieldKey{Object: object.Key(), Field: field}
+	key := evidence.FieldKey{Object: object.Key(), Field: field}
 	return w.intended[key] && !w.denied[key]
 }
 
@@ -77,7 +79,7 @@ func (w Workspace) Allowed(object objectid.Ref, field string) bool {
 // It must leave the fields ws.Allowed refuses untouched. An error ends
 // CommitAndPush without retrying. It runs while the Repo is locked: it must
 // not call the Repo's methods.
-type EditFunc func(ctx context.Context, ws Workspace) ([]Change, error)
+type EditFunc func(ctx context.Context, ws Workspace) ([]evidence.Change, error)
 
 // Result is what CommitAndPush did.
 type Result struct {
@@ -86,10 +88,10 @@ type Result struct {
 	// Base is the remote head the last attempt started from.
 	Base string
 	// Changes are the changes in Commit (or, with no commit, none).
-	Changes []Change
+	Changes []evidence.Change
 	// HumanWon are changes latch meant to make but dropped this round
 	// because a human changed the same field in git meanwhile.
-	HumanWon []Change
+	HumanWon []evidence.Change
 	// Files are the files Commit changed (slash paths).
 	Files []string
 	// Attempts is how many rounds ran (1 without any retry).
@@ -114,7 +116,7 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	round := &roundState{firstFrom: map[FieldKey]int64{}, denied: map[FieldKey]bool{}}
+	round := &roundState{firstFrom: map[evidence.FieldKey]int64{}, denied: map[evidence.FieldKey]bool{}}
 	var res Result
 	var lastErr error
 	// unconfirmed is the last attempt's result when its push failed on the
@@ -152,11 +154,11 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 type roundState struct {
 	// firstFrom: for each field the first attempt changed, the value git
 	// declared then. A different From later means a human changed it.
-	firstFrom map[FieldKey]int64
+	firstFrom map[evidence.FieldKey]int64
 	// intended is nil until the first attempt has run edit.
-	intended map[FieldKey]bool
-	denied   map[FieldKey]bool
-	humanWon []Change
+	intended map[evidence.FieldKey]bool
+	denied   map[evidence.FieldKey]bool
+	humanWon []evidence.Change
 	// unconfirmed is the previous attempt's result if its push failed on
 	// the network; set for one attempt only.
 	unconfirmed *Result
@@ -196,7 +198,7 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 	case len(changes) == 0:
 		return fmt.Errorf("edit at %s changed %d files (first: %s) but reported no change; latch does not commit without evidence", head, len(files), files[0])
 	}
-	message, err := CommitMessage(opts.Template, changes, opts.Cluster)
+	message, err := evidence.CommitMessage(opts.Template, changes, opts.Cluster)
 	if err != nil {
 		return err
 	}
@@ -216,7 +218,7 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 // whose declared value differs from what the first attempt read was changed
 // by someone else, so the tree is reset and edit runs again with that field
 // denied.
-func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, head string, attempt int) ([]Change, error) {
+func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, head string, attempt int) ([]evidence.Change, error) {
 	for pass := 0; ; pass++ {
 		ws := Workspace{Dir: r.workDir, Head: head, Attempt: attempt, intended: round.intended, denied: round.denied}
 		changes, err := edit(ctx, ws)
@@ -224,7 +226,7 @@ func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, he
 			return nil, fmt.Errorf("edit at %s (attempt %d): %w", head, attempt, err)
 		}
 		if round.intended == nil {
-			round.intended = map[FieldKey]bool{}
+			round.intended = map[evidence.FieldKey]bool{}
 			for _, c := range changes {
 				round.intended[c.Key()] = true
 				round.firstFrom[c.Key()] = c.From

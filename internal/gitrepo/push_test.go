@@ -23,6 +23,8 @@ import (
 	"github.com/latch-gitops/latch/internal/testenv"
 
 	"github.com/latch-gitops/latch/internal/objectid"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 // seedRemote starts a remote with two workloads on main, pushed by a human.
@@ -59,8 +61,8 @@ var replicasLine = regexp.MustCompile(`(?m)^replicas: (\d+)$`)
 
 // setReplicas is an edit that latches object's replicas in file to target,
 // honouring Workspace.Allowed, as the real edit must.
-func setReplicas(file, object string, target int64) func(ws Workspace) (*Change, error) {
-	return func(ws Workspace) (*Change, error) {
+func setReplicas(file, object string, target int64) func(ws Workspace) (*evidence.Change, error) {
+	return func(ws Workspace) (*evidence.Change, error) {
 		path := filepath.Join(ws.Dir, filepath.FromSlash(file))
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -81,19 +83,19 @@ func setReplicas(file, object string, target int64) func(ws Workspace) (*Change,
 		if err := os.WriteFile(path, out, 0o644); err != nil {
 			return nil, err
 		}
-		return &Change{Object: objectid.Ref{Kind: "Deployment"}.WithNamespacedName(object), Field: "spec.replicas", File: file, From: from, To: target,
+		return &evidence.Change{Object: objectid.Ref{Kind: "Deployment"}.WithNamespacedName(object), Field: "spec.replicas", File: file, From: from, To: target,
 			Observed: target - 3, Rule: "sigfig", Min: 2, Max: 500, ChangedBy: "kube-controller-manager"}, nil
 	}
 }
 
 // edits combines per-file edits into an EditFunc; hook (if set) runs first
 // on every call, where a test plays the human.
-func edits(hook func(ws Workspace), parts ...func(Workspace) (*Change, error)) EditFunc {
-	return func(_ context.Context, ws Workspace) ([]Change, error) {
+func edits(hook func(ws Workspace), parts ...func(Workspace) (*evidence.Change, error)) EditFunc {
+	return func(_ context.Context, ws Workspace) ([]evidence.Change, error) {
 		if hook != nil {
 			hook(ws)
 		}
-		var changes []Change
+		var changes []evidence.Change
 		for _, p := range parts {
 			c, err := p(ws)
 			if err != nil {
@@ -142,7 +144,7 @@ func TestCommitAndPush(t *testing.T) {
 		t.Errorf("commit: %s\nwant:   %s", log[0], want)
 	}
 	message := testGit(t, remote.BareDir, "log", "-1", "--format=%B", "main")
-	cluster, changes, err := ParseMessage(message)
+	cluster, changes, err := evidence.ParseMessage(message)
 	if err != nil || cluster != "test" || len(changes) != 2 || changes[0].To != 40 || changes[1].To != 20 {
 		t.Errorf("trailers read back: %q %+v %v", cluster, changes, err)
 	}
@@ -254,7 +256,7 @@ func TestHumanWinsSameField(t *testing.T) {
 
 	// An edit that ignores Allowed is caught, not pushed.
 	head := remote.Head(t, "main")
-	rude := func(_ context.Context, ws Workspace) ([]Change, error) {
+	rude := func(_ context.Context, ws Workspace) ([]evidence.Change, error) {
 		if ws.Attempt == 1 {
 			human.Pull()
 			human.WriteFile("apps/web.yaml", strings.Replace(human.ReadFile("apps/web.yaml"), "replicas: 7", "replicas: 8", 1))
@@ -264,7 +266,7 @@ func TestHumanWinsSameField(t *testing.T) {
 		data := readFile(t, filepath.Join(ws.Dir, "apps/web.yaml"))
 		from, _ := strconv.ParseInt(replicasLine.FindStringSubmatch(data)[1], 10, 64)
 		writeFile(t, filepath.Join(ws.Dir, "apps/web.yaml"), replicasLine.ReplaceAllString(data, "replicas: 40"))
-		return []Change{{Object: objectid.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"}, Field: "spec.replicas", From: from, To: 40}}, nil
+		return []evidence.Change{{Object: objectid.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"}, Field: "spec.replicas", From: from, To: 40}}, nil
 	}
 	if _, err := r.CommitAndPush(testContext(t), fastOptions(), rude); err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Errorf("an edit ignoring Allowed: err = %v", err)

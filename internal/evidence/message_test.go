@@ -1,7 +1,6 @@
-package gitrepo
+package evidence
 
 import (
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -105,54 +104,6 @@ func TestSubjectExamples(t *testing.T) {
 		if got := Subject(tt.changes); got != tt.want {
 			t.Errorf("Subject = %q, want %q", got, tt.want)
 		}
-	}
-}
-
-// TestTrailersParseWithGit checks git itself reads the trailers: one
-// Latch-Object per change, the keys and values as written.
-func TestTrailersParseWithGit(t *testing.T) {
-	msg, err := CommitMessage(nil, []Change{webChange, apiChange, queueChange}, "prod-eu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("git", "interpret-trailers", "--parse")
-	cmd.Env = baseEnv()
-	cmd.Stdin = strings.NewReader(msg)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("git interpret-trailers: %v", err)
-	}
-	want := `Latch-Cluster: prod-eu
-Latch-Object: shop/web
-Latch-Kind: Deployment
-Latch-Field: spec.replicas
-Latch-File: apps/shop/web.yaml
-Latch-Value: 3 -> 40
-Latch-Observed: 37
-Latch-Bounds: HPA 2..500
-Latch-Rule: sigfig
-Latch-Changed-By: kube-controller-manager
-Latch-Object: shop/api
-Latch-Kind: Deployment
-Latch-Field: spec.replicas
-Latch-File: apps/shop/api.yaml
-Latch-Value: 10 -> 20
-Latch-Observed: 18
-Latch-Bounds: HPA 1..50
-Latch-Rule: sigfig
-Latch-Changed-By: kube-controller-manager
-Latch-Object: jobs/queue-worker
-Latch-Kind: Deployment
-Latch-Field: spec.replicas
-Latch-File: apps/jobs/queue.yaml
-Latch-Value: 100 -> 200
-Latch-Observed: 230
-Latch-Bounds: KEDA 10..1000
-Latch-Rule: magnitude
-Latch-Changed-By: keda-operator
-`
-	if string(out) != want {
-		t.Errorf("git interpret-trailers --parse:\n%s\nwant:\n%s", out, want)
 	}
 }
 
