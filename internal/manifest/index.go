@@ -694,7 +694,7 @@ func declare(src textSource, m *yaml.Node, field, via string) (fieldDecl, bool) 
 	if n == nil {
 		return fieldDecl{}, false
 	}
-	loc, err := scalarLocation(src, n, via)
+	loc, err := scalarLocation(src, n, via, field)
 	return fieldDecl{loc: loc, err: err}, true
 }
 

@@ -321,7 +321,7 @@ func (b *builder) apply(k *kustomization, acc []*object, stack []string) ([]*obj
 			if !contains(b.fieldsFor(o.ref), "spec.replicas") {
 				continue
 			}
-			loc, err := scalarLocation(k.src, count, ViaKustomizeReplicas)
+			loc, err := scalarLocation(k.src, count, ViaKustomizeReplicas, DefaultField)
 			o.fields["spec.replicas"] = fieldDecl{loc: loc, err: err}
 		}
 		if !matched {
@@ -600,7 +600,7 @@ func (b *builder) patchField(p patch, doc *yaml.Node, field string) (d fieldDecl
 				continue
 			}
 			if exact {
-				loc, err := scalarLocation(p.src, value, ViaKustomizePatch)
+				loc, err := scalarLocation(p.src, value, ViaKustomizePatch, field)
 				d, touched, removed = mark(fieldDecl{loc: loc, err: err}), true, false
 				continue
 			}

@@ -73,7 +73,7 @@ func scanMarkers(f *parsedFile, l *loader) []markerDecl {
 			l.problem(f.rel, line, "latch marker for %s: want exactly one value on its line, found %d", ref, len(candidates))
 			continue
 		}
-		loc, err := scalarLocation(f.src, candidates[0], ViaMarker)
+		loc, err := scalarLocation(f.src, candidates[0], ViaMarker, mc.Field)
 		if err != nil {
 			l.problem(f.rel, line, "latch marker for %s: %v", ref, err)
 			continue

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/latch-gitops/latch/internal/safefile"
 )
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -98,8 +100,11 @@ func (s textSource) place(line int) string {
 var nonNegativeInt = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
 
 // scalarLocation finds the digits of an integer scalar node in the file, or
-// says why latch will not edit it.
-func scalarLocation(src textSource, node *yaml.Node, via string) (Location, error) {
+// says why latch will not edit it. field names the field in errors. Where
+// the value is the object's own field (every via but ViaMarker), a quoted
+// value is a string the API rejects, and latch will not write one: only a
+// marker's value (Helm values, whose chart decides the type) may be quoted.
+func scalarLocation(src textSource, node *yaml.Node, via, field string) (Location, error) {
 	line, col := node.Line+src.lineShift, node.Column+src.colShift
 	loc := Location{File: src.file, Line: line, Column: col, Via: via}
 	switch {
@@ -114,7 +119,9 @@ func scalarLocation(src textSource, node *yaml.Node, via string) (Location, erro
 	case node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 		return loc, fmt.Errorf("%s:%d: value is a block scalar; latch only edits integers written on one line", src.file, line)
 	case !nonNegativeInt.MatchString(node.Value):
-		return loc, fmt.Errorf("%s:%d: value %q is not a plain non-negative integer", src.file, line, node.Value)
+		return loc, fmt.Errorf("%s:%d: value %s is not a plain non-negative integer", src.file, line, safefile.Excerpt(node.Value))
+	case via != ViaMarker && node.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		return loc, fmt.Errorf("%s:%d:%d: %s: %s is a string where the API wants an integer; write it without quotes", src.file, line, col, field, safefile.Excerpt(node.Value))
 	}
 	off, err := src.lines.offset(line, col)
 	if err != nil {
