@@ -147,6 +147,30 @@ func tuningShapes() []shape {
 			base: func(i int, _ *rand.Rand) float64 { return 300 * diurnalFactor(i, 0.12, 0.6) },
 			gaps: gapsEvery(1, 4, 5*perMinute, 60*perMinute-1), // 5 min to just under an hour
 		},
+		// The shapes of issue 10's table of real traces the defaults missed.
+		{
+			name: "spiky-large", about: "14 days, base ~5,000 replicas with a daily cycle (trough 50 %), 9–13 spikes a day of 4–5× for 8–16 min, one a day up to 1 h, 1–3 drops a day to the minimum for 1–3 min",
+			days: 14,
+			base: spiky(5000, 0.5, 9, 13, 4, 5, 8*perMinute, 16*perMinute),
+			gaps: gapsEvery(1, 3, perMinute, 3*perMinute),
+		},
+		{
+			name: "diurnal-deep", about: "14 days, weekday peak 800 replicas, night trough 3 %, weekends at 50 %",
+			days: 14,
+			base: func(i int, _ *rand.Rand) float64 { return 800 * diurnalFactor(i, 0.03, 0.5) },
+		},
+		{
+			name: "growth-weeks", about: "28 days, exponential growth from a peak of 50 to 2,000 replicas under a daily cycle (trough 30 %)",
+			days: 28,
+			base: func(i int, _ *rand.Rand) float64 {
+				return 50 * math.Pow(40, float64(i)/float64(28*perDay)) * diurnalFactor(i, 0.3, 0.8)
+			},
+		},
+		{
+			name: "llm-small", about: "7 days, a small inference service: weekday peak 12 replicas, trough 25 %, 1.5× the noise",
+			days: 7, noise: 1.5,
+			base: func(i int, _ *rand.Rand) float64 { return 12 * diurnalFactor(i, 0.25, 0.6) },
+		},
 	}
 }
 
@@ -211,6 +235,44 @@ func heldOutShapes() []shape {
 			base: func(i int, _ *rand.Rand) float64 { return 80 * diurnalFactor(i, 0.2, 0.7) },
 			gaps: gapsEvery(0, 2, 30*perMinute, 180*perMinute),
 		},
+		// Held-out variants of issue 10's shapes: other sizes, rates and seed.
+		{
+			name: "spiky-mid", about: "14 days, base ~1,500 replicas (trough 35 %), 5–15 spikes a day of 3–6× for 5–30 min, 0–4 drops a day to the minimum for 1–5 min",
+			days: 14, seed: heldOutSeed,
+			base: spiky(1500, 0.35, 5, 15, 3, 6, 5*perMinute, 30*perMinute),
+			gaps: gapsEvery(0, 4, perMinute, 5*perMinute),
+		},
+		{
+			name: "diurnal-deep-small", about: "14 days, weekday peak 150 replicas, night trough 5 %, weekends at 30 %, 1.25× the noise",
+			days: 14, noise: 1.25, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 { return 150 * diurnalFactor(i, 0.05, 0.3) },
+		},
+		{
+			name: "growth-linear", about: "21 days, linear growth from a peak of 5 to 500 replicas under a daily cycle (trough 40 %)",
+			days: 21, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 {
+				return (5 + 495*float64(i)/float64(21*perDay)) * diurnalFactor(i, 0.4, 0.9)
+			},
+		},
+		{
+			name: "llm-tiny", about: "7 days, a tiny inference service: peak 5 replicas, trough 40 %, twice the noise",
+			days: 7, noise: 2, seed: heldOutSeed,
+			base: func(i int, _ *rand.Rand) float64 { return 5 * diurnalFactor(i, 0.4, 0.7) },
+		},
+	}
+}
+
+// spiky is a daily cycle around level (trough as diurnalFactor's) with,
+// each day, between minPerDay and maxPerDay spikes of minH..maxH × for
+// minLen..maxLen samples, and one spike a day lasting up to an hour.
+func spiky(level, trough float64, minPerDay, maxPerDay int, minH, maxH float64, minLen, maxLen int) func(int, *rand.Rand) float64 {
+	spikes := burstsBase(1, minPerDay, maxPerDay, minH, maxH, minLen, maxLen)
+	long := burstsBase(1, 1, 1, minH, maxH, maxLen, perHour)
+	return func(i int, rng *rand.Rand) float64 {
+		// burstsBase's own mild cycle is divided out: only its spikes remain.
+		mild := 0.75 + 0.25*diurnalFactor(i, 0.2, 1)
+		f := math.Max(spikes(i, rng), long(i, rng)) / mild
+		return level * diurnalFactor(i, trough, 0.85) * f
 	}
 }
 
