@@ -1,0 +1,73 @@
+package forge
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseRemoteAndInfer(t *testing.T) {
+	cases := []struct {
+		remote, host, path, web string
+		kind                    Kind
+	}{
+		{"https://github.com/acme/infra.git", "github.com", "acme/infra", "https://github.com/", GitHub},
+		{"git@github.com:acme/infra.git", "github.com", "acme/infra", "https://github.com/", GitHub},
+		{"ssh://git@gitlab.example.com:2222/platform/infra/live.git", "gitlab.example.com", "platform/infra/live", "https://gitlab.example.com/", GitLab},
+		{"https://user:secret@gitea.example.com/o/r", "gitea.example.com", "o/r", "https://gitea.example.com/", Gitea},
+		{"http://127.0.0.1:3000/o/r.git", "127.0.0.1:3000", "o/r", "http://127.0.0.1:3000/", ""},
+	}
+	for _, tc := range cases {
+		r, err := ParseRemote(tc.remote)
+		if err != nil || r.Host != tc.host || r.Path != tc.path || r.Web != tc.web {
+			t.Errorf("ParseRemote(%q) = %+v, %v", tc.remote, r, err)
+		}
+		if strings.Contains(r.Web, "secret") {
+			t.Errorf("credentials kept: %+v", r)
+		}
+		k, err := Infer(r.Host)
+		if k != tc.kind || (tc.kind == "") != (err != nil) {
+			t.Errorf("Infer(%q) = %q, %v", r.Host, k, err)
+		}
+	}
+	for _, bad := range []string{"/srv/git/repo", "https://github.com/", "file:///x/y"} {
+		if _, err := ParseRemote(bad); err == nil {
+			t.Errorf("ParseRemote(%q): no error", bad)
+		}
+	}
+	if _, err := ParseKind("bitbucket"); err == nil {
+		t.Fatal("ParseKind accepts bitbucket")
+	}
+	if _, err := New(Config{RemoteURL: "http://127.0.0.1:3000/o/r.git", Token: "x"}); err == nil || !strings.Contains(err.Error(), "--forge") {
+		t.Fatalf("New without a kind for an unknown host: %v", err)
+	}
+	if _, err := New(Config{Kind: Gitea, RemoteURL: "http://127.0.0.1:3000/o/r.git"}); err == nil || !strings.Contains(err.Error(), TokenEnv) {
+		t.Fatalf("New without a token: %v", err)
+	}
+}
+
+func TestLoadToken(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(TokenEnv, "")
+	if _, err := LoadToken(dir); err == nil {
+		t.Fatal("no token, no error")
+	}
+	if err := os.WriteFile(filepath.Join(dir, TokenFile), []byte("s3cret-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := LoadToken(dir); err != nil || tok != "s3cret-value" {
+		t.Fatalf("LoadToken = %q, %v", tok, err)
+	}
+	t.Setenv(TokenEnv, "from-env")
+	if tok, _ := LoadToken(dir); tok != "from-env" {
+		t.Fatalf("env must win: %q", tok)
+	}
+	t.Setenv(TokenEnv, "")
+	if err := os.WriteFile(filepath.Join(dir, TokenFile), []byte("two\nlines-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadToken(dir); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("two-line token: %v", err)
+	}
+}
