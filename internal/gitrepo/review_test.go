@@ -1,0 +1,175 @@
+package gitrepo
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+const reviewBranch = "latch/test/apps/deployment.apps/web"
+
+func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
+	remote, human := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	ctx := testContext(t)
+	mainBefore := remote.Log(t, "main", "%H")
+
+	res, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40)))
+	if err != nil || !res.Pushed || res.Previous != "" || res.Commit == "" {
+		t.Fatalf("first push = %+v, %v", res, err)
+	}
+	if got := remote.Log(t, "main", "%H"); strings.Join(got, ",") != strings.Join(mainBefore, ",") {
+		t.Fatal("the base branch moved")
+	}
+	if n := testGit(t, remote.BareDir, "rev-list", "--count", "main.."+reviewBranch); n != "1" {
+		t.Fatalf("%s commits beyond main, want 1", n)
+	}
+	head, foreign, err := r.ReviewBranch(ctx, reviewBranch)
+	if err != nil || head != res.Commit || foreign {
+		t.Fatalf("ReviewBranch = %s %v %v", head, foreign, err)
+	}
+
+	// main moves; a further change rebuilds the branch as new base + one
+	// commit, leased on the previous head.
+	human.Pull()
+	human.WriteFile("apps/api.yaml", "replicas: 11\nimage: api:2\n")
+	human.Commit("api: image 2")
+	human.Push()
+	var pushes []string
+	r.git.observe = func(a []string) {
+		if a[0] == "push" {
+			pushes = append(pushes, strings.Join(a, " "))
+		}
+	}
+	res2, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 50)))
+	r.git.observe = nil
+	if err != nil || !res2.Pushed || res2.Previous != res.Commit {
+		t.Fatalf("rebuild = %+v, %v", res2, err)
+	}
+	if len(pushes) != 1 || !strings.Contains(pushes[0], "--force-with-lease=refs/heads/"+reviewBranch+":"+res.Commit) {
+		t.Fatalf("rebuild pushes %q, want one leased on %s", pushes, res.Commit)
+	}
+	if n := testGit(t, remote.BareDir, "rev-list", "--count", "main.."+reviewBranch); n != "1" {
+		t.Fatalf("after rebuild %s commits beyond main, want 1", n)
+	}
+	if parent := testGit(t, remote.BareDir, "rev-parse", reviewBranch+"^"); parent != testGit(t, remote.BareDir, "rev-parse", "main") {
+		t.Fatalf("rebuild's parent %s is not main", parent)
+	}
+	if !strings.Contains(testGit(t, remote.BareDir, "show", reviewBranch+":apps/web.yaml"), "replicas: 50") {
+		t.Fatal("branch does not declare 50")
+	}
+	if !strings.Contains(testGit(t, remote.BareDir, "show", "main:apps/web.yaml"), "replicas: 3") {
+		t.Fatal("main changed")
+	}
+
+	// A person pushes to the PR branch: latch sees it and adds on top.
+	person := remote.Human(t)
+	testGit(t, person.Dir, "fetch", "--quiet", "origin", reviewBranch)
+	testGit(t, person.Dir, "checkout", "--quiet", "-B", "review", "FETCH_HEAD")
+	person.WriteFile("apps/web.yaml", "# web, also edited by humans\nreplicas: 45\nimage: web:1\n")
+	testGit(t, person.Dir, "commit", "--quiet", "-am", "web: 45 is enough")
+	personCommit := testGit(t, person.Dir, "rev-parse", "HEAD")
+	testGit(t, person.Dir, "push", "--quiet", "origin", "HEAD:refs/heads/"+reviewBranch)
+	if _, foreign, err := r.ReviewBranch(ctx, reviewBranch); err != nil || !foreign {
+		t.Fatalf("ReviewBranch after a person's push: foreign %v, %v", foreign, err)
+	}
+	pushes = nil
+	r.git.observe = func(a []string) {
+		if a[0] == "push" {
+			pushes = append(pushes, strings.Join(a, " "))
+		}
+	}
+	res3, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch, OnTop: true}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 60)))
+	r.git.observe = nil
+	if err != nil || !res3.Pushed {
+		t.Fatalf("on top = %+v, %v", res3, err)
+	}
+	if len(pushes) != 1 || strings.Contains(pushes[0], "force") {
+		t.Fatalf("on-top push %q must be a plain fast-forward", pushes)
+	}
+	if parent := testGit(t, remote.BareDir, "rev-parse", reviewBranch+"^"); parent != personCommit {
+		t.Fatalf("latch's commit is not on top of the person's: parent %s", parent)
+	}
+}
+
+func TestPushReviewLeaseRefusesToOverwrite(t *testing.T) {
+	remote, _ := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	ctx := testContext(t)
+	if _, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40))); err != nil {
+		t.Fatal(err)
+	}
+	// While latch builds its rebuild, a person pushes to the branch.
+	var personCommit string
+	race := func(ws Workspace) {
+		person := remote.Human(t)
+		testGit(t, person.Dir, "fetch", "--quiet", "origin", reviewBranch)
+		testGit(t, person.Dir, "checkout", "--quiet", "-B", "review", "FETCH_HEAD")
+		person.WriteFile("NOTE.md", "please wait\n")
+		personCommit = person.Commit("note")
+		testGit(t, person.Dir, "push", "--quiet", "origin", "HEAD:refs/heads/"+reviewBranch)
+	}
+	_, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(race, setReplicas("apps/web.yaml", "apps/web", 50)))
+	if err == nil || KindOf(err) != KindConflict {
+		t.Fatalf("push over a person's commit: %v (kind %v), want a conflict", err, KindOf(err))
+	}
+	if got := testGit(t, remote.BareDir, "rev-parse", reviewBranch); got != personCommit {
+		t.Fatalf("branch is at %s, want the person's %s kept", got, personCommit)
+	}
+}
+
+func TestPushReviewOnlyToLatchBranches(t *testing.T) {
+	remote, _ := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	for _, b := range []string{"main", "feature/x", "latch/", "latchy/x"} {
+		if _, err := r.PushReview(context.Background(), fastOptions(), ReviewPush{Branch: b}, edits(nil)); err == nil {
+			t.Errorf("PushReview to %q accepted", b)
+		}
+		if _, _, err := r.ReviewBranch(context.Background(), b); err == nil {
+			t.Errorf("ReviewBranch(%q) accepted", b)
+		}
+	}
+}
+
+func TestCheckReviewPush(t *testing.T) {
+	r := &Repo{remote: "origin", branch: "main"}
+	sha := strings.Repeat("a", 40)
+	for _, ok := range [][]string{
+		r.reviewPushArgs(reviewBranch, ""),
+		r.reviewPushArgs(reviewBranch, sha),
+	} {
+		if err := checkReviewPush(ok, "main"); err != nil {
+			t.Errorf("latch's own review push refused: %v", err)
+		}
+	}
+	for _, bad := range [][]string{
+		{"push", "--force", "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "-f", "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "--force-with-lease", "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "--force-with-lease=refs/heads/" + reviewBranch, "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "--force-with-lease=refs/heads/" + reviewBranch + ":abc1234", "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "--force-with-lease=refs/heads/latch/other:" + sha, "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "--force-with-lease=refs/heads/main:" + sha, "origin", "HEAD:refs/heads/main"},
+		{"push", "origin", "HEAD:refs/heads/main"},
+		{"push", "origin", "HEAD:refs/heads/feature"},
+		{"push", "origin", "+HEAD:refs/heads/" + reviewBranch},
+		{"push", "origin", ":refs/heads/" + reviewBranch},
+		{"push", "--delete", "origin", reviewBranch},
+		{"push", "origin", "HEAD:refs/heads/" + reviewBranch, "HEAD:refs/heads/main"},
+		{"push", "--force-with-lease=refs/heads/" + reviewBranch + ":" + sha, "--force-with-lease=refs/heads/" + reviewBranch + ":" + sha, "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "--mirror", "origin"},
+	} {
+		if err := checkReviewPush(bad, "main"); err == nil {
+			t.Errorf("checkReviewPush accepted %v", bad)
+		}
+	}
+	// The base push guard still refuses every force, the lease form too.
+	for _, bad := range [][]string{
+		{"push", "--force-with-lease=refs/heads/" + reviewBranch + ":" + sha, "origin", "HEAD:refs/heads/" + reviewBranch},
+		{"push", "--force", "origin", "HEAD:refs/heads/main"},
+	} {
+		if err := checkNoForce(bad); err == nil {
+			t.Errorf("checkNoForce accepted %v", bad)
+		}
+	}
+}
