@@ -8,8 +8,16 @@ import (
 
 const reviewBranch = "latch/test/apps/deployment.apps/web"
 
+// allowLeasedRewrites lets the test remote take a leased rewrite of a
+// branch, as a forge does for any unprotected branch (testenv's remote
+// denies non-fast-forwards everywhere, like a protected branch).
+func allowLeasedRewrites(t *testing.T, bare string) {
+	testGit(t, bare, "config", "receive.denyNonFastForwards", "false")
+}
+
 func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
 	remote, human := seedRemote(t)
+	allowLeasedRewrites(t, remote.BareDir)
 	r := cloneRemote(t, remote, remoteAuth(remote))
 	ctx := testContext(t)
 	mainBefore := remote.Log(t, "main", "%H")
@@ -94,6 +102,7 @@ func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
 
 func TestPushReviewLeaseRefusesToOverwrite(t *testing.T) {
 	remote, _ := seedRemote(t)
+	allowLeasedRewrites(t, remote.BareDir)
 	r := cloneRemote(t, remote, remoteAuth(remote))
 	ctx := testContext(t)
 	if _, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40))); err != nil {
