@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 // ReviewBranchPrefix starts every branch PushReview may push to (it matches
@@ -31,7 +33,7 @@ type ReviewResult struct {
 	// Previous is the PR branch's head before the push ("" : it did not
 	// exist). A rebuild pushed with a lease on exactly this commit.
 	Previous string
-	Changes  []Change
+	Changes  []evidence.Change
 	Files    []string
 	Pushed   bool
 }
@@ -111,7 +113,7 @@ func (r *Repo) PushReview(ctx context.Context, opts PushOptions, req ReviewPush,
 	case len(changes) == 0:
 		return res, fmt.Errorf("edit at %s for %s changed %d files but reported no change; latch does not commit without evidence", start, req.Branch, len(files))
 	}
-	message, err := CommitMessage(opts.Template, changes, opts.Cluster)
+	message, err := evidence.CommitMessage(opts.Template, changes, opts.Cluster)
 	if err != nil {
 		return res, err
 	}
@@ -184,7 +186,7 @@ func (r *Repo) hasForeignCommits(ctx context.Context, base, head string) (bool, 
 		if strings.TrimSpace(msg) == "" {
 			continue
 		}
-		if _, _, err := ParseMessage(msg); err != nil {
+		if _, _, err := evidence.ParseMessage(msg); err != nil {
 			return true, nil
 		}
 	}
