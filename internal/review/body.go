@@ -135,14 +135,17 @@ func (e Evidence) Bounds() string {
 	return fmt.Sprintf("%s %d..%d", from, e.Min, e.Max)
 }
 
+// Ref is "Kind namespace/name".
+func (e Evidence) Ref() string { return ref(e.Object) }
+
 // ShortField is the field's last segment ("replicas").
 func (e Evidence) ShortField() string { return e.Field[strings.LastIndex(e.Field, ".")+1:] }
 
 // DefaultTitle and DefaultBody are the templates used unless latch.yaml
 // gives others. Titles are one line; latch folds any line break.
-const DefaultTitle = `latch: {{.Object.Ref}} {{.ShortField}} {{.From}} → {{.To}}{{with .Suspicious}} ({{(index . 0).Rule}}){{end}}`
+const DefaultTitle = `latch: {{.Ref}} {{.ShortField}} {{.From}} → {{.To}}{{with .Suspicious}} ({{(index . 0).Rule}}){{end}}`
 
-const DefaultBody = `latch proposes **{{.Object.Ref}}** {{.Field}}: **{{.From}} → {{.To}}**{{with .Cluster}} (cluster {{.}}){{end}}.
+const DefaultBody = `latch proposes **{{.Ref}}** {{.Field}}: **{{.From}} → {{.To}}**{{with .Cluster}} (cluster {{.}}){{end}}.
 {{with .Suspicious}}
 **Why this needs a person:**
 {{range .}}- {{.Text}}

@@ -23,7 +23,7 @@ func Branch(cluster string, o Object) string {
 	if cluster == "" {
 		cluster = "default"
 	}
-	return BranchPrefix + refSegment(cluster) + "/" + refSegment(ns) + "/" + refSegment(o.kindKey()) + "/" + refSegment(o.Name)
+	return BranchPrefix + refSegment(cluster) + "/" + refSegment(ns) + "/" + refSegment(kindKey(o)) + "/" + refSegment(o.Name)
 }
 
 // refSegment makes s one valid path segment of a git ref (see

@@ -1,0 +1,205 @@
+// Package reviewflow acts on the review decisions for one workload: it
+// gathers the situation (the newest PR of latch's branch from the forge,
+// the branch's state from git), asks review.Decide, and acts — pushes
+// latch's PR branch (gitrepo.PushReview), then creates, updates or closes
+// the PR (internal/forge). Git first, the forge second, the marker last, so
+// an interrupted step is redone on the next pass and never duplicated.
+// Direct pushes stay with the caller's usual CommitAndPush.
+package reviewflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/review"
+)
+
+// Flow holds what every workload's review shares.
+type Flow struct {
+	Repo    *gitrepo.Repo
+	Forge   *forge.Client
+	Cluster string
+	// Labels go on every PR (default: "latch").
+	Labels    []string
+	Reviewers []string
+	Templates review.Templates
+	Push      gitrepo.PushOptions
+	// Step, when set (tests), is called before each acting step with its
+	// name; an error aborts the flow there, as a crash would.
+	Step func(name string) error
+}
+
+// Item is one workload's latch as the flow sees it.
+type Item struct {
+	Object   review.Object
+	Field    string
+	Proposal *review.Proposal
+	// NeedsReview is the mode's answer (review.Mode.NeedsReview).
+	NeedsReview bool
+	Evidence    review.Evidence
+	// Edit writes the proposal into the work tree (as for CommitAndPush).
+	Edit gitrepo.EditFunc
+}
+
+// Outcome is what Run did for one item.
+type Outcome struct {
+	Decision review.Decision
+	// PR is the PR acted on (0 when none); URL its web page.
+	PR  int
+	URL string
+	// Created, Updated, Closed report forge writes (for metrics, Events).
+	Created, Updated, Closed bool
+}
+
+func (f *Flow) step(name string) error {
+	if f.Step == nil {
+		return nil
+	}
+	return f.Step(name)
+}
+
+func (f *Flow) labels() []string {
+	if len(f.Labels) == 0 {
+		return []string{"latch"}
+	}
+	return f.Labels
+}
+
+// Gather reads the situation for it: the newest PR of its branch (one forge
+// call), whether latch wrote it and its marker, and whether a person pushed
+// to the branch (git).
+func (f *Flow) Gather(ctx context.Context, it Item) (review.Situation, *forge.PR, error) {
+	s := review.Situation{Proposal: it.Proposal, NeedsReview: it.NeedsReview}
+	branch := review.Branch(f.Cluster, it.Object)
+	me, err := f.Forge.Me(ctx)
+	if err != nil {
+		return s, nil, err
+	}
+	fp, err := f.Forge.FindByBranch(ctx, f.Repo.Branch(), branch)
+	if err != nil {
+		return s, nil, err
+	}
+	if fp != nil {
+		pr := &review.PR{Number: fp.Number, State: review.State(fp.State), ByLatch: fp.Author == me, URL: fp.URL}
+		if m, err := review.ParseMarker(fp.Body); err == nil && sameObject(m.Object, it.Object) && m.Cluster == f.Cluster {
+			pr.Marker = &m
+		}
+		s.PR = pr
+		if fp.State == forge.StateOpen {
+			if _, foreign, err := f.Repo.ReviewBranch(ctx, branch); err != nil {
+				return s, fp, err
+			} else {
+				s.BranchForeign = foreign
+			}
+		}
+	}
+	return s, fp, nil
+}
+
+// Run gathers, decides and acts for one item. Push decisions are returned
+// for the caller to commit with the window's direct latches; PushAndClose
+// closes the PR here and leaves the push to the caller as well.
+func (f *Flow) Run(ctx context.Context, it Item) (Outcome, error) {
+	s, fp, err := f.Gather(ctx, it)
+	if err != nil {
+		return Outcome{}, err
+	}
+	d := review.Decide(s)
+	out := Outcome{Decision: d, PR: d.PR}
+	if fp != nil {
+		out.URL = fp.URL
+	}
+	branch := review.Branch(f.Cluster, it.Object)
+	switch d.Action {
+	case review.Nothing, review.Push:
+		return out, nil
+	case review.Open, review.Update, review.UpdateOnTop:
+		if err := f.step("push-branch"); err != nil {
+			return out, err
+		}
+		onTop := d.Action == review.UpdateOnTop
+		res, err := f.Repo.PushReview(ctx, f.Push, gitrepo.ReviewPush{Branch: branch, OnTop: onTop}, it.Edit)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", branch, err)
+		}
+		commit := res.Commit
+		if commit == "" {
+			// The branch already declared it (an earlier push whose forge
+			// step did not happen): the marker names the branch's head.
+			head, _, err := f.Repo.ReviewBranch(ctx, branch)
+			if err != nil {
+				return out, err
+			}
+			commit = head
+		}
+		ev := it.Evidence
+		ev.OnTop = onTop
+		m := review.NewMarker(f.Cluster, it.Object, it.Field, *it.Proposal, commit)
+		title, body, err := f.Templates.Render(ev, m)
+		if err != nil {
+			return out, err
+		}
+		if err := f.step("forge-write"); err != nil {
+			return out, err
+		}
+		if d.Action == review.Open {
+			pr, created, err := f.Forge.CreateOrUpdate(ctx, forge.NewPR{Branch: branch, Base: f.Repo.Branch(), Title: title, Body: body, Labels: f.labels(), Reviewers: f.Reviewers})
+			if err != nil {
+				return out, err
+			}
+			out.PR, out.URL, out.Created, out.Updated = pr.Number, pr.URL, created, !created
+			return out, nil
+		}
+		pr, err := f.Forge.Update(ctx, d.PR, forge.Edit{Title: &title, Body: &body})
+		if err != nil {
+			return out, err
+		}
+		out.URL, out.Updated = pr.URL, true
+		return out, nil
+	case review.Close, review.PushAndClose:
+		m := *s.PR.Marker
+		m.ClosedByLatch = true
+		note := "latch closes this pull request: the live value is back at what git declares."
+		if d.Action == review.PushAndClose {
+			note = "latch closes this pull request: the value is now ordinary and latch pushed it directly."
+		}
+		if err := f.step("comment"); err != nil {
+			return out, err
+		}
+		if err := f.Forge.Comment(ctx, d.PR, note+"\n\n<!-- latch-review-close -->"); err != nil {
+			return out, err
+		}
+		if err := f.step("close"); err != nil {
+			return out, err
+		}
+		body := review.WithMarker(fp.Body, m)
+		if _, err := f.Forge.Update(ctx, d.PR, forge.Edit{Body: &body, Close: true}); err != nil {
+			return out, err
+		}
+		out.Closed = true
+		return out, nil
+	case review.Release:
+		m := *s.PR.Marker
+		m.Released = true
+		body := review.WithMarker(fp.Body, m)
+		if err := f.step("release"); err != nil {
+			return out, err
+		}
+		if _, err := f.Forge.Update(ctx, d.PR, forge.Edit{Body: &body}); err != nil {
+			return out, err
+		}
+		out.Updated = true
+		return out, nil
+	}
+	return out, errors.New("reviewflow: unknown action " + string(d.Action))
+}
+
+// sameObject compares identities without the API version, which may move
+// (apps/v1beta2 → apps/v1) while the object stays the same.
+func sameObject(a, b review.Object) bool {
+	a.Version, b.Version = "", ""
+	return a == b
+}
