@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/decide"
 	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/manifest"
@@ -166,97 +166,128 @@ func (l *Latcher) policyFile() string {
 	return l.PolicyFile
 }
 
-// plan decides every workload against the files in ws and, with apply,
-// edits them.
-func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]evidence.Change, []WorkloadStatus, map[string]policy.State, *policyfile.Policy, error) {
+// Gathered is what a pass read before deciding: the policy and index at
+// the head, and the decide step's input. status, sync and run share it.
+type Gathered struct {
+	Policy *policyfile.Policy
+	Index  *manifest.Index
+	Input  decide.Input
+}
+
+// gather reads latch.yaml and the manifests at ws and, for each observed
+// workload, what the decide step needs: the resolved policy, where git
+// declares each latched field, the bounds and the stored state.
+func (l *Latcher) gather(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time) (*Gathered, error) {
 	pol, err := policyfile.Load(ws.Dir, l.policyFile())
 	if err != nil {
 		// A broken latch.yaml stops latching: guessing a policy would write
 		// values nobody asked for.
-		return nil, nil, nil, nil, fmt.Errorf("policy at %s: %w", gitrepo.ShortID(ws.Head), err)
+		return nil, fmt.Errorf("policy at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
 	idx, err := manifest.BuildIndex(ws.Dir, manifest.IndexOptions{Path: l.Path})
 	if err != nil {
-		return nil, nil, nil, pol, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
+		return &Gathered{Policy: pol}, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
 	for _, p := range idx.Problems {
 		l.logger().Warn("manifest problem", "file", p.File, "line", p.Line, "problem", p.Message)
 	}
-
-	var (
-		edits    []manifest.Edit
-		changes  []evidence.Change
-		statuses []WorkloadStatus
-		states   = map[string]policy.State{}
-	)
+	g := &Gathered{Policy: pol, Index: idx, Input: decide.Input{Now: now, Objects: make([]decide.Object, 0, len(workloads))}}
 	for _, w := range workloads {
-		ref := w.Ref
-		gitMin, gitMax, gitHPA := idx.HPAFor(ref)
-		obj := policyfile.Object{Ref: ref, Labels: w.Labels, HasHPA: w.HPA != nil || gitHPA}
-		field := pol.Resolve(obj).Field(ReplicasField)
-		st := WorkloadStatus{Ref: ref, Mode: string(field.Mode), Observed: w.Replicas}
-		if field.Mode != policy.ModeLatch || field.Latch == nil {
-			if !apply {
-				statuses = append(statuses, st) // status lists every workload
+		o := decide.Object{Ref: w.Ref, ChangedBy: w.ReplicasManager,
+			// The informer keeps spec.replicas only (cluster.Strip).
+			Live: map[string]int64{ReplicasField: w.Replicas}}
+		if min, max, ok := idx.HPAFor(w.Ref); ok {
+			o.GitBounds = &decide.Bounds{Min: min, Max: max}
+		}
+		if w.HPA != nil {
+			o.LiveBounds = &decide.Bounds{Min: w.HPA.MinReplicas, Max: w.HPA.MaxReplicas}
+		}
+		o.Policy = pol.Resolve(policyfile.Object{Ref: w.Ref, Labels: w.Labels, HasHPA: o.LiveBounds != nil || o.GitBounds != nil})
+		for _, field := range o.Policy.Paths() {
+			if _, live := o.Live[field]; !live || o.Policy.Field(field).Mode != policy.ModeLatch {
+				continue
 			}
-			continue
+			var decl decide.Declared
+			if loc, err := idx.Lookup(w.Ref, field); err != nil {
+				decl.Problem = err.Error()
+			} else {
+				decl.Loc = loc
+			}
+			if state, ok := l.States.Load(l.stateKey(w.Ref, field)); ok {
+				decl.Stored = &state
+			}
+			decl.PersonChanged = !ws.Allowed(w.Ref, field)
+			if o.Fields == nil {
+				o.Fields = map[string]decide.Declared{}
+			}
+			o.Fields[field] = decl
 		}
-		loc, err := idx.Lookup(ref, ReplicasField)
-		if err != nil {
-			st.Error = err.Error()
-			statuses = append(statuses, st)
-			continue
-		}
-		st.Location = loc.String()
-		declared, err := strconv.ParseInt(loc.Value, 10, 64)
-		if err != nil {
-			st.Error = fmt.Sprintf("%s: value %q is not an integer", loc, loc.Value)
-			statuses = append(statuses, st)
-			continue
-		}
-		st.Declared = declared
+		g.Input.Objects = append(g.Input.Objects, o)
+	}
+	return g, nil
+}
 
-		// Bounds: the HPA declared in git is the truth; a live HPA git does
-		// not declare (yet) still binds rather than being ignored.
-		boundsFrom := "HPA"
+// plan gathers at ws, decides, and with apply writes the edits (act).
+func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]evidence.Change, []WorkloadStatus, map[string]policy.State, *policyfile.Policy, error) {
+	g, err := l.gather(ws, workloads, now)
+	if err != nil {
+		var pol *policyfile.Policy
+		if g != nil {
+			pol = g.Policy
+		}
+		return nil, nil, nil, pol, err
+	}
+	decisions := decide.Decide(g.Input)
+	statuses := statusesOf(g.Input, decisions, !apply)
+	var (
+		edits   []manifest.Edit
+		changes []evidence.Change
+		states  = map[string]policy.State{}
+	)
+	for _, d := range decisions {
+		if d.Next != nil {
+			states[l.stateKey(d.Ref, d.Field)] = *d.Next
+		}
+		if d.Evidence != nil {
+			edits = append(edits, manifest.Edit{Loc: d.Loc, NewValue: d.Target})
+			changes = append(changes, *d.Evidence)
+		}
+	}
+	if len(edits) == 0 || !apply {
+		return nil, statuses, states, g.Policy, nil
+	}
+	if _, err := manifest.ApplyEdits(ws.Dir, edits); err != nil {
+		if errors.Is(err, manifest.ErrConflict) {
+			return nil, statuses, states, g.Policy, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", gitrepo.ShortID(ws.Head), err)
+		}
+		return nil, statuses, states, g.Policy, fmt.Errorf("editing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
+	}
+	return changes, statuses, states, g.Policy, nil
+}
+
+// statusesOf reports the spec.replicas decision of each workload, sorted by
+// namespace/name then kind; all lists the workloads that are not latched too.
+func statusesOf(in decide.Input, decisions []decide.Decision, all bool) []WorkloadStatus {
+	byKey := map[objectid.Key]decide.Decision{}
+	for _, d := range decisions {
+		if d.Field == ReplicasField {
+			byKey[d.Ref.Key()] = d
+		}
+	}
+	var statuses []WorkloadStatus
+	for _, o := range in.Objects {
+		st := WorkloadStatus{Ref: o.Ref, Mode: string(o.Policy.Field(ReplicasField).Mode), Observed: o.Live[ReplicasField]}
+		d, latched := byKey[o.Ref.Key()]
 		switch {
-		case gitHPA:
-			st.Min, st.Max = gitMin, gitMax
-		case w.HPA != nil:
-			st.Min, st.Max, boundsFrom = w.HPA.MinReplicas, w.HPA.MaxReplicas, "live HPA"
-		}
-		if st.Max > 0 {
-			st.Bounds = fmt.Sprintf("%s %d..%d", boundsFrom, st.Min, st.Max)
-		}
-
-		key := l.stateKey(w)
-		state, ok := l.States.Load(key)
-		if !ok || !state.Valid || state.Declared != declared {
-			// First sight, or git moved under us (a human edit, a lost
-			// push): git is the truth to start from.
-			state = policy.Resume(declared)
-		}
-		next, decision := policy.Step(*field.Latch, state, now, w.Replicas, st.Min, st.Max)
-		states[key] = next
-		st.Target, st.Reason = decision.Declared, decision.Reason
-		if decision.Declared == declared {
-			statuses = append(statuses, st)
+		case !latched && !all:
 			continue
+		case latched && d.Problem != "":
+			st.Error = d.Problem
+		case latched:
+			st.Declared, st.Target, st.Reason = d.Declared, d.Target, d.Reason
+			st.Location = d.Loc.String()
+			st.Min, st.Max, st.Bounds = d.Min, d.Max, d.Bounds()
 		}
-		if !ws.Allowed(ref, ReplicasField) {
-			st.Target = declared
-			st.Reason = "a person changed this field in git during this round; their value stands until the next pass"
-			states[key] = policy.Resume(declared)
-			statuses = append(statuses, st)
-			continue
-		}
-		edits = append(edits, manifest.Edit{Loc: loc, NewValue: decision.Declared})
-		changes = append(changes, evidence.Change{
-			Object: ref, Field: ReplicasField, File: loc.File,
-			From: declared, To: decision.Declared, Observed: w.Replicas,
-			Rule: field.Latch.Ladder.String(), Min: st.Min, Max: st.Max, BoundsFrom: boundsFrom,
-			ChangedBy: w.ReplicasManager, Reason: decision.Reason,
-		})
 		statuses = append(statuses, st)
 	}
 	sort.Slice(statuses, func(i, j int) bool {
@@ -269,21 +300,17 @@ func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now t
 		}
 		return a.Group < b.Group
 	})
-	if len(edits) == 0 || !apply {
-		return nil, statuses, states, pol, nil
-	}
-	if _, err := manifest.ApplyEdits(ws.Dir, edits); err != nil {
-		if errors.Is(err, manifest.ErrConflict) {
-			return nil, statuses, states, pol, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", gitrepo.ShortID(ws.Head), err)
-		}
-		return nil, statuses, states, pol, fmt.Errorf("editing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
-	}
-	return changes, statuses, states, pol, nil
+	return statuses
 }
 
-// stateKey identifies a workload's state machine across passes.
-func (l *Latcher) stateKey(w cluster.Workload) string {
-	return l.Cluster + "|" + w.Group + "/" + w.Kind + "|" + w.Namespace + "/" + w.Name
+// stateKey identifies a field's state machine across passes. spec.replicas
+// keeps the key state files have always used.
+func (l *Latcher) stateKey(ref objectid.Ref, field string) string {
+	key := l.Cluster + "|" + ref.Group + "/" + ref.Kind + "|" + ref.Namespace + "/" + ref.Name
+	if field != ReplicasField {
+		key += "|" + field
+	}
+	return key
 }
 
 func (l *Latcher) logger() *slog.Logger {
