@@ -12,11 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/controller"
 )
 
 // globalOptions are the flags every latch command shares. Kubernetes
@@ -151,17 +153,21 @@ func (o *globalOptions) namespace() string {
 	return *o.kube.Namespace
 }
 
-// listWorkloads reads the live workloads once, straight from the API server.
-func (o *globalOptions) listWorkloads(ctx context.Context) ([]cluster.Workload, error) {
-	cfg, err := o.restConfig()
-	if err != nil {
-		return nil, err
-	}
+// listWorkloads reads the live workloads once, straight from the API
+// server: Deployments, StatefulSets and the kinds with a /scale subresource
+// latch.yaml at the remote head latches, resolved as `latch run` resolves
+// them at start (controller.KindsFromPolicy).
+func (o *globalOptions) listWorkloads(ctx context.Context, cfg *rest.Config, latcher *controller.Latcher, log *slog.Logger) ([]cluster.Workload, error) {
 	reader, err := ctrlclient.New(cfg, ctrlclient.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	workloads, err := cluster.List(ctx, reader, o.namespace())
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	kinds, _ := controller.KindsFromPolicy(ctx, latcher, reader.RESTMapper(), disc, log)
+	workloads, err := cluster.List(ctx, reader, o.namespace(), kinds...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the cluster: %w", err)
 	}

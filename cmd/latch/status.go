@@ -18,7 +18,8 @@ func newStatusCommand(opts *globalOptions) *cobra.Command {
 		Use:   "status --repo URL|PATH",
 		Short: "Show each workload: observed, declared in git, what latch would declare now, and problems",
 		Long: `status reads the live cluster and the repository's remote head and shows,
-for every Deployment and StatefulSet: its mode in latch.yaml, the scale it runs
+for every Deployment and StatefulSet, and every kind with a /scale
+subresource latch.yaml latches: its mode in latch.yaml, the scale it runs
 at, the value git declares, the value a latch pass starting now would declare
 (a running controller may still be waiting out a dwell), the bounds, the last
 latch commit that touched it, and why it cannot be latched (not found in git,
@@ -29,16 +30,20 @@ declared twice, …). It changes nothing.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			repoOpts := f.repoOptions()
-			workloads, err := opts.listWorkloads(ctx)
+			cfg, err := opts.restConfig()
 			if err != nil {
 				return err
 			}
-			latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, gitrepo.PushOptions{}, controller.NewMemoryStates(), opts.logger())
+			log := opts.logger()
+			latcher, closeRepo, err := f.openLatcher(ctx, f.repoOptions(), gitrepo.PushOptions{}, controller.NewMemoryStates(), log)
 			if err != nil {
 				return err
 			}
 			defer closeRepo()
+			workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)
+			if err != nil {
+				return err
+			}
 			statuses, err := latcher.Status(ctx, workloads, time.Now())
 			if err != nil {
 				return err

@@ -163,7 +163,7 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	if err != nil {
 		return err
 	}
-	workloads, err := opts.listWorkloads(ctx)
+	cfg, err := opts.restConfig()
 	if err != nil {
 		return err
 	}
@@ -184,6 +184,10 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 		return err
 	}
 	defer closeRepo()
+	workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)
+	if err != nil {
+		return err
+	}
 	outcome, err := latcher.Sync(ctx, workloads, time.Now(), f.dryRun)
 	if err != nil {
 		return err

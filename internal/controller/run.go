@@ -149,7 +149,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("discovery client: %w", err)
 	}
-	fromPolicy, skipped := kindsFromPolicy(ctx, opts.Latcher, mgr.GetRESTMapper(), disc, log)
+	fromPolicy, skipped := KindsFromPolicy(ctx, opts.Latcher, mgr.GetRESTMapper(), disc, log)
 	opts.ExtraKinds = mergeKinds(opts.ExtraKinds, fromPolicy)
 	if len(opts.ExtraKinds) > 0 {
 		log.Info("watching kinds with a /scale subresource besides Deployment and StatefulSet; a latch.yaml rule naming another kind needs a restart",

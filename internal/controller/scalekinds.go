@@ -39,14 +39,15 @@ func policyScaleKinds(pol *policyfile.Policy) []schema.GroupKind {
 	return out
 }
 
-// kindsFromPolicy reads latch.yaml at the remote head and resolves the
+// KindsFromPolicy reads latch.yaml at the remote head and resolves the
 // kinds it latches (policyScaleKinds) to served versions with a /scale
 // subresource. A kind that is not served, or has no /scale, is logged and
 // skipped: latch reads the replica count at spec.replicas of kinds whose
 // /scale maps there. An unreadable policy is logged too; `latch run` then
 // watches the built-in and flag kinds only. skipped are the kinds it
-// names that cannot be watched.
-func kindsFromPolicy(ctx context.Context, latcher *Latcher, mapper meta.RESTMapper, disc discovery.DiscoveryInterface, log *slog.Logger) (kinds []schema.GroupVersionKind, skipped []schema.GroupKind) {
+// names that cannot be watched. `latch run` calls it at start; `sync --once`
+// and `status` before listing the cluster, so all three see the same kinds.
+func KindsFromPolicy(ctx context.Context, latcher *Latcher, mapper meta.RESTMapper, disc discovery.DiscoveryInterface, log *slog.Logger) (kinds []schema.GroupVersionKind, skipped []schema.GroupKind) {
 	head, err := latcher.Repo.Refresh(ctx)
 	if err != nil {
 		log.Warn("cannot read latch.yaml at start; kinds it names besides Deployment and StatefulSet are not watched until a restart", "error", err)

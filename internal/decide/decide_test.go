@@ -68,7 +68,7 @@ func TestDecide(t *testing.T) {
 				o.GitBounds, o.LiveBounds = &Bounds{Min: 2, Max: 500}, &Bounds{Min: 1, Max: 10}
 			}), target: 40, bounds: "HPA 2..500", edit: true},
 		{name: "a live HPA git does not declare still binds (clamp)",
-			obj: object(37, "3", func(o *Object) { o.LiveBounds = &Bounds{Min: 1, Max: 10} }),
+			obj:    object(37, "3", func(o *Object) { o.LiveBounds = &Bounds{Min: 1, Max: 10} }),
 			target: 10, bounds: "live HPA 1..10", edit: true},
 		{name: "clamp up to the minimum",
 			obj: object(1, "1", func(o *Object) { o.GitBounds = &Bounds{Min: 5, Max: 50} }), target: 5, bounds: "HPA 5..50", edit: true},
