@@ -115,7 +115,7 @@ func (e *env) run(ctx context.Context, sc scenario) (outcome, error) {
 		return out, err
 	}
 	defer p.Stop()
-	if err := p.WaitReady(ctx, 5*time.Minute); err != nil {
+	if err := p.WaitReady(ctx); err != nil {
 		return out, err
 	}
 	base := remote.Head(e.t, "main")
@@ -167,8 +167,9 @@ func (e *env) run(ctx context.Context, sc scenario) (outcome, error) {
 	}
 	e.log("  %d scales done in %v; waiting for the commits", sc.n, time.Since(start).Round(100*time.Millisecond))
 
-	// Wait until every workload is in a commit, or a generous deadline.
-	deadline := time.Now().Add(sc.window + 2*time.Minute)
+	// Wait until every workload is in a commit, or the fixture's deadline
+	// (the test's, or a generous bound for the benchmark program).
+	deadline := testenv.Deadline(e.t)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		seenMu.Lock()
 		done := len(seen) >= sc.n

@@ -156,7 +156,7 @@ func runLatch(ctx context.Context, t testenv.T, cfg config, bin, kubeconfig, rep
 		return s, err
 	}
 	defer p.Stop()
-	if err := p.WaitReady(ctx, 10*time.Minute); err != nil {
+	if err := p.WaitReady(ctx); err != nil {
 		return s, err
 	}
 	s.readyAfter = time.Since(start)

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latch-gitops/latch/internal/testenv"
 )
 
 // TestMemoryHarness runs the benchmark's core with tiny sizes on a real API
@@ -16,7 +17,7 @@ func TestMemoryHarness(t *testing.T) {
 		t.Skip("starts an API server and latch")
 	}
 	cfg := config{sizes: []int{10, 30}, settle: time.Second, samples: 2, workers: 4, qps: 100, log: t.Logf}
-	res, err := measure(context.Background(), t, cfg)
+	res, err := measure(testenv.Context(t), t, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

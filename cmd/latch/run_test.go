@@ -119,21 +119,18 @@ func httpGet(addr, path string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, p *latchProcess, cond func() bool) {
+// waitFor waits for cond as long as the test may (testenv.Deadline), failing
+// at once if latch exits meanwhile.
+func waitFor(t *testing.T, what string, p *latchProcess, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	testenv.WaitUntil(t, what, func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("latch exited (%v) while waiting for %s", p.err, what)
 		default:
 		}
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		return cond()
+	})
 }
 
 // metricValue reads an unlabelled sample (or the first with labels
@@ -169,15 +166,17 @@ func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
 	proxy := testenv.NewDelayProxy(t, remote)
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	workDir := filepath.Join(t.TempDir(), "clone")
-	const grace = 20 * time.Second
+	// A grace long enough for the slowed pass on any machine: half of what
+	// the test has left (the pass itself takes a few seconds).
+	grace := (time.Until(testenv.Deadline(t)) / 2).Round(time.Second)
 	p := startLatch(t, bin, remote, "--kubeconfig", cp.Kubeconfig, "run", "--repo", proxy.URL, "--work-dir", workDir,
 		"--cluster-name", "prod", "--batch-window", "1s", "--resync", "1m", "--shutdown-grace", grace.String(),
 		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr)
 
-	waitFor(t, "/healthz 200", 30*time.Second, p, func() bool { code, _ := httpGet(probeAddr, "/healthz"); return code == 200 })
-	waitFor(t, "/readyz 200", 30*time.Second, p, func() bool { code, _ := httpGet(probeAddr, "/readyz"); return code == 200 })
+	waitFor(t, "/healthz 200", p, func() bool { code, _ := httpGet(probeAddr, "/healthz"); return code == 200 })
+	waitFor(t, "/readyz 200", p, func() bool { code, _ := httpGet(probeAddr, "/readyz"); return code == 200 })
 	var body string
-	waitFor(t, "the first pass in /metrics", 30*time.Second, p, func() bool {
+	waitFor(t, "the first pass in /metrics", p, func() bool {
 		_, body = httpGet(metricsAddr, "/metrics")
 		return metricValue(body, `latch_passes_total{result="ok"}`) >= 1
 	})
@@ -190,10 +189,10 @@ func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
 
 	// A change latched normally: the metrics count it.
 	scale(t, client, "web", 37)
-	waitFor(t, "replicas 40 in git", 20*time.Second, p, func() bool {
+	waitFor(t, "replicas 40 in git", p, func() bool {
 		return strings.Contains(git(t, remote.BareDir, "show", "main:clusters/prod/web.yaml"), "replicas: 40 # latched")
 	})
-	waitFor(t, "latch_commits_total 1", 10*time.Second, p, func() bool {
+	waitFor(t, "latch_commits_total 1", p, func() bool {
 		_, body = httpGet(metricsAddr, "/metrics")
 		return metricValue(body, "latch_commits_total") == 1 && metricValue(body, "latch_latches_total") == 1
 	})
@@ -204,15 +203,15 @@ func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
 	proxy.SetDelay(1500 * time.Millisecond)
 	requests := proxy.Requests()
 	scale(t, client, "web", 130)
-	waitFor(t, "the pass reaching the remote", 20*time.Second, p, func() bool { return proxy.Requests() > requests })
+	waitFor(t, "the pass reaching the remote", p, func() bool { return proxy.Requests() > requests })
 	signalled := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-p.done:
-	case <-time.After(grace + 10*time.Second):
-		t.Fatalf("latch still running %s after SIGTERM", grace+10*time.Second)
+	case <-time.After(time.Until(testenv.Deadline(t))):
+		t.Fatalf("latch still running %s after SIGTERM (grace %s)", time.Since(signalled).Round(time.Second), grace)
 	}
 	took := time.Since(signalled)
 	t.Logf("SIGTERM during a pass: exited %v after %s", p.err, took.Round(time.Millisecond))

@@ -132,7 +132,7 @@ func TestRunRemoteDownThenBack(t *testing.T) {
 	in := startInstance(t, cfg, remote, "test")
 
 	scaleWeb(t, client, 37)
-	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n", 20*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n")
 	before := remote.Head(t, "main")
 	commitsBefore := latchCommits(t, remote)
 
@@ -141,7 +141,7 @@ func TestRunRemoteDownThenBack(t *testing.T) {
 	scaleWeb(t, client, 120)
 	time.Sleep(1500 * time.Millisecond)
 	scaleWeb(t, client, 260)
-	waitUntil(t, "a pass failing on the unavailable remote", 30*time.Second, func() bool {
+	waitUntil(t, "a pass failing on the unavailable remote", func() bool {
 		return in.metric(t, "latch_push_failures_total") > 0
 	})
 	since1 := in.metric(t, "latch_seconds_since_last_successful_push")
@@ -163,11 +163,11 @@ func TestRunRemoteDownThenBack(t *testing.T) {
 	remote.SetAvailable(true)
 	back := time.Now()
 	want := upLevel(t, 260)
-	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", want), 30*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", want))
 	t.Logf("caught up %s after the remote came back", time.Since(back).Round(time.Millisecond))
 	// A few more passes: nothing else to commit.
 	passes := in.passes(t)
-	waitUntil(t, "two more passes", 20*time.Second, func() bool { return in.passes(t) >= passes+2 })
+	waitUntil(t, "two more passes", func() bool { return in.passes(t) >= passes+2 })
 
 	if got := latchCommits(t, remote) - commitsBefore; got != 1 {
 		t.Errorf("%d latch commits after the outage, want 1 (the latest value only): %v", got, remote.Log(t, "main", "%s"))
@@ -197,14 +197,14 @@ func TestRunAPIServerRestart(t *testing.T) {
 	in := startInstance(t, cp.Config, remote, "test")
 
 	scaleWeb(t, client, 37)
-	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n", 20*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n")
 	commits := len(remote.Log(t, "main", "%H"))
 
 	restart := time.Now()
 	cp.RestartAPIServer(t)
 	t.Logf("kube-apiserver restarted in %s", time.Since(restart).Round(time.Millisecond))
 	passes := in.passes(t)
-	waitUntil(t, "three passes after the restart", 30*time.Second, func() bool { return in.passes(t) >= passes+3 })
+	waitUntil(t, "three passes after the restart", func() bool { return in.passes(t) >= passes+3 })
 	if got := len(remote.Log(t, "main", "%H")); got != commits {
 		t.Fatalf("the API server restart led to %d commit(s): %v", got-commits, remote.Log(t, "main", "%s"))
 	}
@@ -212,7 +212,7 @@ func TestRunAPIServerRestart(t *testing.T) {
 	// The watch is back: a change after the restart is latched.
 	scaleWeb(t, client, 130)
 	changed := time.Now()
-	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", upLevel(t, 130)), 30*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", upLevel(t, 130)))
 	t.Logf("first change after the restart latched in %s", time.Since(changed).Round(time.Millisecond))
 	if got := len(remote.Log(t, "main", "%H")); got != commits+1 {
 		t.Errorf("%d commits after the restart, want 1: %v", got-commits, remote.Log(t, "main", "%s"))
@@ -255,7 +255,7 @@ func TestRunTwoClustersOneRepo(t *testing.T) {
 		wg.Wait()
 		start := time.Now()
 		want := upLevel(t, base)
-		waitUntil(t, fmt.Sprintf("round %d (%d → %d) in git for both clusters", i, base, want), 40*time.Second, func() bool {
+		waitUntil(t, fmt.Sprintf("round %d (%d → %d) in git for both clusters", i, base, want), func() bool {
 			for _, c := range clusters {
 				for _, n := range names {
 					if !strings.Contains(gitShow(t, remote, "clusters/"+c+"/"+n+".yaml"), replicasLine(want)) {
@@ -313,13 +313,13 @@ func TestRunLeaderElection(t *testing.T) {
 	}
 	spec := runSpec{cluster: "test", leaseNamespace: "latch-system"}
 	first := startRun(t, cfg, remote, spec)
-	waitUntil(t, "the first replica leading", 30*time.Second, func() bool { return first.passes(t) > 0 })
+	waitUntil(t, "the first replica leading", func() bool { return first.passes(t) > 0 })
 	second := startRun(t, cfg, remote, spec)
 
 	scaleWeb(t, client, 37)
-	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n", 20*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n")
 	scaleWeb(t, client, 130)
-	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", upLevel(t, 130)), 20*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", upLevel(t, 130)))
 	if got := second.metric(t, "latch_passes_total", "result", "ok") + second.metric(t, "latch_passes_total", "result", "error"); got != 0 {
 		t.Errorf("the follower ran %.0f passes while the other replica led", got)
 	}
@@ -329,10 +329,10 @@ func TestRunLeaderElection(t *testing.T) {
 
 	stopped := time.Now()
 	first.stop()
-	waitUntil(t, "the second replica taking over", 30*time.Second, func() bool { return second.passes(t) > 0 })
+	waitUntil(t, "the second replica taking over", func() bool { return second.passes(t) > 0 })
 	t.Logf("second replica leading %s after the leader stopped", time.Since(stopped).Round(time.Millisecond))
 	scaleWeb(t, client, 330)
-	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", upLevel(t, 330)), 20*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", fmt.Sprintf("  replicas: %d # latched by latch\n", upLevel(t, 330)))
 	if got := latchCommits(t, remote); got != 3 {
 		t.Errorf("%d latch commits for three changes: %v", got, remote.Log(t, "main", "%s"))
 	}

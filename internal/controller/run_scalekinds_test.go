@@ -43,10 +43,10 @@ func TestRunLatchesCustomScaleKind(t *testing.T) {
 			seedWithPolicy(t, remote, tc.policy, map[string]string{"apps/pool.yaml": poolManifest})
 
 			in := startRun(t, cfg, remote, runSpec{cluster: "test", extraKinds: tc.extraKinds})
-			waitUntil(t, "a first pass", 20*time.Second, func() bool { return in.passes(t) >= 1 })
+			waitUntil(t, "a first pass", func() bool { return in.passes(t) >= 1 })
 			testenv.ScalePool(t, dyn, 37)
 			changed := time.Now()
-			waitForFile(t, remote, "apps/pool.yaml", "  replicas: 40 # latched by latch\n", 20*time.Second)
+			waitForFile(t, remote, "apps/pool.yaml", "  replicas: 40 # latched by latch\n")
 			t.Logf("Pool scaled 37 → commit 40 visible after %s (window 1s)", time.Since(changed).Round(time.Millisecond))
 
 			body := remote.Log(t, "main", "%B")

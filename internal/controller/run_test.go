@@ -62,6 +62,8 @@ type instance struct {
 	stopOnce sync.Once
 	// err is what Run returned (after stop).
 	err error
+	// deadline bounds stop's wait for Run (testenv.Deadline).
+	deadline time.Time
 }
 
 func startInstance(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, cluster string) *instance {
@@ -104,7 +106,7 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("instance", spec.cluster)
-	in := &instance{cancel: cancel, done: make(chan error, 1), registry: prometheus.NewRegistry()}
+	in := &instance{cancel: cancel, done: make(chan error, 1), registry: prometheus.NewRegistry(), deadline: testenv.Deadline(t)}
 	latcher := &Latcher{Repo: repo, Cluster: spec.cluster, Path: spec.path, States: NewMemoryStates(), Log: log}
 	opts := RunOptions{
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
@@ -137,8 +139,8 @@ func (in *instance) stop() {
 		in.cancel()
 		select {
 		case in.err = <-in.done:
-		case <-time.After(40 * time.Second):
-			in.err = errors.New("Run still running 40s after its context ended")
+		case <-time.After(time.Until(in.deadline)):
+			in.err = errors.New("Run still running at the test's deadline, long after its context ended")
 		}
 	})
 }
@@ -206,25 +208,25 @@ func TestRunLatchesUpDownAndRestarts(t *testing.T) {
 	first := startInstance(t, cfg, remote, "test")
 	scaleWeb(t, client, 37)
 	changed := time.Now()
-	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n", 20*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", "  replicas: 40 # latched by latch\n")
 	t.Logf("scale 37 → commit 40 visible after %s (window 1s)", time.Since(changed).Round(time.Millisecond))
 
 	// Up to the HPA max, clamped.
 	scaleWeb(t, client, 4000)
-	waitForFile(t, remote, "apps/web.yaml", "  replicas: 500 # latched by latch\n", 20*time.Second)
+	waitForFile(t, remote, "apps/web.yaml", "  replicas: 500 # latched by latch\n")
 
 	// Restart: a new process with no memory commits nothing new.
 	first.stop()
 	commits := len(remote.Log(t, "main", "%H"))
 	second := startInstance(t, cfg, remote, "test")
-	waitUntil(t, "three passes after restart", 30*time.Second, func() bool { return second.passes(t) >= 3 })
+	waitUntil(t, "three passes after restart", func() bool { return second.passes(t) >= 3 })
 	if got := len(remote.Log(t, "main", "%H")); got != commits {
 		t.Fatalf("restart made %d new commit(s): %v", got-commits, remote.Log(t, "main", "%s"))
 	}
 
 	// Down: after the dwell (3 s here), to a round number near the new scale.
 	scaleWeb(t, client, 90)
-	waitUntil(t, "a move down", 30*time.Second, func() bool {
+	waitUntil(t, "a move down", func() bool {
 		content := gitShow(t, remote, "apps/web.yaml")
 		return !strings.Contains(content, "replicas: 500 ") && strings.Contains(content, "# latched by latch")
 	})
@@ -255,23 +257,18 @@ func gitShow(t *testing.T, remote *testenv.GitRemote, file string) string {
 	return out
 }
 
-func waitForFile(t *testing.T, remote *testenv.GitRemote, file, want string, timeout time.Duration) {
+func waitForFile(t *testing.T, remote *testenv.GitRemote, file, want string) {
 	t.Helper()
-	waitUntil(t, file+" containing "+strings.TrimSpace(want), timeout, func() bool {
+	waitUntil(t, file+" containing "+strings.TrimSpace(want), func() bool {
 		return strings.Contains(gitShow(t, remote, file), want)
 	})
 }
 
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+// waitUntil waits as long as the test may (testenv.WaitUntil): how long latch
+// takes is for the benchmarks, what it does is for the tests.
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	testenv.WaitUntil(t, what, cond)
 }
 
 var errNoOutput = errors.New("no output")

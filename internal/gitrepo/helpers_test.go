@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/latch-gitops/latch/internal/testenv"
 )
 
 // needTool skips a test when a program is missing, loudly, and fails it
@@ -55,10 +56,11 @@ type testGitError struct {
 
 func (e *testGitError) Error() string { return e.err.Error() + ": " + strings.TrimSpace(e.stderr) }
 
+// testContext ends when the test binary's deadline nears (go test -timeout),
+// never after a fixed budget: 100 rounds of real git under -race on a loaded
+// machine take what they take.
 func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
+	return testenv.Context(t)
 }
 
 func writeFile(t testing.TB, path, content string) {

@@ -46,6 +46,9 @@ func StartControlPlane(t T) *ControlPlane {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
 		ErrorIfCRDPathMissing: false,
+		// envtest's own default (20 s) is a fixed budget that a loaded
+		// machine overruns; wait as long as the test may.
+		ControlPlaneStartTimeout: time.Until(Deadline(t)),
 	}
 	// A cert folder of our own, not envtest's random one: envtest deletes a
 	// random folder on Stop and mints a new serving CA on Start, which
@@ -158,7 +161,7 @@ func (cp *ControlPlane) StartAPIServer(t T) {
 	if err != nil {
 		t.Fatalf("kubernetes client: %v", err)
 	}
-	err = waitFor(context.Background(), "restarted kube-apiserver serving namespaces", 30*time.Second, nil, func(ctx context.Context) error {
+	err = waitFor(Context(t), "restarted kube-apiserver serving namespaces", nil, func(ctx context.Context) error {
 		_, err := client.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -113,7 +112,7 @@ func Cluster(t T, opts ClusterOptions) *ClusterEnv {
 		env.Nodes = append(env.Nodes, name)
 	}
 	for _, name := range env.Nodes {
-		err := waitFor(ctx, "node "+name+" Ready (kwok)", 60*time.Second, kwok, func(ctx context.Context) error {
+		err := waitFor(Context(t), "node "+name+" Ready (kwok)", kwok, func(ctx context.Context) error {
 			node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -131,7 +130,7 @@ func Cluster(t T, opts ClusterOptions) *ClusterEnv {
 	}
 	// The controller manager is working once it has made the default
 	// service account; the scheduler is checked by the first pod it binds.
-	err = waitFor(ctx, "kube-controller-manager creating the default service account", 60*time.Second, kcm, func(ctx context.Context) error {
+	err = waitFor(Context(t), "kube-controller-manager creating the default service account", kcm, func(ctx context.Context) error {
 		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("no default service account yet")

@@ -61,6 +61,8 @@ func TestClusterRollsOut(t *testing.T) {
 	// A broken version: new pods never become Ready, so the rollout stalls
 	// with the v2 pods still available.
 	setImage(t, cluster.Client, "web", brokenImage)
+	// Watching a while for a rollout that must not complete (a slow machine
+	// makes it even less likely to): not a budget.
 	deadline := time.Now().Add(8 * time.Second)
 	for time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
@@ -97,7 +99,7 @@ func setImage(t *testing.T, client kubernetes.Interface, name, image string) {
 func waitRolledOut(t *testing.T, client kubernetes.Interface, name string, replicas int32, image string) {
 	t.Helper()
 	start := time.Now()
-	err := waitFor(context.Background(), "deployment "+name+" rolled out to "+image, 60*time.Second, nil, func(ctx context.Context) error {
+	err := waitFor(Context(t), "deployment "+name+" rolled out to "+image, nil, func(ctx context.Context) error {
 		d, err := client.AppsV1().Deployments("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err

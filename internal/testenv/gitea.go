@@ -15,7 +15,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // GiteaServer is a real Gitea forge on loopback with an admin user, an API
@@ -100,7 +99,7 @@ func Gitea(t T) *GiteaServer {
 
 		web := startProcess(t, "gitea", bin, []string{"--config", config, "--work-path", work, "web"},
 			[]string{"GITEA_WORK_DIR=" + work, "HOME=" + work})
-		lastErr = waitFor(context.Background(), "gitea API", 60*time.Second, web, func(ctx context.Context) error {
+		lastErr = waitFor(Context(t), "gitea API", web, func(ctx context.Context) error {
 			_, err := g.API(ctx, http.MethodGet, "/api/v1/version", nil, nil)
 			return err
 		})

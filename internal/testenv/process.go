@@ -68,6 +68,7 @@ func (p *process) stop() {
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
+	// SIGKILL after a pause, not a budget: no test fails on it.
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
@@ -111,11 +112,10 @@ func freePort(t T) int {
 
 func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
-// waitFor polls check until it returns nil, the process dies or the timeout
-// passes; the error says which.
-func waitFor(ctx context.Context, what string, timeout time.Duration, p *process, check func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// waitFor polls check until it returns nil, the process dies or ctx ends
+// (its deadline comes from the test's: see Deadline); the error says which.
+func waitFor(ctx context.Context, what string, p *process, check func(context.Context) error) error {
+	start := time.Now()
 	var last error
 	for {
 		if p != nil {
@@ -128,7 +128,7 @@ func waitFor(ctx context.Context, what string, timeout time.Duration, p *process
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: not ready after %s: %w", what, timeout, errors.Join(last, ctx.Err()))
+			return fmt.Errorf("%s: not ready after %s: %w", what, time.Since(start).Round(time.Millisecond), errors.Join(last, ctx.Err()))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -76,6 +76,9 @@ type Proc struct {
 	logPath                string
 	metricsAddr, probeAddr string
 	done                   chan struct{}
+	// deadline bounds WaitReady: the test's (testenv.Deadline), or a
+	// generous bound for a benchmark program.
+	deadline time.Time
 }
 
 // Start starts latch run with free loopback ports for metrics and probes;
@@ -89,7 +92,7 @@ func Start(t testenv.T, opts Options) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proc{logPath: opts.LogPath, done: make(chan struct{}),
+	p := &Proc{logPath: opts.LogPath, done: make(chan struct{}), deadline: testenv.Deadline(t),
 		metricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), probeAddr: "127.0.0.1:" + strconv.Itoa(probePort)}
 	if p.log, err = os.Create(opts.LogPath); err != nil {
 		return nil, err
@@ -150,10 +153,13 @@ func (p *Proc) LogTail(n int) string {
 }
 
 // WaitReady waits until /readyz answers 200 (caches synced) and at least
-// one pass has ended well (latch_passes_total{result="ok"} ≥ 1).
-func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// one pass has ended well (latch_passes_total{result="ok"} ≥ 1), as long
+// as ctx and the fixture's deadline allow (no fixed budget: see
+// testenv.Deadline).
+func (p *Proc) WaitReady(ctx context.Context) error {
+	ctx, cancel := context.WithDeadline(ctx, p.deadline)
 	defer cancel()
+	start := time.Now()
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if p.Exited() {
@@ -169,7 +175,7 @@ func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("latch run not ready (readyz 200 and one ok pass) within %v:\n%s", timeout, p.LogTail(30))
+			return fmt.Errorf("latch run not ready (readyz 200 and one ok pass) after %v:\n%s", time.Since(start).Round(time.Second), p.LogTail(30))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
