@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -246,37 +245,28 @@ func (a Auth) MarshalJSON() ([]byte, error) {
 	}{a.Username, pw, a.SSHKeyPath, a.KnownHostsPath, a.CAFile})
 }
 
-// splitURLCredentials removes user:password from an HTTP(S) URL, returning
-// the clean URL and the credentials it held, so that no URL latch hands git
-// (and git may print or store in .git/config) carries a secret.
-func splitURLCredentials(raw string) (clean, username, password string, err error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.User == nil {
-		// scp-like SSH addresses (git@host:path) and local paths pass through;
-		// a parse error may quote the URL, so do not return it.
-		return raw, "", "", nil
-	}
-	username = u.User.Username()
-	password, _ = u.User.Password()
-	if u.Scheme == "http" || u.Scheme == "https" {
-		u.User = nil
-		return u.String(), username, password, nil
-	}
-	if password != "" {
-		return "", "", "", fmt.Errorf("remote URL (%s://%s): a password in a %s URL is not supported; use an SSH key", u.Scheme, u.Host, u.Scheme)
-	}
-	return raw, "", "", nil
-}
-
 // credentialScope is the scheme://host[:port] a credential helper is bound
 // to, so credentials are never offered to another host (a redirect, a
 // submodule).
 func credentialScope(remoteURL string) string {
-	u, err := url.Parse(remoteURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	i := strings.Index(remoteURL, "://")
+	if i <= 0 {
 		return ""
 	}
-	return u.Scheme + "://" + u.Host
+	scheme, rest := strings.ToLower(remoteURL[:i]), remoteURL[i+3:]
+	if scheme != "http" && scheme != "https" {
+		return ""
+	}
+	// Split by hand like splitURLCredentials: a URL Go cannot parse (a raw
+	// space in the path) still gets its credentials, and only on its host.
+	host := rest
+	if j := strings.IndexAny(host, "/?#"); j >= 0 {
+		host = host[:j]
+	}
+	if host == "" || strings.Contains(host, "@") {
+		return ""
+	}
+	return scheme + "://" + host
 }
 
 // isSSHURL reports whether git would reach remoteURL over SSH.

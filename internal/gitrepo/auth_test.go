@@ -218,11 +218,4 @@ func TestIsSSHURLAndScope(t *testing.T) {
 	if got := credentialScope("git@host:x"); got != "" {
 		t.Errorf("scope of ssh = %q", got)
 	}
-	clean, user, pass, err := splitURLCredentials("https://bob:p%40ss@host/x.git")
-	if err != nil || clean != "https://host/x.git" || user != "bob" || pass != "p@ss" {
-		t.Errorf("split = %q %q %q %v", clean, user, pass, err)
-	}
-	if _, _, _, err := splitURLCredentials("ssh://bob:pw@host/x.git"); err == nil || strings.Contains(err.Error(), "pw") {
-		t.Errorf("ssh URL with password: err = %v", err)
-	}
 }

@@ -197,14 +197,17 @@ type redactor struct {
 
 const redacted = "[REDACTED]"
 
-func newRedactor(auth Auth, extra ...string) redactor {
+// newRedactor knows the passwords of creds, each with its username for the
+// basic-auth header form.
+func newRedactor(creds ...Auth) redactor {
 	var list []string
 	add := func(s string) {
 		if s != "" {
 			list = append(list, s)
 		}
 	}
-	for _, pw := range append([]string{auth.Password}, extra...) {
+	for _, c := range creds {
+		pw := c.Password
 		if pw == "" {
 			continue
 		}
@@ -212,7 +215,8 @@ func newRedactor(auth Auth, extra ...string) redactor {
 		add(url.QueryEscape(pw))
 		add(url.PathEscape(pw))
 		add(url.UserPassword("x", pw).String()[2:])
-		add(base64.StdEncoding.EncodeToString([]byte(auth.Username + ":" + pw)))
+		add(base64.StdEncoding.EncodeToString([]byte(c.Username + ":" + pw)))
+		add(base64.URLEncoding.EncodeToString([]byte(c.Username + ":" + pw)))
 		add(base64.StdEncoding.EncodeToString([]byte(pw)))
 	}
 	sort.Slice(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })

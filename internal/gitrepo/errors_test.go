@@ -56,7 +56,7 @@ func TestErrorIsAndKind(t *testing.T) {
 // curl or a trace could show it.
 func TestRedact(t *testing.T) {
 	pw := "p@ss w/rd+1"
-	r := newRedactor(Auth{Username: "bob", Password: pw}, "from-url-secret")
+	r := newRedactor(Auth{Username: "bob", Password: pw}, Auth{Username: "carol", Password: "from-url-secret"})
 	basic := base64.StdEncoding.EncodeToString([]byte("bob:" + pw))
 	in := strings.Join([]string{
 		"plain " + pw,

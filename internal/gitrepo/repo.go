@@ -56,12 +56,12 @@ type Repo struct {
 // into auth (auth's own win) so that no URL on disk or in an error holds
 // them. The branch must exist on the remote.
 func Clone(ctx context.Context, url, branch, dir string, auth Auth) (*Repo, error) {
-	cleanURL, user, pass, err := splitURLCredentials(url)
+	cleanURL, cred, err := splitURLCredentials(url)
 	if err != nil {
 		return nil, err
 	}
-	if auth.Password == "" && pass != "" {
-		auth.Username, auth.Password = user, pass
+	if auth.Password == "" && cred.Password != "" {
+		auth.Username, auth.Password = cred.Username, cred.Password
 	}
 	if branch == "" {
 		return nil, errors.New("clone: branch must be set")
@@ -70,7 +70,7 @@ func Clone(ctx context.Context, url, branch, dir string, auth Auth) (*Repo, erro
 	if err != nil {
 		return nil, fmt.Errorf("clone into %s: %w", dir, err)
 	}
-	r, err := newRepo(cleanURL, auth, pass)
+	r, err := newRepo(cleanURL, auth, cred.secrets()...)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func existingClone(ctx context.Context, r *Repo, dir, url string) (bool, error) 
 // branch.NAME.merge), through the remote's own URL and auth. See Repo for
 // what path mode leaves untouched.
 func Open(ctx context.Context, dir string, auth Auth) (*Repo, error) {
-	probe, err := newRepo("", auth, "")
+	probe, err := newRepo("", auth)
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +149,11 @@ func Open(ctx context.Context, dir string, auth Auth) (*Repo, error) {
 
 	// The user's URL may hold credentials; git uses them as configured, but
 	// latch redacts them from every message and never stores the URL whole.
-	cleanURL, _, urlPassword, err := splitURLCredentials(strings.TrimSpace(rawURL))
+	cleanURL, cred, err := splitURLCredentials(strings.TrimSpace(rawURL))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", top, err)
 	}
-	r, err := newRepo(cleanURL, auth, urlPassword)
+	r, err := newRepo(cleanURL, auth, cred.secrets()...)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func Open(ctx context.Context, dir string, auth Auth) (*Repo, error) {
 
 // newRepo sets up the private folder and the isolated git environment.
 // extraSecrets are redacted from messages too (a password from a URL).
-func newRepo(remoteURL string, auth Auth, extraSecrets ...string) (*Repo, error) {
+func newRepo(remoteURL string, auth Auth, extraSecrets ...Auth) (*Repo, error) {
 	if err := auth.check(); err != nil {
 		return nil, fmt.Errorf("git credentials: %w", err)
 	}
@@ -210,7 +210,7 @@ func newRepo(remoteURL string, auth Auth, extraSecrets ...string) (*Repo, error)
 		env = append(env, "GIT_SSH_COMMAND="+sshCommand(keyCopy, auth.KnownHostsPath), "GIT_SSH_VARIANT=ssh")
 	}
 	r.env, r.config = env, config
-	r.git = newRunner(env, r.secretEnv, config, newRedactor(Auth{Username: auth.Username, Password: password}, extraSecrets...))
+	r.git = newRunner(env, r.secretEnv, config, newRedactor(append([]Auth{{Username: auth.Username, Password: password}}, extraSecrets...)...))
 	return r, nil
 }
 

@@ -32,7 +32,14 @@ type GitRemote struct {
 	// accepted is the password the server checks, kept apart from the
 	// exported field so a test can rotate it while requests are served.
 	accepted *atomic.Pointer[string]
+	// authFailures counts requests refused for wrong credentials.
+	authFailures *atomic.Int64
 }
+
+// AuthFailures is how many requests carried credentials the remote refused
+// (a request without any, git's first of each command, is not counted): one
+// per git command run with a wrong password.
+func (r *GitRemote) AuthFailures() int64 { return r.authFailures.Load() }
 
 // SetPassword rotates the password: from now on the server refuses the old
 // one, as a forge does after a token is revoked.
@@ -70,7 +77,8 @@ func NewGitRemote(t T) *GitRemote {
 	runGit(t, bare, "config", "receive.denyDeletes", "true")
 
 	remote := &GitRemote{Username: "latch", Password: "s3cret-" + filepath.Base(root), BareDir: bare, Branch: "main",
-		down: new(atomic.Int64), refused: new(atomic.Int64), accepted: new(atomic.Pointer[string])}
+		down: new(atomic.Int64), refused: new(atomic.Int64), accepted: new(atomic.Pointer[string]),
+		authFailures: new(atomic.Int64)}
 	remote.accepted.Store(&remote.Password)
 	handler := &cgi.Handler{
 		Path: backend,
@@ -86,6 +94,9 @@ func NewGitRemote(t T) *GitRemote {
 		user, pass, ok := r.BasicAuth()
 		if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(remote.Username)) != 1 ||
 			subtle.ConstantTimeCompare([]byte(pass), []byte(*remote.accepted.Load())) != 1 {
+			if ok {
+				remote.authFailures.Add(1)
+			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="latch test remote"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return
