@@ -1,0 +1,162 @@
+package policyfile
+
+import (
+	"errors"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/latch-gitops/latch/internal/policy"
+)
+
+// The latch parameters of a field entry or spec.defaults.latch: read over
+// their defaults, then checked by the engine's own policy.Params.Validate.
+
+// latchParams overlays the latch keys present in m on base. sources maps
+// each parameter the entry set ("hysteresis", "rule", "rule.step") to its
+// value node, so range errors found later point at the right line.
+func (p *parser) latchParams(m *mapNode, field string, base policy.Params) (policy.Params, map[string]*yaml.Node) {
+	out := base
+	sources := map[string]*yaml.Node{}
+	if n, ok := m.get("rule"); ok {
+		sources["rule"] = n
+		if r, ok := p.roundRule(n, field+".rule", sources); ok {
+			out.Ladder = r
+		}
+	}
+	if n, ok := m.get("hysteresis"); ok {
+		sources["hysteresis"] = n
+		if v, ok := p.float(n, field+".hysteresis"); ok {
+			out.Hysteresis = v
+		}
+	}
+	if n, ok := m.get("dwellDown"); ok {
+		sources["dwellDown"] = n
+		if v, ok := p.duration(n, field+".dwellDown"); ok {
+			out.DwellDown = v
+		}
+	}
+	if n, ok := m.get("dwellUp"); ok {
+		sources["dwellUp"] = n
+		if v, ok := p.duration(n, field+".dwellUp"); ok {
+			out.DwellUp = v
+		}
+	}
+	if n, ok := m.get("min"); ok {
+		sources["min"] = n
+		if v, ok := p.int(n, field+".min"); ok {
+			out.Min = v
+		}
+	}
+	if n, ok := m.get("max"); ok {
+		sources["max"] = n
+		if v, ok := p.int(n, field+".max"); ok {
+			out.Max = v
+		}
+	}
+	return out, sources
+}
+
+// roundRule parses {kind: series, series: 1-2-5}. The keys a kind does not
+// use are rejected rather than ignored: "kind: sigfig, step: 5" is a
+// misunderstanding worth pointing out.
+func (p *parser) roundRule(n *yaml.Node, field string, sources map[string]*yaml.Node) (policy.Ladder, bool) {
+	m, ok := p.mapping(n, field, roundRuleKeys)
+	if !ok {
+		return policy.Ladder{}, false
+	}
+	kn, ok := m.get("kind")
+	if !ok {
+		p.errorf(n, field+".kind", "required: one of %s", ruleKindList())
+		return policy.Ladder{}, false
+	}
+	sources["rule.kind"] = kn
+	kindText, ok := p.str(kn, field+".kind")
+	if !ok {
+		return policy.Ladder{}, false
+	}
+	r := policy.Ladder{Kind: policy.LadderKind(kindText)}
+	switch r.Kind {
+	case policy.LadderSigFig, policy.LadderMagnitude, policy.LadderStep, policy.LadderSeries:
+	default:
+		p.errorf(kn, field+".kind", "unknown rule kind %q: want one of %s", kindText, ruleKindList())
+		return policy.Ladder{}, false
+	}
+	ok = true
+	if sn, present := m.get("step"); present {
+		sources["rule.step"] = sn
+		if r.Kind != policy.LadderStep {
+			p.errorf(m.keyOf("step"), field+".step", "only valid with kind step (this rule's kind is %s)", r.Kind)
+			ok = false
+		} else if r.Step, present = p.int(sn, field+".step"); !present {
+			ok = false
+		}
+	} else if r.Kind == policy.LadderStep {
+		p.errorf(n, field+".step", "required for kind step: the multiple to round to, such as step: 5")
+		ok = false
+	}
+	if sn, present := m.get("series"); present {
+		sources["rule.series"] = sn
+		if r.Kind != policy.LadderSeries {
+			p.errorf(m.keyOf("series"), field+".series", "only valid with kind series (this rule's kind is %s)", r.Kind)
+			ok = false
+		} else if r.Series, present = p.str(sn, field+".series"); !present {
+			ok = false
+		}
+	} else if r.Kind == policy.LadderSeries {
+		p.errorf(n, field+".series", "required for kind series: one of %s", strings.Join(policy.SeriesNames, ", "))
+		ok = false
+	}
+	return r, ok
+}
+
+func ruleKindList() string {
+	return strings.Join([]string{string(policy.LadderSigFig), string(policy.LadderStep), string(policy.LadderMagnitude), string(policy.LadderSeries)}, ", ")
+}
+
+// paramFallbacks says where to report a problem with a parameter the entry
+// did not set itself: min > max is reported at max when only max is in the
+// entry, a bad rule.step at the rule.
+var paramFallbacks = map[string][]string{
+	"min":         {"max"},
+	"max":         {"min"},
+	"rule.kind":   {"rule"},
+	"rule.step":   {"rule"},
+	"rule.series": {"rule"},
+}
+
+// checkParams validates complete parameters with policy.Params.Validate
+// (the engine's own rules, so the file can never accept what the engine
+// rejects) and reports each problem at the value that caused it: Validate
+// returns policy.FieldErrors, each naming its parameter. A problem with a
+// value inherited from inheritedFrom is reported at the entry, saying so.
+// It returns whether prm is valid.
+func (p *parser) checkParams(prm policy.Params, m *mapNode, sources map[string]*yaml.Node, field, inheritedFrom string) bool {
+	err := prm.Validate()
+	if err == nil {
+		return true
+	}
+	var problems policy.FieldErrors
+	if !errors.As(err, &problems) {
+		p.errorf(m.node, field, "%s", err)
+		return false
+	}
+	for _, problem := range problems {
+		key, msg := problem.Field, problem.Msg
+		at, atKey := sources[key], key
+		if at == nil {
+			for _, alt := range paramFallbacks[key] {
+				if n, ok := sources[alt]; ok {
+					at, atKey = n, alt
+					break
+				}
+			}
+		}
+		if at == nil {
+			p.errorf(m.node, field+"."+key, "%s (inherited from %s)", msg, inheritedFrom)
+			continue
+		}
+		p.errorf(at, field+"."+atKey, "%s", msg)
+	}
+	return false
+}
