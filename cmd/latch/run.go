@@ -11,6 +11,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/latch-gitops/latch/internal/controller"
+	"github.com/latch-gitops/latch/internal/state"
 )
 
 type runFlags struct {
@@ -81,7 +82,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, push, controller.NewMemoryStates(), log)
+	latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, push, state.NewMemory(), log)
 	if err != nil {
 		return err
 	}

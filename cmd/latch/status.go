@@ -10,6 +10,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/state"
 )
 
 func newStatusCommand(opts *globalOptions) *cobra.Command {
@@ -35,7 +36,7 @@ declared twice, …). It changes nothing.`,
 				return err
 			}
 			log := opts.logger()
-			latcher, closeRepo, err := f.openLatcher(ctx, f.repoOptions(), gitrepo.PushOptions{}, controller.NewMemoryStates(), log)
+			latcher, closeRepo, err := f.openLatcher(ctx, f.repoOptions(), gitrepo.PushOptions{}, state.NewMemory(), log)
 			if err != nil {
 				return err
 			}

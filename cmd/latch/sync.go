@@ -16,6 +16,7 @@ import (
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/state"
 )
 
 // repoFlags say which repository, branch and folder latch reads, as whom,
@@ -39,7 +40,7 @@ func (f *repoFlags) register(cmd *cobra.Command) {
 
 // openLatcher opens the repository the flags name and returns a Latcher
 // over it; closeRepo releases the clone.
-func (f *repoFlags) openLatcher(ctx context.Context, repoOpts controller.RepoOptions, push gitrepo.PushOptions, states controller.StateStore, log *slog.Logger) (latcher *controller.Latcher, closeRepo func() error, err error) {
+func (f *repoFlags) openLatcher(ctx context.Context, repoOpts controller.RepoOptions, push gitrepo.PushOptions, states state.Store, log *slog.Logger) (latcher *controller.Latcher, closeRepo func() error, err error) {
 	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
 	if err != nil {
 		return nil, nil, err
@@ -175,7 +176,7 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 			return err
 		}
 	}
-	states, err := controller.OpenFileStates(statePath)
+	states, err := state.OpenFile(statePath)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
+	"github.com/latch-gitops/latch/internal/state"
 )
 
 // ReplicasField is the field latch writes back.
@@ -31,7 +32,7 @@ type Latcher struct {
 	// Cluster names this cluster in keys, commit messages and trailers.
 	Cluster string
 	Push    gitrepo.PushOptions
-	States  StateStore
+	States  state.Store
 	Log     *slog.Logger
 }
 
@@ -213,8 +214,8 @@ func (l *Latcher) gather(ws gitrepo.Workspace, workloads []cluster.Workload, now
 			} else {
 				decl.Loc = loc
 			}
-			if state, ok := l.States.Load(l.stateKey(w.Ref, field)); ok {
-				decl.Stored = &state
+			if stored, ok := l.States.Load(l.stateKey(w.Ref, field)); ok {
+				decl.Stored = &stored
 			}
 			decl.PersonChanged = !ws.Allowed(w.Ref, field)
 			if o.Fields == nil {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/latch-gitops/latch/internal/state"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -107,7 +108,7 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("instance", spec.cluster)
 	in := &instance{cancel: cancel, done: make(chan error, 1), registry: prometheus.NewRegistry(), deadline: testenv.Deadline(t)}
-	latcher := &Latcher{Repo: repo, Cluster: spec.cluster, Path: spec.path, States: NewMemoryStates(), Log: log}
+	latcher := &Latcher{Repo: repo, Cluster: spec.cluster, Path: spec.path, States: state.NewMemory(), Log: log}
 	opts := RunOptions{
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
 		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry, ShutdownGrace: spec.shutdownGrace,

@@ -1,4 +1,8 @@
-package controller
+// Package state keeps each latched field's state machine (internal/policy's
+// State) between passes: in memory for `latch run`, in one JSON file for
+// `latch sync --once` run from cron. Losing it is safe: git is the truth a
+// field resumes from.
+package state
 
 import (
 	"encoding/json"
@@ -14,33 +18,33 @@ import (
 	"github.com/latch-gitops/latch/internal/safefile"
 )
 
-// StateStore keeps each workload's latch state machine between passes, so a
+// Store keeps each workload's latch state machine between passes, so a
 // pending move down keeps its dwell clock. Losing it is safe: a workload
 // without state resumes from the value declared in git, and only a pending
 // dwell restarts.
-type StateStore interface {
+type Store interface {
 	Load(key string) (policy.State, bool)
 	// Save replaces the states of the given keys.
 	Save(states map[string]policy.State) error
 }
 
-// MemoryStates is a StateStore for one process (latch run).
-type MemoryStates struct {
+// Memory is a Store for one process (latch run).
+type Memory struct {
 	mu     sync.Mutex
 	states map[string]policy.State
 }
 
-// NewMemoryStates returns an empty in-memory store.
-func NewMemoryStates() *MemoryStates { return &MemoryStates{states: map[string]policy.State{}} }
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory { return &Memory{states: map[string]policy.State{}} }
 
-func (m *MemoryStates) Load(key string) (policy.State, bool) {
+func (m *Memory) Load(key string) (policy.State, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.states[key]
 	return s, ok
 }
 
-func (m *MemoryStates) Save(states map[string]policy.State) error {
+func (m *Memory) Save(states map[string]policy.State) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, s := range states {
@@ -49,11 +53,11 @@ func (m *MemoryStates) Save(states map[string]policy.State) error {
 	return nil
 }
 
-// FileStates is a StateStore in one JSON file, for `latch sync --once` run
+// File is a Store in one JSON file, for `latch sync --once` run
 // from cron: each run loads the file and writes it back atomically.
-type FileStates struct {
+type File struct {
 	path string
-	mem  *MemoryStates
+	mem  *Memory
 }
 
 // stateFileVersion guards the file format.
@@ -64,9 +68,9 @@ type stateFile struct {
 	States  map[string]policy.State `json:"states"`
 }
 
-// OpenFileStates loads path (a missing file is an empty store).
-func OpenFileStates(path string) (*FileStates, error) {
-	f := &FileStates{path: path, mem: NewMemoryStates()}
+// OpenFile loads path (a missing file is an empty store).
+func OpenFile(path string) (*File, error) {
+	f := &File{path: path, mem: NewMemory()}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil
@@ -87,10 +91,10 @@ func OpenFileStates(path string) (*FileStates, error) {
 	return f, nil
 }
 
-func (f *FileStates) Load(key string) (policy.State, bool) { return f.mem.Load(key) }
+func (f *File) Load(key string) (policy.State, bool) { return f.mem.Load(key) }
 
 // Save merges states and rewrites the file atomically.
-func (f *FileStates) Save(states map[string]policy.State) error {
+func (f *File) Save(states map[string]policy.State) error {
 	if err := f.mem.Save(states); err != nil {
 		return err
 	}
