@@ -163,7 +163,7 @@ func simulationParams(policyFile string) (policy.Params, string, error) {
 	}
 	// The workload latch simulate stands for: a Deployment an HPA scales.
 	obj := policyfile.Object{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "default", Name: "simulated"}, HasHPA: true}
-	fp := pol.Resolve(obj).Field("spec.replicas")
+	fp := pol.Resolve(obj).Field(objectid.ReplicasField)
 	if fp.Mode != policy.ModeLatch || fp.Latch == nil {
 		return policy.Params{}, "", fmt.Errorf("%s: spec.replicas of a Deployment under an HPA is %q there (rule %q), not latch: nothing to simulate", policyFile, fp.Mode, fp.From)
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 // ReplicasField is the field latch writes back.
-const ReplicasField = "spec.replicas"
+const ReplicasField = objectid.ReplicasField
 
 // Latcher runs latch passes against one repository branch.
 type Latcher struct {

@@ -20,7 +20,7 @@ const (
 )
 
 // DefaultField is the field latched when IndexOptions.Fields is empty.
-const DefaultField = "spec.replicas"
+const DefaultField = objectid.ReplicasField
 
 // DefaultMaxFileBytes is the size above which a file is skipped.
 const DefaultMaxFileBytes = safefile.DefaultMaxBytes

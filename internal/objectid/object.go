@@ -121,3 +121,8 @@ func Parse(s string) (Ref, error) {
 	}
 	return ref, nil
 }
+
+// ReplicasField is the field path of an object's replica count: the field
+// latch latches by default, and the one /scale maps. Every package names it
+// through this constant.
+const ReplicasField = "spec.replicas"

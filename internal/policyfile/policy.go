@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
 )
 
@@ -113,7 +114,7 @@ func builtinRules(d Defaults) []Rule {
 			Name:    "builtin/hpa-replicas",
 			Builtin: true,
 			Match:   Match{Labels: labels.Everything(), HasHPA: &hasHPA},
-			Fields:  map[string]FieldSpec{"spec.replicas": {Mode: policy.ModeLatch, Latch: &latch}},
+			Fields:  map[string]FieldSpec{objectid.ReplicasField: {Mode: policy.ModeLatch, Latch: &latch}},
 		},
 	}
 }

@@ -91,7 +91,7 @@ func (p *Policy) Resolve(obj Object) Resolved {
 	}
 	r := Resolved{Fields: fields}
 	if obj.HasHPA {
-		switch fp := r.Field("spec.replicas"); fp.Mode {
+		switch fp := r.Field(objectid.ReplicasField); fp.Mode {
 		case policy.ModeImmutable, policy.ModeConverge:
 			r.Warnings = append(r.Warnings, fmt.Sprintf(
 				"spec.replicas is %s (rule %s) but an HPA scales this object: latch would revert the HPA's changes; use latch or ignore",
