@@ -8,17 +8,31 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	root := newRootCommand(os.Stdout, os.Stderr)
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-") {
+		root.Use = "kubectl latch" // run by kubectl as a plugin: kubectl latch diff
+	}
+	err := root.ExecuteContext(ctx)
 	stop()
-	if err != nil {
+	var exit *exitCodeError
+	switch {
+	case errors.As(err, &exit):
+		if exit.err != nil {
+			fmt.Fprintf(os.Stderr, "latch: %v\n", exit.err)
+		}
+		os.Exit(exit.code)
+	case err != nil:
 		fmt.Fprintf(os.Stderr, "latch: %v\n", err)
 		os.Exit(1)
 	}

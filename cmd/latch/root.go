@@ -73,6 +73,7 @@ stay few enough that people read them.`,
 	root.AddCommand(newSyncCommand(opts))
 	root.AddCommand(newRunCommand(opts))
 	root.AddCommand(newStatusCommand(opts))
+	root.AddCommand(newDiffCommand(opts))
 	root.AddCommand(newPolicyCommand(opts))
 	root.AddCommand(newSimulateCommand(opts))
 	return root

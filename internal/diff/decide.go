@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 
+	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
@@ -17,17 +18,8 @@ import (
 	"github.com/latch-gitops/latch/internal/objectid"
 )
 
-// KindList is what one LIST of a kind returned.
-type KindList struct {
-	// Objects are every live object of the kind the LIST returned.
-	Objects []*unstructured.Unstructured
-	// Namespaced is whether the kind's objects live in namespaces.
-	Namespaced bool
-	// Err is set when the kind could not be listed: not served (a CRD not
-	// installed), forbidden, or the server failed. Its declared objects are
-	// reported as not compared, with this reason.
-	Err error
-}
+// KindList is what one LIST of a kind returned (cluster.Reader.ListKinds).
+type KindList = cluster.KindList
 
 // Input is everything Compare needs; the caller gathers it.
 type Input struct {
@@ -52,6 +44,10 @@ type Input struct {
 	// the namespaces the repository declares objects in, that the
 	// repository does not declare.
 	IncludeUnmanaged bool
+	// Problems are what rendering the repository could not read (files
+	// that do not parse, kustomizations that do not build); they go into
+	// the report as they are.
+	Problems []manifest.Problem
 }
 
 // Compare decides, for every declared object, whether the live object
@@ -61,7 +57,7 @@ func Compare(in Input) *Report {
 	if pol == nil {
 		pol = policyfile.Default()
 	}
-	rep := &Report{}
+	rep := &Report{Problems: in.Problems}
 	type liveKey struct {
 		gvk       schema.GroupVersionKind
 		namespace string

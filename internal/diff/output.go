@@ -127,6 +127,9 @@ func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 			fmt.Fprintf(&b, "%s not compared: %s\n", o.Ref, o.Error)
 		}
 	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "%s\n", p)
+	}
 	s := r.Summary
 	fmt.Fprintf(&b, "%d declared, %d compared: %d in sync, %d drifted, %d missing, %d pending",
 		s.Declared, s.Compared, s.InSync, s.Drifted, s.Missing, s.Pending)
@@ -135,6 +138,9 @@ func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 	}
 	if s.Errors > 0 {
 		fmt.Fprintf(&b, ", %d not compared", s.Errors)
+	}
+	if s.Problems > 0 {
+		fmt.Fprintf(&b, ", %d files not read", s.Problems)
 	}
 	if s.IgnoredFields > 0 {
 		fmt.Fprintf(&b, " (%d differing fields not compared: no rule in the policy names them)", s.IgnoredFields)

@@ -40,7 +40,10 @@ const (
 // Report is the outcome of Compare.
 type Report struct {
 	Objects []ObjectResult `json:"objects"`
-	Summary Summary        `json:"summary"`
+	// Problems are files of the repository that could not be read or
+	// rendered; the objects they declare are not in Objects.
+	Problems []manifest.Problem `json:"problems,omitempty"`
+	Summary  Summary            `json:"summary"`
 }
 
 // Summary counts the objects by outcome.
@@ -53,6 +56,8 @@ type Summary struct {
 	Pending   int `json:"pending"`
 	Unmanaged int `json:"unmanaged"`
 	Errors    int `json:"errors"`
+	// Problems counts unreadable files of the repository.
+	Problems int `json:"problems"`
 	// IgnoredFields counts differing fields no rule compares (mode ignore).
 	IgnoredFields int `json:"ignoredFields"`
 }
@@ -134,18 +139,20 @@ func (r *Report) tally() {
 			s.Errors++
 		}
 	}
+	s.Problems = len(r.Problems)
 	r.Summary = s
 }
 
 // ExitCode follows diff(1): 0 when in sync (latch pending and converging
 // count as in sync), 1 when something drifted, is missing or unmanaged
-// (when asked for), 2 when nothing could be compared at all.
+// (when asked for), 2 when nothing could be compared at all (every object
+// failed, or the repository could not be read).
 func (r *Report) ExitCode() int {
 	s := r.Summary
 	switch {
 	case s.Drifted+s.Missing+s.Unmanaged > 0:
 		return 1
-	case s.Compared == 0 && s.Errors > 0:
+	case s.Compared == 0 && s.Errors+s.Problems > 0:
 		return 2
 	}
 	return 0
