@@ -177,6 +177,7 @@ func compareOne(res *ObjectResult, in Input, pol *policyfile.Policy, d *manifest
 			Mode:   fp.Mode,
 			Rule:   fp.From,
 			Source: d.PositionOf(manifest.FieldKey(fieldKeyParts(declared, df.path)...)),
+			path:   df.path,
 		}
 		if df.declared != nil {
 			f.Declared = df.declared.Unstructured()

@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/policy"
 
@@ -97,7 +99,13 @@ type FieldResult struct {
 	Source    manifest.Position `json:"source"`
 	ChangedBy *Owner            `json:"changedBy,omitempty"`
 	Note      string            `json:"note,omitempty"`
+
+	path fieldpath.Path
 }
+
+// FieldPath is Path as a structured-merge-diff path (empty after a JSON
+// round trip): what a revert body is built from.
+func (f FieldResult) FieldPath() fieldpath.Path { return f.path }
 
 // worst is the object status its fields add up to.
 func (r *ObjectResult) worst() ObjectStatus {
