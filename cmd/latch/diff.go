@@ -108,7 +108,7 @@ func runDiff(ctx context.Context, opts *globalOptions, f *diffFlags) (*diff.Repo
 		return nil, err
 	}
 	defer closeRepo()
-	pol, err := policyfile.Load(os.DirFS(root), f.policyFile)
+	pol, err := policyfile.Load(root, f.policyFile)
 	if err != nil {
 		return nil, err
 	}

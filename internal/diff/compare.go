@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,10 +35,17 @@ type difference struct {
 // already normalised. A declared zero value where live has nothing is not a
 // difference: the server omits zero values it would store.
 func compareObject(tc TypeConverter, declared, live map[string]any) (diffs []difference, declTV, liveTV *typed.TypedValue, err error) {
-	if tc == nil {
+	structural := tc == nil
+	if structural {
 		tc = deduced
 	}
 	declTV, err = tc.ObjectToTyped(&unstructured.Unstructured{Object: declared}, typed.AllowDuplicates)
+	if err != nil && !structural && strings.Contains(err.Error(), "no type found matching") {
+		// The published schema lacks the kind (the CRD type itself in some
+		// OpenAPI documents): compare structurally rather than not at all.
+		tc = deduced
+		declTV, err = tc.ObjectToTyped(&unstructured.Unstructured{Object: declared}, typed.AllowDuplicates)
+	}
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("declared object: %w", err)
 	}

@@ -80,8 +80,8 @@ func Compare(in Input) *Report {
 		if ns == "" && kl.Namespaced {
 			ns = in.DefaultNamespace
 		}
-		if !kl.Namespaced {
-			ns = ""
+		if listed && kl.Err == nil && !kl.Namespaced {
+			ns = "" // cluster-scoped; a kind not listed keeps what git says
 		}
 		res := ObjectResult{Ref: d.Ref, Source: d.Origin, RenderedBy: d.RenderedBy}
 		res.Ref.Namespace = ns
