@@ -136,9 +136,18 @@ func declInt(d fieldDecl) (int64, error) {
 	return strconv.ParseInt(d.loc.Value, 10, 64)
 }
 
-// objectsFromDoc returns the objects a document declares: itself, or the
-// items of a List kind.
-func (b *builder) objectsFromDoc(src textSource, doc *yaml.Node) []*object {
+// objectNode is one Kubernetes object a YAML document declares.
+type objectNode struct {
+	node                   *yaml.Node
+	apiVersion, kind, name string
+}
+
+// objectNodes returns the objects a document declares: itself, or the items
+// of a List kind. A document that is not a Kubernetes object (no
+// apiVersion, kind or name) declares none: Helm values and other YAML live
+// in GitOps repositories too. The index (objectsFromDoc) and the renderer
+// (declaredFromDoc) both walk documents through it.
+func objectNodes(doc *yaml.Node) []objectNode {
 	if doc.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -148,9 +157,9 @@ func (b *builder) objectsFromDoc(src textSource, doc *yaml.Node) []*object {
 	}
 	if strings.HasSuffix(kind, "List") {
 		if items, _ := mapValue(doc, "items"); items != nil && items.Kind == yaml.SequenceNode {
-			var out []*object
+			var out []objectNode
 			for _, it := range items.Content {
-				out = append(out, b.objectsFromDoc(src, it)...)
+				out = append(out, objectNodes(it)...)
 			}
 			return out
 		}
@@ -159,6 +168,21 @@ func (b *builder) objectsFromDoc(src textSource, doc *yaml.Node) []*object {
 	if name == "" {
 		return nil
 	}
+	return []objectNode{{node: doc, apiVersion: apiVersion, kind: kind, name: name}}
+}
+
+// objectsFromDoc returns the index objects a document declares.
+func (b *builder) objectsFromDoc(src textSource, doc *yaml.Node) []*object {
+	var out []*object
+	for _, on := range objectNodes(doc) {
+		out = append(out, b.indexObject(src, on))
+	}
+	return out
+}
+
+// indexObject is one declared object as the index keeps it.
+func (b *builder) indexObject(src textSource, on objectNode) *object {
+	doc, apiVersion, kind, name := on.node, on.apiVersion, on.kind, on.name
 	ns := stringAt(doc, "metadata", "namespace")
 	o := &object{
 		ref:        objectid.FromAPIVersion(apiVersion, kind, ns, name),
@@ -183,7 +207,7 @@ func (b *builder) objectsFromDoc(src textSource, doc *yaml.Node) []*object {
 			stringAt(doc, "spec", "scaleTargetRef", "kind"), ns, stringAt(doc, "spec", "scaleTargetRef", "name"))
 		o.hpaTarget = &t
 	}
-	return []*object{o}
+	return o
 }
 
 func isHPA(r objectid.Ref) bool {

@@ -218,31 +218,22 @@ func Render(root string, opts RenderOptions) (*Rendering, error) {
 	return &Rendering{Objects: out, Problems: problems}, nil
 }
 
-// declaredFromDoc returns the objects one document declares: itself, or the
-// items of a List. A document that is not a Kubernetes object (no
-// apiVersion, kind or name) is not one: Helm values and other YAML live in
-// GitOps repositories too.
+// declaredFromDoc returns the objects one document declares, whole
+// (objectNodes says which nodes are objects).
 func declaredFromDoc(l *loader, src textSource, doc *yaml.Node) []*Declared {
-	if doc.Kind != yaml.MappingNode {
-		return nil
-	}
-	apiVersion, kind := stringAt(doc, "apiVersion"), stringAt(doc, "kind")
-	if apiVersion == "" || kind == "" {
-		return nil
-	}
-	if strings.HasSuffix(kind, "List") {
-		if items, _ := mapValue(doc, "items"); items != nil && items.Kind == yaml.SequenceNode {
-			var out []*Declared
-			for _, it := range items.Content {
-				out = append(out, declaredFromDoc(l, src, it)...)
-			}
-			return out
+	var out []*Declared
+	for _, on := range objectNodes(doc) {
+		if d := declaredObject(l, src, on); d != nil {
+			out = append(out, d)
 		}
 	}
-	name := stringAt(doc, "metadata", "name")
-	if name == "" {
-		return nil
-	}
+	return out
+}
+
+// declaredObject decodes one object node; a node that does not decode is a
+// problem of its file.
+func declaredObject(l *loader, src textSource, on objectNode) *Declared {
+	doc, apiVersion, kind, name := on.node, on.apiVersion, on.kind, on.name
 	obj, err := decodeNode(doc)
 	if err != nil {
 		l.problem(src.file, doc.Line+src.lineShift, "%s %s: %v", kind, name, err)
@@ -255,7 +246,7 @@ func declaredFromDoc(l *loader, src textSource, doc *yaml.Node) []*Declared {
 		Fields: map[string]Position{},
 	}
 	recordPositions(src, doc, nil, d.Fields, nil)
-	return []*Declared{d}
+	return d
 }
 
 // recordPositions maps every field under n to its position. When rendered
