@@ -59,6 +59,8 @@ type Workspace struct {
 	// keys a human changed during the round. Both nil on the first attempt.
 	intended map[evidence.FieldKey]bool
 	denied   map[evidence.FieldKey]bool
+	// repo reads history for LastChange (nil outside CommitAndPush).
+	repo *Repo
 }
 
 // Allowed reports whether latch may change this field in this attempt. The
@@ -220,7 +222,7 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 // denied.
 func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, head string, attempt int) ([]evidence.Change, error) {
 	for pass := 0; ; pass++ {
-		ws := Workspace{Dir: r.workDir, Head: head, Attempt: attempt, intended: round.intended, denied: round.denied}
+		ws := Workspace{Dir: r.workDir, Head: head, Attempt: attempt, intended: round.intended, denied: round.denied, repo: r}
 		changes, err := edit(ctx, ws)
 		if err != nil {
 			return nil, fmt.Errorf("edit at %s (attempt %d): %w", head, attempt, err)

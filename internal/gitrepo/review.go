@@ -89,7 +89,7 @@ func (r *Repo) PushReview(ctx context.Context, opts PushOptions, req ReviewPush,
 		}
 	}
 	res.Base = start
-	changes, err := edit(ctx, Workspace{Dir: r.workDir, Head: start, Attempt: 1})
+	changes, err := edit(ctx, Workspace{Dir: r.workDir, Head: start, Attempt: 1, repo: r})
 	if err != nil {
 		return res, fmt.Errorf("edit at %s for %s: %w", start, req.Branch, err)
 	}

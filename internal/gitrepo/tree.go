@@ -1,0 +1,116 @@
+package gitrepo
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+var commitID = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+
+// ExportTree writes the files of commit into dir (which must be empty or
+// missing), for rendering an older version of the repository (latch
+// restore's last-good templates) without touching any work tree: the
+// user's checkout, its index and latch's own worktree stay as they are.
+// Only regular files and folders are written, each inside dir; symlinks
+// and submodules are skipped. commit must be a full or abbreviated id.
+func (r *Repo) ExportTree(ctx context.Context, commit, dir string) error {
+	if !commitID.MatchString(commit) {
+		return fmt.Errorf("export of %q: not a commit id", commit)
+	}
+	r.mu.Lock()
+	out, err := r.git.run(ctx, r.gitDir(), nil, "archive", "--format=tar", commit+"^{commit}")
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("reading commit %s of %s: %w", ShortID(commit), r.remoteURL, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("export of %s: %w", ShortID(commit), err)
+	}
+	tr := tar.NewReader(bytes.NewReader([]byte(out)))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("export of %s: %w", ShortID(commit), err)
+		}
+		name := path.Clean(h.Name)
+		if name == "." || strings.HasPrefix(name, "../") || name == ".." || path.IsAbs(name) {
+			continue
+		}
+		target := filepath.Join(dir, filepath.FromSlash(name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return fmt.Errorf("export of %s: %w", ShortID(commit), err)
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return fmt.Errorf("export of %s: %w", ShortID(commit), err)
+			}
+			f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			if err != nil {
+				return fmt.Errorf("export of %s: %w", ShortID(commit), err)
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("export of %s: %s: %w", ShortID(commit), name, err)
+			}
+		}
+	}
+}
+
+// LastChange is the newest commit at or before head that changed any of
+// paths (slash paths in the repository), and its first parent ("" for a
+// root commit); both "" when none did. For the rollout follower: the commit
+// that declared a workload's current template and the one before it.
+func (r *Repo) LastChange(ctx context.Context, head string, paths ...string) (commit, parent string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastChange(ctx, head, paths...)
+}
+
+// LastChange is Repo.LastChange at the workspace's head, for an edit
+// function (which runs with the Repo locked). A Workspace not made by
+// CommitAndPush knows no history: it returns "", "".
+func (w Workspace) LastChange(ctx context.Context, paths ...string) (commit, parent string, err error) {
+	if w.repo == nil {
+		return "", "", nil
+	}
+	return w.repo.lastChange(ctx, w.Head, paths...)
+}
+
+func (r *Repo) lastChange(ctx context.Context, head string, paths ...string) (commit, parent string, err error) {
+	if !commitID.MatchString(head) {
+		return "", "", fmt.Errorf("history of %q: not a commit id", head)
+	}
+	if len(paths) == 0 {
+		return "", "", nil
+	}
+	args := append([]string{"log", "-1", "--format=%H %P", head, "--"}, paths...)
+	out, err := r.git.run(ctx, r.gitDir(), nil, args...)
+	if err != nil {
+		return "", "", fmt.Errorf("history of %s: %w", strings.Join(paths, ", "), err)
+	}
+	fields := strings.Fields(out)
+	if len(fields) == 0 {
+		return "", "", nil
+	}
+	if len(fields) > 1 {
+		parent = fields[1]
+	}
+	return fields[0], parent, nil
+}

@@ -1,0 +1,66 @@
+package gitrepo
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latch-gitops/latch/internal/evidence"
+)
+
+func TestExportTreeAndLastChange(t *testing.T) {
+	remote, human := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	ctx := testContext(t)
+	before, err := r.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	human.Pull()
+	human.WriteFile("apps/web.yaml", strings.Replace(human.ReadFile("apps/web.yaml"), "shop", "shop", 1)+"# image bump\n")
+	declared := human.Commit("web: new template")
+	human.WriteFile("README.md", "later\n")
+	human.Commit("docs")
+	human.Push()
+	head, err := r.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	commit, parent, err := r.LastChange(ctx, head, "apps/web.yaml")
+	if err != nil || commit != declared || parent != before {
+		t.Fatalf("LastChange = %s, %s, %v; want %s, %s", commit, parent, err, declared, before)
+	}
+	if c, p, err := r.LastChange(ctx, head, "no/such.yaml"); err != nil || c != "" || p != "" {
+		t.Fatalf("LastChange(untouched) = %q, %q, %v", c, p, err)
+	}
+	if _, _, err := r.LastChange(ctx, "HEAD; rm -rf /", "apps/web.yaml"); err == nil {
+		t.Fatal("LastChange took a head that is not a commit id")
+	}
+	// Inside CommitAndPush the workspace answers at its own head.
+	var inEdit string
+	_, err = r.CommitAndPush(ctx, fastOptions(), func(ctx context.Context, ws Workspace) ([]evidence.Change, error) {
+		inEdit, _, err = ws.LastChange(ctx, "apps/web.yaml")
+		return nil, err
+	})
+	if err != nil || inEdit != declared {
+		t.Fatalf("Workspace.LastChange = %s, %v; want %s", inEdit, err, declared)
+	}
+
+	dir := filepath.Join(t.TempDir(), "old")
+	if err := r.ExportTree(ctx, before, dir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "apps/web.yaml"))
+	if err != nil || strings.Contains(string(data), "image bump") {
+		t.Fatalf("exported apps/web.yaml = %q, %v; want the file as it was before", data, err)
+	}
+	if err := r.ExportTree(ctx, "--output=/tmp/x", dir); err == nil {
+		t.Fatal("ExportTree took an option as a commit")
+	}
+	if err := r.ExportTree(ctx, strings.Repeat("0", 40), filepath.Join(t.TempDir(), "x")); err == nil {
+		t.Fatal("ExportTree of a missing commit succeeded")
+	}
+}
