@@ -16,6 +16,7 @@ import (
 
 type runFlags struct {
 	commitFlags
+	reviewFlags
 	batchWindow, resync     time.Duration
 	shutdownGrace           time.Duration
 	metricsAddr, probeAddr  string
@@ -44,7 +45,8 @@ only what changed while latch was away.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, opts, f) },
 	}
-	f.register(cmd)
+	f.commitFlags.register(cmd)
+	f.reviewFlags.register(cmd)
 	fl := cmd.Flags()
 	fl.DurationVar(&f.batchWindow, "batch-window", 30*time.Second, "gather the changes within this window into one commit")
 	fl.DurationVar(&f.resync, "resync", time.Minute, "run a pass at least this often, so pending moves down complete their dwell")
@@ -71,10 +73,13 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := f.check(); err != nil {
+	if err := f.repoFlags.check(); err != nil {
 		return err
 	}
-	repoOpts, push, err := f.options()
+	if err := f.reviewFlags.check(); err != nil {
+		return err
+	}
+	repoOpts, push, err := f.commitFlags.options()
 	if err != nil {
 		return err
 	}
@@ -87,6 +92,9 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 		return err
 	}
 	defer closeRepo()
+	if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
+		return err
+	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
 		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: opts.namespace(), ExtraKinds: extra,
 		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,

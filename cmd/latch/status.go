@@ -14,7 +14,10 @@ import (
 )
 
 func newStatusCommand(opts *globalOptions) *cobra.Command {
-	f := &repoFlags{}
+	f := &struct {
+		repoFlags
+		reviewFlags
+	}{}
 	cmd := &cobra.Command{
 		Use:   "status --repo URL|PATH",
 		Short: "Show each workload: observed, declared in git, what latch would declare now, and problems",
@@ -28,7 +31,10 @@ declared twice, …). It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := f.check(); err != nil {
+			if err := f.repoFlags.check(); err != nil {
+				return err
+			}
+			if err := f.reviewFlags.check(); err != nil {
 				return err
 			}
 			cfg, err := opts.restConfig()
@@ -41,6 +47,9 @@ declared twice, …). It changes nothing.`,
 				return err
 			}
 			defer closeRepo()
+			if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
+				return err
+			}
 			workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)
 			if err != nil {
 				return err
@@ -55,13 +64,14 @@ declared twice, …). It changes nothing.`,
 			return printStatus(opts, statuses)
 		},
 	}
-	f.register(cmd)
+	f.repoFlags.register(cmd)
+	f.reviewFlags.register(cmd)
 	return cmd
 }
 
 func printStatus(opts *globalOptions, statuses []controller.WorkloadStatus) error {
 	tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tWORKLOAD\tMODE\tOBSERVED\tGIT\tLATCH NOW\tBOUNDS\tLAST LATCH\tPROBLEM")
+	fmt.Fprintln(tw, "KIND\tWORKLOAD\tMODE\tOBSERVED\tGIT\tLATCH NOW\tBOUNDS\tLAST LATCH\tPR\tPROBLEM")
 	dash := func(v int64) string {
 		if v == 0 {
 			return "-"
@@ -75,8 +85,12 @@ func printStatus(opts *globalOptions, statuses []controller.WorkloadStatus) erro
 		return s
 	}
 	for _, s := range statuses {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Kind, s.NamespacedName(), s.Mode, s.Observed, dash(s.Declared), dash(s.Target),
-			orDash(s.Bounds), orDash(s.LastLatch), orDash(s.Error))
+		pr := "-"
+		if s.PR != nil {
+			pr = "#" + strconv.Itoa(s.PR.Number)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Kind, s.NamespacedName(), s.Mode, s.Observed, dash(s.Declared), dash(s.Target),
+			orDash(s.Bounds), orDash(s.LastLatch), pr, orDash(s.Error))
 	}
 	return tw.Flush()
 }

@@ -122,6 +122,7 @@ func (f *commitFlags) pushOptions() (gitrepo.PushOptions, error) {
 
 type syncFlags struct {
 	commitFlags
+	reviewFlags
 	once, dryRun bool
 	stateFile    string
 }
@@ -147,7 +148,8 @@ from the values in git, which is safe; only pending moves down wait longer.`,
 			return runSync(cmd, opts, f)
 		},
 	}
-	f.register(cmd)
+	f.commitFlags.register(cmd)
+	f.reviewFlags.register(cmd)
 	cmd.Flags().BoolVar(&f.once, "once", false, "run one pass and exit")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the diff latch would commit; change nothing")
 	cmd.Flags().StringVar(&f.stateFile, "state-file", "", "file keeping dwell state between runs (default: under the user's state folder, one per repo, branch, path and cluster)")
@@ -157,10 +159,13 @@ from the values in git, which is safe; only pending moves down wait longer.`,
 func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	ctx := cmd.Context()
 	log := opts.logger()
-	if err := f.check(); err != nil {
+	if err := f.repoFlags.check(); err != nil {
 		return err
 	}
-	repoOpts, push, err := f.options()
+	if err := f.reviewFlags.check(); err != nil {
+		return err
+	}
+	repoOpts, push, err := f.commitFlags.options()
 	if err != nil {
 		return err
 	}
@@ -185,6 +190,9 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 		return err
 	}
 	defer closeRepo()
+	if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
+		return err
+	}
 	workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)
 	if err != nil {
 		return err
@@ -194,9 +202,24 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 		return err
 	}
 	if done, err := opts.printStructured(outcome); done {
+		if err == nil {
+			err = reviewFailed(outcome)
+		}
 		return err
 	}
-	return printOutcome(opts, latcher.Repo.RemoteURL(), latcher.Repo.Branch(), outcome)
+	if err := printOutcome(opts, latcher.Repo.RemoteURL(), latcher.Repo.Branch(), outcome); err != nil {
+		return err
+	}
+	return reviewFailed(outcome)
+}
+
+// reviewFailed makes the exit status say that some latches wait for a
+// review step that failed (each is in the output with its error).
+func reviewFailed(o controller.Outcome) error {
+	if o.ReviewFailed == 0 {
+		return nil
+	}
+	return fmt.Errorf("the review flow failed for %d workload(s); their latches are still pending", o.ReviewFailed)
 }
 
 func printOutcome(opts *globalOptions, remote, branch string, o controller.Outcome) error {
@@ -223,6 +246,7 @@ func printOutcome(opts *globalOptions, remote, branch string, o controller.Outco
 	for _, c := range res.HumanWon {
 		fmt.Fprintf(w, "  skipped %s %s: a person changed it in git meanwhile; their value stands\n", c.Object.Kind, c.Object.NamespacedName())
 	}
+	printReviews(w, o.Reviews)
 	for _, s := range o.Workloads {
 		if s.Error != "" {
 			fmt.Fprintf(w, "  warning: %s %s: %s\n", s.Kind, s.NamespacedName(), s.Error)

@@ -16,6 +16,7 @@ import (
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
+	"github.com/latch-gitops/latch/internal/review"
 	"github.com/latch-gitops/latch/internal/state"
 )
 
@@ -34,6 +35,9 @@ type Latcher struct {
 	Push    gitrepo.PushOptions
 	States  state.Store
 	Log     *slog.Logger
+	// Review turns the review flow on (nil: every latch is pushed
+	// directly and latch makes no forge call).
+	Review *ReviewOptions
 }
 
 // WorkloadStatus is what one pass found and decided for one workload.
@@ -57,6 +61,12 @@ type WorkloadStatus struct {
 	// Error says why the workload could not be latched (not found in git,
 	// declared twice, …); other workloads are latched regardless.
 	Error string `json:"error,omitempty"`
+	// Review is the workload's review mode (with review on), Suspicious the
+	// rules that found the pending latch suspicious.
+	Review     string   `json:"review,omitempty"`
+	Suspicious []string `json:"suspicious,omitempty"`
+	// PR is latch's open pull request for the workload (status only).
+	PR *PRRef `json:"pr,omitempty"`
 }
 
 // Outcome is what Sync did.
@@ -68,6 +78,10 @@ type Outcome struct {
 	DryRun bool   `json:"dryRun,omitempty"`
 	// Policy is latch.yaml as the pass read it (nil if it could not).
 	Policy *policyfile.Policy `json:"-"`
+	// Reviews is what the review flow did per workload in review mode;
+	// ReviewFailed counts those with an Error (their latches are retried).
+	Reviews      []ReviewOutcome `json:"reviews,omitempty"`
+	ReviewFailed int             `json:"reviewFailed,omitempty"`
 }
 
 // Sync runs one pass at time now over the observed workloads: it reads the
@@ -78,10 +92,15 @@ type Outcome struct {
 func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now time.Time, dryRun bool) (Outcome, error) {
 	var out Outcome
 	var pending map[string]policy.State
+	var reviews []decide.Decision
+	latched, err := l.latchedObjects(ctx)
+	if err != nil {
+		return out, err
+	}
 	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
-		changes, statuses, states, pol, err := l.plan(ws, workloads, now, true)
-		out.Workloads, pending, out.Policy = statuses, states, pol
-		return changes, err
+		p, err := l.plan(ws, workloads, now, true, latched)
+		out.Workloads, pending, out.Policy, reviews = p.statuses, p.states, p.policy, p.reviews
+		return p.changes, err
 	}
 	if dryRun {
 		head, err := l.Repo.Refresh(ctx)
@@ -94,6 +113,7 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 		}
 		out.DryRun = true
 		out.Result = gitrepo.Result{Base: head, Changes: changes, Attempts: 1}
+		out.Reviews = dryRunReviews(reviews)
 		if out.Diff, err = l.Repo.Diff(ctx); err != nil {
 			return out, err
 		}
@@ -121,6 +141,14 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	if err := l.States.Save(pending); err != nil {
 		return out, fmt.Errorf("saving latch state: %w", err)
 	}
+	// The review flow acts after the direct push, at the new head: a PR
+	// branch is the base branch as it is now plus one latch commit.
+	out.Reviews = l.review(ctx, reviews, res)
+	for _, r := range out.Reviews {
+		if r.Error != "" {
+			out.ReviewFailed++
+		}
+	}
 	return out, nil
 }
 
@@ -133,10 +161,15 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 	if err != nil {
 		return nil, err
 	}
-	_, statuses, _, _, err := l.plan(gitrepo.Workspace{Dir: l.Repo.Dir(), Head: head, Attempt: 1}, workloads, now, false)
+	latched, err := l.latchedObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
+	p, err := l.plan(gitrepo.Workspace{Dir: l.Repo.Dir(), Head: head, Attempt: 1}, workloads, now, false, latched)
+	if err != nil {
+		return nil, err
+	}
+	statuses := p.statuses
 	history, err := l.Repo.History(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -155,6 +188,9 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 		key := statuses[i].Key()
 		key.Group = ""
 		statuses[i].LastLatch = last[key]
+	}
+	if err := l.openPRs(ctx, statuses); err != nil {
+		return statuses, err
 	}
 	return statuses, nil
 }
@@ -178,7 +214,7 @@ type Gathered struct {
 // gather reads latch.yaml and the manifests at ws and, for each observed
 // workload, what the decide step needs: the resolved policy, where git
 // declares each latched field, the bounds and the stored state.
-func (l *Latcher) gather(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time) (*Gathered, error) {
+func (l *Latcher) gather(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, latched map[objectid.Key]bool) (*Gathered, error) {
 	pol, err := policyfile.Load(ws.Dir, l.policyFile())
 	if err != nil {
 		// A broken latch.yaml stops latching: guessing a policy would write
@@ -193,10 +229,13 @@ func (l *Latcher) gather(ws gitrepo.Workspace, workloads []cluster.Workload, now
 		l.logger().Warn("manifest problem", "file", p.File, "line", p.Line, "problem", p.Message)
 	}
 	g := &Gathered{Policy: pol, Index: idx, Input: decide.Input{Now: now, Objects: make([]decide.Object, 0, len(workloads))}}
+	if l.Review != nil {
+		g.Input.Review = &decide.ReviewInput{Default: l.Review.Mode, Thresholds: pol.Defaults.Review}
+	}
 	for _, w := range workloads {
 		o := decide.Object{Ref: w.Ref, ChangedBy: w.ReplicasManager,
 			// The informer keeps spec.replicas only (cluster.Strip).
-			Live: map[string]int64{ReplicasField: w.Replicas}}
+			Live: map[string]int64{ReplicasField: w.Replicas}, Latched: latched[historyKey(w.Ref)]}
 		if min, max, ok := idx.HPAFor(w.Ref); ok {
 			o.GitBounds = &decide.Bounds{Min: min, Max: max}
 		}
@@ -228,42 +267,63 @@ func (l *Latcher) gather(ws gitrepo.Workspace, workloads []cluster.Workload, now
 	return g, nil
 }
 
-// plan gathers at ws, decides, and with apply writes the edits (act).
-func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool) ([]evidence.Change, []WorkloadStatus, map[string]policy.State, *policyfile.Policy, error) {
-	g, err := l.gather(ws, workloads, now)
+// planned is what plan gathered and decided.
+type planned struct {
+	changes  []evidence.Change
+	statuses []WorkloadStatus
+	states   map[string]policy.State
+	policy   *policyfile.Policy
+	// reviews are the decisions of workloads in review mode always or
+	// suspicious: latches that need a person (not edited here) and the
+	// rest, whose open PR the review flow may close.
+	reviews []decide.Decision
+}
+
+// plan gathers at ws, decides, and with apply writes the edits (act). A
+// latch that needs review is not edited here and its state is not kept:
+// git still declares the old value until a person merges the PR, and the
+// stored state must go on proposing the same value meanwhile.
+func (l *Latcher) plan(ws gitrepo.Workspace, workloads []cluster.Workload, now time.Time, apply bool, latched map[objectid.Key]bool) (planned, error) {
+	var p planned
+	g, err := l.gather(ws, workloads, now, latched)
 	if err != nil {
-		var pol *policyfile.Policy
 		if g != nil {
-			pol = g.Policy
+			p.policy = g.Policy
 		}
-		return nil, nil, nil, pol, err
+		return p, err
 	}
+	p.policy = g.Policy
 	decisions := decide.Decide(g.Input)
-	statuses := statusesOf(g.Input, decisions, !apply)
-	var (
-		edits   []manifest.Edit
-		changes []evidence.Change
-		states  = map[string]policy.State{}
-	)
+	p.statuses = statusesOf(g.Input, decisions, !apply)
+	p.states = map[string]policy.State{}
+	var edits []manifest.Edit
 	for _, d := range decisions {
+		if r := d.Review; r != nil && r.Mode != review.Never && d.Problem == "" {
+			p.reviews = append(p.reviews, d)
+			if r.NeedsReview && d.Evidence != nil {
+				continue
+			}
+		}
 		if d.Next != nil {
-			states[l.stateKey(d.Ref, d.Field)] = *d.Next
+			p.states[l.stateKey(d.Ref, d.Field)] = *d.Next
 		}
 		if d.Evidence != nil {
 			edits = append(edits, manifest.Edit{Loc: d.Loc, NewValue: d.Target})
-			changes = append(changes, *d.Evidence)
+			p.changes = append(p.changes, *d.Evidence)
 		}
 	}
 	if len(edits) == 0 || !apply {
-		return nil, statuses, states, g.Policy, nil
+		p.changes = nil
+		return p, nil
 	}
 	if _, err := manifest.ApplyEdits(ws.Dir, edits); err != nil {
+		p.changes = nil
 		if errors.Is(err, manifest.ErrConflict) {
-			return nil, statuses, states, g.Policy, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", gitrepo.ShortID(ws.Head), err)
+			return p, fmt.Errorf("editing manifests at %s: a file changed while latch read it: %w", gitrepo.ShortID(ws.Head), err)
 		}
-		return nil, statuses, states, g.Policy, fmt.Errorf("editing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
+		return p, fmt.Errorf("editing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
-	return changes, statuses, states, g.Policy, nil
+	return p, nil
 }
 
 // statusesOf reports the spec.replicas decision of each workload, sorted by
@@ -288,6 +348,12 @@ func statusesOf(in decide.Input, decisions []decide.Decision, all bool) []Worklo
 			st.Declared, st.Target, st.Reason = d.Declared, d.Target, d.Reason
 			st.Location = d.Loc.String()
 			st.Min, st.Max, st.Bounds = d.Min, d.Max, d.Bounds()
+		}
+		if latched && d.Review != nil {
+			st.Review = string(d.Review.Mode)
+			for _, r := range d.Review.Reasons {
+				st.Suspicious = append(st.Suspicious, string(r.Rule))
+			}
 		}
 		statuses = append(statuses, st)
 	}

@@ -14,6 +14,12 @@ type Metrics struct {
 	PushRetries  prometheus.Counter
 	PushFailures prometheus.Counter
 	Passes       *prometheus.CounterVec
+	// PRs counts latch PRs by what happened: opened, updated, closed (by
+	// latch), merged (by a person, seen by this process).
+	PRs *prometheus.CounterVec
+	// ForgeRetries counts forge calls retried, by reason (rate-limit,
+	// server-error).
+	ForgeRetries *prometheus.CounterVec
 	QueueDepth   prometheus.Gauge
 	PassSeconds  prometheus.Histogram
 	// ChangeToCommit is the time from the first scale change of a batch to
@@ -30,7 +36,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		PushRetries:  prometheus.NewCounter(prometheus.CounterOpts{Name: "latch_push_retries_total", Help: "Push attempts repeated after a non-fast-forward or network failure."}),
 		PushFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "latch_push_failures_total", Help: "Passes that could not reach the remote (fetch or push failed after the retries)."}),
 		Passes:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "latch_passes_total", Help: "Latch passes by result."}, []string{"result"}),
-		QueueDepth:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "latch_queue_depth", Help: "Workload changes seen but not yet through a pass."}),
+		PRs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "latch_review_prs_total",
+			Help: "Latch pull requests by action: opened, updated, closed (by latch), merged (by a person)."}, []string{"action"}),
+		ForgeRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "latch_forge_retries_total",
+			Help: "Forge API calls retried after a rate limit or a server error."}, []string{"reason"}),
+		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{Name: "latch_queue_depth", Help: "Workload changes seen but not yet through a pass."}),
 		PassSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "latch_pass_duration_seconds", Help: "Time of one pass: read git, decide, edit, commit, push.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
 		ChangeToCommit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "latch_change_to_push_seconds", Help: "From the first change of a batch to the push that recorded it.",
@@ -44,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			}
 			return time.Since(time.Unix(0, last)).Seconds()
 		})
-	for _, c := range []prometheus.Collector{m.Latches, m.Commits, m.PushRetries, m.PushFailures, m.Passes, m.QueueDepth, m.PassSeconds, m.ChangeToCommit, sincePush} {
+	for _, c := range []prometheus.Collector{m.Latches, m.Commits, m.PushRetries, m.PushFailures, m.Passes, m.PRs, m.ForgeRetries, m.QueueDepth, m.PassSeconds, m.ChangeToCommit, sincePush} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

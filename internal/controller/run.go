@@ -104,6 +104,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
+	if r := opts.Latcher.Review; r != nil && r.Forge != nil {
+		r.Forge.SetRetryHook(func(_, reason string) { metrics.ForgeRetries.WithLabelValues(reason).Inc() })
+	}
 
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -229,6 +232,7 @@ type batchLoop struct {
 	unwatched map[schema.GroupKind]bool
 	// leading is set once Start runs, i.e. once this replica leads.
 	leading atomic.Bool
+	reviews reviewTracker
 }
 
 func (b *batchLoop) handler() toolscache.ResourceEventHandler {
@@ -420,6 +424,10 @@ func (b *batchLoop) pass(ctx context.Context) {
 	}
 	b.reportProblems(workloads, outcome.Workloads)
 	b.warnUnwatchedKinds(outcome.Policy)
+	if b.reportReviews(workloads, outcome.Reviews) && batchSize > 0 {
+		// The review step's latches are still pending: retry the batch.
+		b.requeue(batchStart, batchSize)
+	}
 }
 
 // warnUnwatchedKinds tells, once per kind, that latch.yaml (as this pass

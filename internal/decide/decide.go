@@ -19,6 +19,7 @@ import (
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
+	"github.com/latch-gitops/latch/internal/review"
 )
 
 // Input is everything a pass decides from, gathered before deciding.
@@ -26,6 +27,9 @@ type Input struct {
 	// Now is the pass's time (dwell clocks are measured against it).
 	Now     time.Time
 	Objects []Object
+	// Review is the pass's review setting (nil: review is off and no
+	// decision has a Review).
+	Review *ReviewInput
 }
 
 // Object is one live object as gathered.
@@ -43,6 +47,11 @@ type Object struct {
 	GitBounds, LiveBounds *Bounds
 	// Fields holds, for each latched field, what git declares.
 	Fields map[string]Declared
+	// Latched: the branch's history holds a latch commit for the object
+	// (gathered only with review on; the first-latch rule reads its absence).
+	Latched bool
+	// HPAMetrics is what the live HPA reports about load, where readable.
+	HPAMetrics *review.HPAMetrics
 }
 
 // Bounds are an autoscaler's min and max.
@@ -86,6 +95,8 @@ type Decision struct {
 	// Evidence is set when Target differs from Declared: the edit to make
 	// and the record of why.
 	Evidence *evidence.Change
+	// Review is set when the input has review on.
+	Review *Review
 }
 
 // Bounds renders the bounds as the evidence does ("HPA 2..500"), or "".
@@ -103,7 +114,8 @@ const PersonWinsReason = "a person changed this field in git during this round; 
 // objects' order and each object's fields sorted by path.
 func Decide(in Input) []Decision {
 	var out []Decision
-	for _, o := range in.Objects {
+	var objs []int // objs[i] is the index in in.Objects of out[i]
+	for oi, o := range in.Objects {
 		paths := o.Policy.Paths()
 		sort.Strings(paths)
 		for _, field := range paths {
@@ -113,8 +125,10 @@ func Decide(in Input) []Decision {
 				continue
 			}
 			out = append(out, decideField(in.Now, o, field, fp, observed))
+			objs = append(objs, oi)
 		}
 	}
+	decideReview(in, out, objs)
 	return out
 }
 

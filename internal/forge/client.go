@@ -19,7 +19,21 @@ type Client struct {
 	token string
 	calls *atomic.Int64
 	me    atomic.Pointer[string]
+	kind  Kind
+	base  string
+	// hook is a retry callback set after construction (SetRetryHook).
+	hook atomic.Pointer[func(op, reason string)]
 }
+
+// Kind is the forge this client talks to ("" when built by NewClient).
+func (c *Client) Kind() Kind { return c.kind }
+
+// BaseURL is the forge root requests go to ("" when built by NewClient).
+func (c *Client) BaseURL() string { return c.base }
+
+// SetRetryHook adds f to the retry callbacks (Options.OnRetry stays): the
+// controller connects its metric once it has registered it.
+func (c *Client) SetRetryHook(f func(op, reason string)) { c.hook.Store(&f) }
 
 // Options configure a Client. The zero value works.
 type Options struct {
@@ -157,6 +171,9 @@ func (c *Client) retry(ctx context.Context, op string, call func() error) error 
 		}
 		if c.opts.OnRetry != nil {
 			c.opts.OnRetry(op, reason)
+		}
+		if h := c.hook.Load(); h != nil {
+			(*h)(op, reason)
 		}
 		d := wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1))
 		d = max(d, fe.RetryAfter)

@@ -27,12 +27,12 @@ func LoadToken(credentialsDir string) (string, error) {
 		return t, nil
 	}
 	if credentialsDir == "" {
-		return "", fmt.Errorf("no forge token: set %s or put %s in the credentials folder", TokenEnv, TokenFile)
+		return "", fmt.Errorf("%w: set %s or put %s in the credentials folder", ErrNoToken, TokenEnv, TokenFile)
 	}
 	path := filepath.Join(credentialsDir, TokenFile)
 	info, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("no forge token: set %s or put %s in the credentials folder: %w", TokenEnv, TokenFile, errors.Unwrap(err))
+		return "", fmt.Errorf("%w: set %s or put %s in the credentials folder: %w", ErrNoToken, TokenEnv, TokenFile, errors.Unwrap(err))
 	}
 	if !info.Mode().IsRegular() && info.Mode()&os.ModeSymlink == 0 {
 		// Kubernetes mounts Secret keys as symlinks to regular files.
@@ -89,7 +89,7 @@ func ParseRemote(remote string) (Repo, error) {
 	case strings.Contains(s, "://"):
 		u, err := url.Parse(s)
 		if err != nil {
-			return Repo{}, fmt.Errorf("remote URL: %w", errors.Unwrap(err))
+			return Repo{}, fmt.Errorf("remote URL: %w: %w", ErrBadRemote, errors.Unwrap(err))
 		}
 		host, path, scheme = u.Host, u.Path, u.Scheme
 		if scheme == "ssh" || scheme == "git" {
@@ -100,18 +100,42 @@ func ParseRemote(remote string) (Repo, error) {
 		hostPart, p, _ := strings.Cut(s[at+1:], ":")
 		host, path, scheme = hostPart, p, "https"
 	default:
-		return Repo{}, fmt.Errorf("remote URL %q: not an https or ssh URL of a forge", s)
+		return Repo{}, fmt.Errorf("remote URL %q: %w", s, ErrBadRemote)
 	}
 	path = strings.TrimSuffix(strings.Trim(path, "/"), ".git")
 	if host == "" || !strings.Contains(path, "/") {
-		return Repo{}, fmt.Errorf("remote URL %q: want HOST/OWNER/REPO", s)
+		return Repo{}, fmt.Errorf("remote URL %q: %w", withoutUserinfo(s), ErrBadRemote)
 	}
 	return Repo{Host: host, Path: path, Web: scheme + "://" + host + "/"}, nil
 }
 
+// Typed causes of configuration errors, for the caller to name its own
+// setting (the CLI maps them to flags; this package names none).
+var (
+	// ErrUnknownForge: the kind is not given and the host does not tell.
+	ErrUnknownForge = errors.New("cannot tell which forge this is; name it: gitea, github or gitlab")
+	// ErrBadKind: a kind that is not gitea, github or gitlab.
+	ErrBadKind = errors.New("want gitea, github or gitlab")
+	// ErrBadURL: the forge URL is not an http(s) root.
+	ErrBadURL = errors.New("want http(s)://host/")
+	// ErrBadRemote: the git remote names no forge repository.
+	ErrBadRemote = errors.New("not the https or ssh URL of a forge repository (HOST/OWNER/REPO)")
+	// ErrNoToken: no forge token was found.
+	ErrNoToken = errors.New("no forge token")
+)
+
+// withoutUserinfo drops credentials from a URL for an error message.
+func withoutUserinfo(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return s
+}
+
 // Infer guesses the forge from a host name: github.com and hosts with
 // "github" in them are GitHub, "gitlab" GitLab, "gitea", "forgejo" and
-// codeberg.org Gitea. Anything else needs --forge.
+// codeberg.org Gitea. Anything else is ErrUnknownForge.
 func Infer(host string) (Kind, error) {
 	h := strings.ToLower(host)
 	switch {
@@ -122,7 +146,7 @@ func Infer(host string) (Kind, error) {
 	case strings.Contains(h, "gitea"), strings.Contains(h, "forgejo"), strings.Contains(h, "codeberg"):
 		return Gitea, nil
 	}
-	return "", fmt.Errorf("cannot tell which forge %s is; set --forge gitea, github or gitlab", host)
+	return "", fmt.Errorf("%s: %w", host, ErrUnknownForge)
 }
 
 // ParseKind reads a --forge value ("" is inferred later).
@@ -131,7 +155,7 @@ func ParseKind(s string) (Kind, error) {
 	case "", Gitea, GitHub, GitLab:
 		return Kind(s), nil
 	}
-	return "", fmt.Errorf("forge %q: want gitea, github or gitlab", s)
+	return "", fmt.Errorf("forge %q: %w", s, ErrBadKind)
 }
 
 // New builds the Client for cfg.
@@ -147,14 +171,14 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	if cfg.Token == "" {
-		return nil, fmt.Errorf("forge %s: no token (set %s)", kind, TokenEnv)
+		return nil, fmt.Errorf("forge %s: %w (set %s)", kind, ErrNoToken, TokenEnv)
 	}
 	base := cfg.URL
 	if base == "" {
 		base = repo.Web
 	}
 	if _, err := url.ParseRequestURI(base); err != nil || !(strings.HasPrefix(base, "http://") || strings.HasPrefix(base, "https://")) {
-		return nil, fmt.Errorf("forge URL %q: want http(s)://host/", base)
+		return nil, fmt.Errorf("forge URL %q: %w", base, ErrBadURL)
 	}
 	hc := &http.Client{}
 	if cfg.HTTPClient != nil {
@@ -165,6 +189,7 @@ func New(cfg Config) (*Client, error) {
 		next = http.DefaultTransport
 	}
 	c := NewClient(nil, cfg.Token, cfg.Options)
+	c.kind, c.base = kind, base
 	hc.Transport = countingTransport{next: next, calls: c.calls}
 	switch kind {
 	case Gitea:
@@ -174,7 +199,7 @@ func New(cfg Config) (*Client, error) {
 	case GitLab:
 		c.api, err = newGitLab(base, repo.Path, cfg.Token, hc)
 	default:
-		err = fmt.Errorf("forge %q: want gitea, github or gitlab", kind)
+		err = fmt.Errorf("forge %q: %w", kind, ErrBadKind)
 	}
 	if err != nil {
 		return nil, c.redact(err)

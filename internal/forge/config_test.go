@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ func TestParseRemoteAndInfer(t *testing.T) {
 	if _, err := ParseKind("bitbucket"); err == nil {
 		t.Fatal("ParseKind accepts bitbucket")
 	}
-	if _, err := New(Config{RemoteURL: "http://127.0.0.1:3000/o/r.git", Token: "x"}); err == nil || !strings.Contains(err.Error(), "--forge") {
+	if _, err := New(Config{RemoteURL: "http://127.0.0.1:3000/o/r.git", Token: "x"}); !errors.Is(err, ErrUnknownForge) || strings.Contains(err.Error(), "--") {
 		t.Fatalf("New without a kind for an unknown host: %v", err)
 	}
 	if _, err := New(Config{Kind: Gitea, RemoteURL: "http://127.0.0.1:3000/o/r.git"}); err == nil || !strings.Contains(err.Error(), TokenEnv) {
@@ -69,5 +70,29 @@ func TestLoadToken(t *testing.T) {
 	}
 	if _, err := LoadToken(dir); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("two-line token: %v", err)
+	}
+}
+
+func TestConfigErrorsAreTypedAndWithoutSecrets(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		want error
+	}{
+		{Config{RemoteURL: "https://user:s3cret@example.com/o", Token: "x"}, ErrBadRemote},
+		{Config{RemoteURL: "/srv/git/repo", Token: "x"}, ErrBadRemote},
+		{Config{RemoteURL: "https://example.com/o/r.git", Token: "x"}, ErrUnknownForge},
+		{Config{Kind: "bitbucket", RemoteURL: "https://example.com/o/r.git", Token: "x"}, ErrBadKind},
+		{Config{Kind: Gitea, URL: "ftp://example.com/", RemoteURL: "https://example.com/o/r.git", Token: "x"}, ErrBadURL},
+		{Config{Kind: Gitea, RemoteURL: "https://example.com/o/r.git"}, ErrNoToken},
+	}
+	for _, tc := range cases {
+		_, err := New(tc.cfg)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("New(%+v) = %v, want %v", tc.cfg, err, tc.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "--") {
+			t.Errorf("error names a secret or a flag: %v", err)
+		}
 	}
 }

@@ -25,7 +25,9 @@ func newGitea(base, path, token string, hc *http.Client) (API, error) {
 	if !ok || strings.Contains(repo, "/") {
 		return nil, fmt.Errorf("gitea repository %q: want OWNER/REPO", path)
 	}
-	c, err := gitea.NewClient(strings.TrimSuffix(base, "/"), gitea.SetToken(token), gitea.SetHTTPClient(hc))
+	// No version probe at construction (SetGiteaVersion("")): latch starts
+	// while the forge is down, and its first real call says so, retried.
+	c, err := gitea.NewClient(strings.TrimSuffix(base, "/"), gitea.SetToken(token), gitea.SetHTTPClient(hc), gitea.SetGiteaVersion(""))
 	if err != nil {
 		return nil, fmt.Errorf("gitea client for %s: %w", base, err)
 	}

@@ -215,10 +215,12 @@ func TestRetryStopsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var hooked retries
+	c.SetRetryHook(hooked.add)
 	_, err = c.FindByBranch(context.Background(), "main", branch)
 	var fe *Error
-	if !errors.As(err, &fe) || fe.Status != 503 || len(r.got) != 3 {
-		t.Fatalf("err %v, retries %v", err, r.got)
+	if !errors.As(err, &fe) || fe.Status != 503 || len(r.got) != 3 || len(hooked.got) != 3 || hooked.got[0] != "server-error" {
+		t.Fatalf("err %v, retries %v, hook %v", err, r.got, hooked.got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/review"
 )
 
 // Summary is a policy as `latch policy check` shows it: every rule in
@@ -24,6 +25,8 @@ type Summary struct {
 type DefaultsSummary struct {
 	Latch         FieldPolicy `json:"latch"`
 	ConvergeGrace string      `json:"convergeGrace"`
+	// Review is shown when the file sets spec.defaults.review.
+	Review *review.Thresholds `json:"review,omitempty"`
 }
 
 // RuleSummary is a Rule for display.
@@ -33,6 +36,7 @@ type RuleSummary struct {
 	Line    int                    `json:"line,omitempty"`
 	Match   MatchSummary           `json:"match"`
 	Fields  map[string]FieldPolicy `json:"fields"`
+	Review  review.Mode            `json:"review,omitempty"`
 }
 
 // MatchSummary is a Match for display; empty means "any".
@@ -55,6 +59,10 @@ func (p *Policy) Summary() Summary {
 		},
 		Rules: make([]RuleSummary, 0, len(p.Rules)),
 	}
+	if p.Defaults.ReviewSet {
+		th := p.Defaults.Review
+		s.Defaults.Review = &th
+	}
 	for _, r := range p.Rules {
 		rs := RuleSummary{
 			Name:    r.Name,
@@ -68,6 +76,7 @@ func (p *Policy) Summary() Summary {
 				HasHPA:     r.Match.HasHPA,
 			},
 			Fields: make(map[string]FieldPolicy, len(r.Fields)),
+			Review: r.Review,
 		}
 		for path, f := range r.Fields {
 			rs.Fields[path] = FieldPolicy{Mode: f.Mode, Latch: f.Latch, Grace: f.Grace}
@@ -83,6 +92,10 @@ func (s Summary) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "source: %s\n", s.Source)
 	fmt.Fprintf(&b, "defaults:\n  latch: %s\n  converge: grace %s\n", describeLatch(s.Defaults.Latch.Latch), s.Defaults.ConvergeGrace)
+	if th := s.Defaults.Review; th != nil {
+		fmt.Fprintf(&b, "  review: jump %v, atMax %t, firstLatch %t, surge %d workloads jumping %v, hpaTolerance %v\n",
+			th.Jump, th.AtMax, th.FirstLatch, th.SurgeWorkloads, th.SurgeJump, th.HPATolerance)
+	}
 	b.WriteString("rules (applied in order; for each field, the last matching rule that sets it wins):\n")
 	for i, r := range s.Rules {
 		where := fmt.Sprintf("line %d", r.Line)
@@ -91,6 +104,9 @@ func (s Summary) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  %d. %s (%s)\n", i+1, r.Name, where)
 		fmt.Fprintf(&b, "     match: %s\n", r.Match.text())
+		if r.Review != "" {
+			fmt.Fprintf(&b, "     review: %s\n", r.Review)
+		}
 		paths := make([]string, 0, len(r.Fields))
 		for path := range r.Fields {
 			paths = append(paths, path)
@@ -180,6 +196,9 @@ func (r Resolved) WriteText(w io.Writer) error {
 	}
 	for _, path := range r.Paths() {
 		fmt.Fprintf(&b, "%s: %s\n", path, r.Fields[path].Text())
+	}
+	if r.Review != "" {
+		fmt.Fprintf(&b, "review: %s (rule %s)\n", r.Review, r.ReviewFrom)
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", w)

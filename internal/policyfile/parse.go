@@ -42,9 +42,9 @@ var (
 	topKeys       = []string{"apiVersion", "kind", "metadata", "spec"}
 	metadataKeys  = []string{"name"}
 	specKeys      = []string{"defaults", "rules"}
-	defaultsKeys  = []string{"latch", "converge"}
+	defaultsKeys  = []string{"latch", "converge", "review"}
 	convergeKeys  = []string{"grace"}
-	ruleKeys      = []string{"name", "match", "fields"}
+	ruleKeys      = []string{"name", "match", "fields", "review"}
 	matchKeys     = []string{"kinds", "namespaces", "names", "labels", "hasHPA"}
 	latchKeys     = []string{"rule", "hysteresis", "dwellDown", "dwellUp", "min", "max"}
 	fieldKeys     = append([]string{"mode"}, append(slices.Clone(latchKeys), "grace")...)
@@ -121,6 +121,10 @@ func (p *parser) defaults(n *yaml.Node, base Defaults) Defaults {
 			}
 		}
 	}
+	if rn, ok := m.get("review"); ok {
+		out.Review = p.reviewThresholds(rn, field+".review", base.Review)
+		out.ReviewSet = true
+	}
 	if cn, ok := m.get("converge"); ok {
 		if cm, ok := p.mapping(cn, field+".converge", convergeKeys); ok {
 			if gn, ok := cm.get("grace"); ok {
@@ -168,6 +172,11 @@ func (p *parser) rules(n *yaml.Node, d Defaults) []Rule {
 		}
 		if mn, ok := m.get("match"); ok {
 			r.Match = p.match(mn, rf+".match")
+		}
+		if rv, ok := m.get("review"); ok {
+			if mode, ok := p.reviewMode(rv, rf+".review"); ok {
+				r.Review = mode
+			}
 		}
 		if fn, ok := m.get("fields"); !ok {
 			p.errorf(m.node, rf+".fields", "required: a rule must set at least one field")

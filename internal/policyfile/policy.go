@@ -9,6 +9,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/review"
 )
 
 const (
@@ -38,6 +39,11 @@ type Policy struct {
 type Defaults struct {
 	Latch         policy.Params
 	ConvergeGrace time.Duration
+	// Review holds the suspicious rules' thresholds (spec.defaults.review;
+	// review.DefaultThresholds for keys the file leaves out). ReviewSet is
+	// true when the file has spec.defaults.review.
+	Review    review.Thresholds
+	ReviewSet bool
 }
 
 // Rule selects objects and sets the mode of some of their fields.
@@ -48,6 +54,9 @@ type Rule struct {
 	Match   Match
 	// Fields maps a field path ("spec.replicas") to what the rule sets.
 	Fields map[string]FieldSpec
+	// Review is the rule's review mode for the objects it matches ("":
+	// the rule does not say).
+	Review review.Mode
 }
 
 // Match selects objects. Empty lists and a nil Labels/HasHPA match anything;
@@ -88,7 +97,7 @@ func builtinLatchParams() policy.Params {
 const builtinConvergeGrace = 10 * time.Minute
 
 func builtinDefaults() Defaults {
-	return Defaults{Latch: builtinLatchParams(), ConvergeGrace: builtinConvergeGrace}
+	return Defaults{Latch: builtinLatchParams(), ConvergeGrace: builtinConvergeGrace, Review: review.DefaultThresholds()}
 }
 
 // builtinRules are the policy every repository starts with; a file's rules

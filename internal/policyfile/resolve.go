@@ -9,6 +9,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/review"
 )
 
 // Object is what Resolve needs to know about a workload.
@@ -51,6 +52,10 @@ type Resolved struct {
 	// Fields maps each field path some matching rule set to its policy.
 	// Paths nest: see Field for how a path without its own entry resolves.
 	Fields map[string]FieldPolicy `json:"fields"`
+	// Review is the review mode of the last matching rule that sets one
+	// ("": none does; the caller's default applies), ReviewFrom that rule.
+	Review     review.Mode `json:"review,omitempty"`
+	ReviewFrom string      `json:"reviewFrom,omitempty"`
 	// Warnings point out settings that work against the cluster, such as
 	// reverting the replicas an HPA sets. They do not stop latch.
 	Warnings []string `json:"warnings,omitempty"`
@@ -69,9 +74,14 @@ type Resolved struct {
 // never combine into a pair nobody wrote or validated.
 func (p *Policy) Resolve(obj Object) Resolved {
 	fields := map[string]FieldPolicy{}
+	var mode review.Mode
+	var modeFrom string
 	for _, r := range p.Rules {
 		if !r.Match.Matches(obj) {
 			continue
+		}
+		if r.Review != "" {
+			mode, modeFrom = r.Review, r.Name
 		}
 		for fieldPath := range r.Fields {
 			for existing := range fields {
@@ -89,7 +99,7 @@ func (p *Policy) Resolve(obj Object) Resolved {
 			fields[fieldPath] = fp
 		}
 	}
-	r := Resolved{Fields: fields}
+	r := Resolved{Fields: fields, Review: mode, ReviewFrom: modeFrom}
 	if obj.HasHPA {
 		switch fp := r.Field(objectid.ReplicasField); fp.Mode {
 		case policy.ModeImmutable, policy.ModeConverge:

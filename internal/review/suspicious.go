@@ -12,21 +12,21 @@ import (
 type Thresholds struct {
 	// Jump: a latch moving the declared value by at least this factor,
 	// either way (40 → 400 and 400 → 40 are both 10×).
-	Jump float64
+	Jump float64 `json:"jump"`
 	// AtMax: a latch declaring a value at or beyond the declared maximum.
-	AtMax bool
+	AtMax bool `json:"atMax"`
 	// FirstLatch: the first latch latch makes for a workload.
-	FirstLatch bool
+	FirstLatch bool `json:"firstLatch"`
 	// SurgeWorkloads and SurgeJump: when at least SurgeWorkloads workloads
 	// each jump by at least SurgeJump in one window (a fleet-wide surge),
 	// every one of those latches is suspicious.
-	SurgeWorkloads int
-	SurgeJump      float64
+	SurgeWorkloads int     `json:"surgeWorkloads"`
+	SurgeJump      float64 `json:"surgeJump"`
 	// HPATolerance: where the live HPA's metrics can be read, the replica
 	// count they imply (current replicas × current / target, the HPA's own
 	// rule) should be within this factor of the observed value; outside it,
 	// the jump is not explained by load.
-	HPATolerance float64
+	HPATolerance float64 `json:"hpaTolerance"`
 }
 
 // DefaultThresholds are the documented defaults (docs/review.md).

@@ -50,6 +50,8 @@ type Outcome struct {
 	// PR is the PR acted on (0 when none); URL its web page.
 	PR  int
 	URL string
+	// State is the state the PR was found in (gathered; "" : no PR).
+	State forge.State
 	// Created, Updated, Closed report forge writes (for metrics, Events).
 	Created, Updated, Closed bool
 }
@@ -110,7 +112,7 @@ func (f *Flow) Run(ctx context.Context, it Item) (Outcome, error) {
 	d := review.Decide(s)
 	out := Outcome{Decision: d, PR: d.PR}
 	if fp != nil {
-		out.URL = fp.URL
+		out.URL, out.State = fp.URL, fp.State
 	}
 	branch := review.Branch(f.Cluster, it.Object)
 	switch d.Action {
