@@ -157,7 +157,7 @@ func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
 	remote := testenv.NewGitRemote(t)
 	human := remote.Human(t)
 	human.WriteFile("latch.yaml", runPolicy)
-	human.WriteFile("clusters/prod/web.yaml", seedFiles["clusters/prod/web.yaml"])
+	human.WriteFile("clusters/prod/web.yaml", seedFiles[sample.WebPath()])
 	human.Commit("seed")
 	human.Push()
 	client := kubernetes.NewForConfigOrDie(cp.Config)

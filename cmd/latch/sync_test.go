@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,68 +13,17 @@ import (
 
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/samplerepo"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
-// The seeded repository: a plain manifest with comments, a Kustomize
-// overlay deciding replicas with `replicas:`, and Helm values with a marker.
-var seedFiles = map[string]string{
-	"clusters/prod/web.yaml": `# The storefront. Scaled by its HPA; latch keeps git near the live scale.
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web          # keep in sync with the HPA below
-  namespace: shop
-spec:
-  replicas: 3 # latched
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: "example.com/web:1.4.2"
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: web
-  namespace: shop
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 2
-  maxReplicas: 500
-`,
-	"base/api/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: api}
-  template:
-    metadata:
-      labels: {app: api}
-    spec:
-      containers: [{name: api, image: example.com/api:2}]
-`,
-	"base/api/kustomization.yaml": "resources:\n  - deployment.yaml\n",
-	"clusters/prod/api/kustomization.yaml": `namespace: shop
-resources:
-  - ../../../base/api
-replicas:
-  - name: api
-    count: 4   # latch edits this count
-`,
-	"charts/worker/values.yaml": `image: example.com/worker:7
-replicaCount: 2 # {"$latch": "apps/v1/Deployment/shop/worker"}
-resources: {}
-`,
-	"README.md": "infra\n",
-}
+// The seeded repository is the demo's sample (a plain manifest with
+// comments, a Kustomize overlay deciding replicas with `replicas:`, Helm
+// values with a marker) under clusters/prod, with a README only people edit.
+var (
+	sample    = samplerepo.Options{Cluster: "prod", Readme: "infra\n"}
+	seedFiles = samplerepo.Files(sample)
+)
 
 type liveWorkload struct {
 	name     string
@@ -96,7 +44,12 @@ func TestSyncOnceEndToEnd(t *testing.T) {
 	t.Setenv("LATCH_GIT_PASSWORD", remote.Password)
 
 	client := kubernetes.NewForConfigOrDie(cp.Config)
-	workloads := []liveWorkload{{"web", 37, 2, 500}, {"api", 180, 1, 1000}, {"worker", 9, 1, 50}}
+	// Observed scales as the HPAs left them, inside the sample's HPA bounds.
+	observed := map[string]int32{"web": 37, "api": 180, "worker": 9}
+	var workloads []liveWorkload
+	for _, w := range sample.Workloads() {
+		workloads = append(workloads, liveWorkload{w.Name, observed[w.Name], w.HPAMin, w.HPAMax})
+	}
 	createWorkloads(t, client, workloads)
 
 	stateFile := t.TempDir() + "/state.json"
@@ -148,9 +101,9 @@ func TestSyncOnceEndToEnd(t *testing.T) {
 		}
 	}
 	assertDigitsOnly(t, remote.BareDir, before, first, map[string]string{
-		"clusters/prod/web.yaml":               "  replicas: " + itoa(want["web"]) + " # latched",
-		"clusters/prod/api/kustomization.yaml": "    count: " + itoa(want["api"]) + "   # latch edits this count",
-		"charts/worker/values.yaml":            "replicaCount: " + itoa(want["worker"]) + ` # {"$latch": "apps/v1/Deployment/shop/worker"}`,
+		sample.WebPath():            strings.TrimSuffix(samplerepo.ReplicasLine(want["web"]), "\n"),
+		sample.APIOverlayPath():     samplerepo.APICountLine(want["api"]),
+		samplerepo.WorkerValuesPath: samplerepo.WorkerValuesLine(want["worker"]),
 	})
 	message := git(t, remote.BareDir, "log", "-1", "--format=%B", first)
 	trailers := git(t, remote.BareDir, "log", "-1", "--format=%(trailers:only,unfold)", first)
@@ -202,7 +155,12 @@ func TestSyncOnceEndToEnd(t *testing.T) {
 }
 
 func declaredIn(name string) int64 {
-	return map[string]int64{"web": 3, "api": 4, "worker": 2}[name]
+	for _, w := range sample.Workloads() {
+		if w.Name == name {
+			return int64(w.Replicas)
+		}
+	}
+	panic("no sample workload " + name)
 }
 
 // createWorkloads creates each workload in shop at 1 replica with its HPA,
@@ -257,15 +215,13 @@ func git(t *testing.T, dir string, args ...string) string {
 	return strings.TrimRight(string(out), "\n")
 }
 
-func itoa(v int64) string { return strconv.FormatInt(v, 10) }
-
 // TestSyncOnceBadInput: a broken latch.yaml, a malformed manifest and a
 // refused push each give a clear error and change nothing they should not.
 func TestSyncOnceBadInput(t *testing.T) {
 	cp := testenv.StartControlPlane(t)
 	remote := testenv.NewGitRemote(t)
 	human := remote.Human(t)
-	human.WriteFile("clusters/prod/web.yaml", seedFiles["clusters/prod/web.yaml"])
+	human.WriteFile("clusters/prod/web.yaml", seedFiles[sample.WebPath()])
 	human.WriteFile("clusters/prod/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n")
 	human.WriteFile("latch.yaml", "apiVersion: latch.dev/v1alpha1\nkind: LatchPolicy\nspec:\n  rulez: []\n")
 	human.Commit("seed with a typo in latch.yaml")

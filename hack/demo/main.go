@@ -23,6 +23,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/latch-gitops/latch/internal/samplerepo"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -81,13 +82,13 @@ func run(ctx context.Context, s *testenv.Session, fast bool) error {
 	say("▶ starting a local git remote (smart HTTP with basic auth) seeded with sample manifests…")
 	remote := testenv.NewGitRemote(s)
 	human := remote.Human(s)
-	for path, content := range seedFiles {
+	for path, content := range samplerepo.Files(sample) {
 		human.WriteFile(path, content)
 	}
 	human.Commit("Add shop: web, api and worker")
 	human.Push()
 	say("  %s", remote.URL)
-	for _, line := range seedSummary {
+	for _, line := range samplerepo.Summary(sample) {
 		say("    %s", line)
 	}
 
@@ -233,9 +234,13 @@ func scale(s *testenv.Session, client kubernetes.Interface, name string, replica
 }
 
 // apply creates what the seed manifests declare (the demo plays Flux).
+// apply creates the sample's workloads as git declares them, each with its HPA.
 func apply(s *testenv.Session, client kubernetes.Interface) {
-	testenv.CreateWorkloads(s, client,
-		testenv.Workload{Namespace: "shop", Name: "web", Replicas: 3, HPAMin: 2, HPAMax: 5000},
-		testenv.Workload{Namespace: "shop", Name: "api", Replicas: 4, HPAMin: 2, HPAMax: 400},
-		testenv.Workload{Namespace: "shop", Name: "worker", Replicas: 2, HPAMin: 1, HPAMax: 100})
+	for _, w := range sample.Workloads() {
+		testenv.CreateWorkloads(s, client, testenv.Workload{Namespace: samplerepo.Namespace, Name: w.Name, Replicas: w.Replicas, HPAMin: w.HPAMin, HPAMax: w.HPAMax})
+	}
 }
+
+// sample is the demo's repository: the shared sample, with a 20s dwell down
+// so the story's lull becomes a commit within the demo.
+var sample = samplerepo.Options{Cluster: "demo", WebMaxReplicas: 5000, DwellDown: "20s"}

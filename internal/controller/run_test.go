@@ -15,45 +15,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/latch-gitops/latch/internal/samplerepo"
 	"github.com/latch-gitops/latch/internal/state"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
-const webManifest = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  replicas: 3 # latched by latch
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers: [{name: web, image: example.com/web:1}]
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: web
-  namespace: shop
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 2
-  maxReplicas: 500
-`
+// webManifest is the sample repository's web Deployment and its HPA
+// (2..500), seeded at apps/web.yaml.
+var webManifest = samplerepo.Web(samplerepo.Options{})
 
 // A short dwell down so the test sees a move down within seconds.
-const fastPolicy = `apiVersion: latch.dev/v1alpha1
-kind: LatchPolicy
-spec:
-  defaults:
-    latch:
-      dwellDown: 3s
-      dwellUp: 0s
-`
+var fastPolicy = samplerepo.Policy("3s")
 
 // instance is one running `latch run`.
 type instance struct {
