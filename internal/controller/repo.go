@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/mail"
@@ -30,10 +31,36 @@ type RepoOptions struct {
 	Signer gitrepo.Signer
 }
 
+// Options an OptionError names.
+const (
+	OptionRepo   = "repository" // RepoOptions.Repo
+	OptionAuthor = "author"     // ParseIdentity's input
+)
+
+// OptionError says which of the caller's options is unusable, by what it
+// is rather than by a flag: cmd/latch maps Option to the flag that sets it
+// (--repo, --git-author), a library caller to its own field.
+type OptionError struct {
+	Option string
+	// Value is printed when set; never set for values that may hold a
+	// secret (a remote URL).
+	Value string
+	Err   error
+}
+
+func (e *OptionError) Error() string {
+	if e.Value != "" {
+		return fmt.Sprintf("%s %s: %v", e.Option, e.Value, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Option, e.Err)
+}
+
+func (e *OptionError) Unwrap() error { return e.Err }
+
 // OpenRepo clones or opens the repository; the caller must call close.
 func OpenRepo(ctx context.Context, opts RepoOptions) (repo *gitrepo.Repo, closeRepo func() error, err error) {
 	if opts.Repo == "" {
-		return nil, nil, fmt.Errorf("flag --repo: required (a git URL or the path of a local checkout)")
+		return nil, nil, &OptionError{Option: OptionRepo, Err: errors.New("required (a git URL or the path of a local checkout)")}
 	}
 	var auth gitrepo.Auth
 	if opts.CredentialsDir != "" {
@@ -57,11 +84,11 @@ func OpenRepo(ctx context.Context, opts RepoOptions) (repo *gitrepo.Repo, closeR
 	}
 	if isLocalPath(opts.Repo) {
 		if info, err := os.Stat(opts.Repo); err != nil || !info.IsDir() {
-			return nil, nil, fmt.Errorf("--repo %s: not a git URL and not a folder on this machine", opts.Repo)
+			return nil, nil, &OptionError{Option: OptionRepo, Value: opts.Repo, Err: errors.New("not a git URL and not a folder on this machine")}
 		}
 		repo, err = gitrepo.Open(ctx, opts.Repo, auth)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--repo %s: %w", opts.Repo, err)
+			return nil, nil, &OptionError{Option: OptionRepo, Value: opts.Repo, Err: err}
 		}
 	} else {
 		dir := opts.WorkDir
@@ -140,14 +167,14 @@ func isLocalPath(repo string) bool {
 	return !(at > 0 && colon > at)
 }
 
-// ParseIdentity reads "Name <email>" for --git-author.
+// ParseIdentity reads a commit identity, "Name <email>".
 func ParseIdentity(s string) (gitrepo.Identity, error) {
 	if s == "" {
 		return gitrepo.Identity{}, nil
 	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Name == "" {
-		return gitrepo.Identity{}, fmt.Errorf("flag --git-author: want \"Name <email>\", got %q", s)
+		return gitrepo.Identity{}, &OptionError{Option: OptionAuthor, Err: fmt.Errorf("want \"Name <email>\", got %q", s)}
 	}
 	return gitrepo.Identity{Name: addr.Name, Email: addr.Address}, nil
 }

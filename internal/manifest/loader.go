@@ -220,14 +220,30 @@ func openCheckout(root, sub string, maxBytes int64) (*loader, string, error) {
 	startRel, info, err := checkout.Stat(sub)
 	if err != nil {
 		checkout.Close()
-		return nil, "", fmt.Errorf("--path %w", err)
+		return nil, "", &FolderError{Err: err} // err names the folder
 	}
 	if !info.IsDir() {
 		checkout.Close()
-		return nil, "", fmt.Errorf("--path %s: not a folder in the checkout", sub)
+		return nil, "", &FolderError{Folder: sub, Err: errors.New("not a folder in the checkout")}
 	}
 	l := &loader{root: checkout, maxBytes: maxBytes, files: map[string]*parsedFile{}}
 	return l, checkout.Abs(startRel), nil
 }
 
 func (l *loader) close() { l.root.Close() }
+
+// FolderError: the folder to index (IndexOptions.Path) is unusable.
+// cmd/latch names the flag that set it (--path).
+type FolderError struct {
+	// Folder is set when Err does not name it already.
+	Folder string
+	Err    error
+}
+
+func (e *FolderError) Error() string {
+	if e.Folder == "" {
+		return fmt.Sprintf("folder to index: %v", e.Err)
+	}
+	return fmt.Sprintf("folder to index %s: %v", e.Folder, e.Err)
+}
+func (e *FolderError) Unwrap() error { return e.Err }
