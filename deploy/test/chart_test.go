@@ -170,6 +170,42 @@ func TestChartValues(t *testing.T) {
 			},
 		},
 		{
+			name:    "review.mode must be a mode",
+			values:  with(requiredValues(), "review.mode", "sometimes"),
+			wantErr: "/review/mode",
+		},
+		{
+			name: "review passes its flags and the forge token from a Secret; RBAC unchanged",
+			values: with(with(with(with(requiredValues(), "review.mode", "suspicious"), "review.forge", "gitea"),
+				"review.url", "https://gitea.example.com/"), "review.tokenSecret.name", "latch-forge"),
+			check: func(t *testing.T, r rendering) {
+				grants, problems := grantsOf(r)
+				for _, p := range problems {
+					t.Errorf("RBAC: %s", p)
+				}
+				if extra, missing := grantDiff(grants, defaults); len(extra)+len(missing) > 0 {
+					t.Errorf("RBAC with review:\n extra: %v\n missing: %v", extra, missing)
+				}
+				c := only[*appsv1.Deployment](t, r, "Deployment").Spec.Template.Spec.Containers[0]
+				flags, _ := parseFlags(c.Args)
+				for name, want := range map[string]string{"review": "suspicious", "forge": "gitea", "forge-url": "https://gitea.example.com/"} {
+					if got := flags[name]; len(got) != 1 || got[0] != want {
+						t.Errorf("--%s: got %q, want %q", name, got, want)
+					}
+				}
+				var found bool
+				for _, e := range c.Env {
+					if e.Name == forgeTokenEnv {
+						found = e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil &&
+							e.ValueFrom.SecretKeyRef.Name == "latch-forge" && e.ValueFrom.SecretKeyRef.Key == "token" && e.Value == ""
+					}
+				}
+				if !found {
+					t.Errorf("no %s from Secret latch-forge key token: %+v", forgeTokenEnv, c.Env)
+				}
+			},
+		},
+		{
 			name:   "extraScaleKinds add read access and one flag each",
 			values: with(requiredValues(), "rbac.extraScaleKinds", []any{"rollouts.argoproj.io/Rollout", "widgets/Widget"}),
 			check: func(t *testing.T, r rendering) {

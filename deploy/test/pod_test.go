@@ -21,6 +21,9 @@ const (
 	homeDir           = "/tmp"
 )
 
+// forgeTokenEnv is the one variable latch reads from a Secret.
+const forgeTokenEnv = "LATCH_FORGE_TOKEN"
+
 var varRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 
 // expandedArgs returns c's args with $(VAR) references expanded from its env,
@@ -29,6 +32,7 @@ var varRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 // which keeps the pod from starting) is a problem.
 func expandedArgs(c corev1.Container, r rendering) (args, problems []string) {
 	env := map[string]string{}
+	secret := map[string]bool{}
 	for _, e := range c.Env {
 		switch {
 		case e.ValueFrom == nil:
@@ -44,11 +48,20 @@ func expandedArgs(c corev1.Container, r rendering) (args, problems []string) {
 			if !found {
 				problems = append(problems, fmt.Sprintf("env %s: ConfigMap %s has no key %q", e.Name, ref.Name, ref.Key))
 			}
+		case e.ValueFrom.SecretKeyRef != nil && e.Name == forgeTokenEnv:
+			// The forge token comes from a Secret and must never be
+			// expanded into the args (which the pod spec and ps show).
+			secret[e.Name] = true
 		default:
 			problems = append(problems, fmt.Sprintf("env %s: unexpected valueFrom", e.Name))
 		}
 	}
 	for _, arg := range c.Args {
+		for _, m := range varRef.FindAllStringSubmatch(arg, -1) {
+			if secret[m[1]] {
+				problems = append(problems, fmt.Sprintf("arg %q: expands the Secret-backed %s", arg, m[1]))
+			}
+		}
 		args = append(args, varRef.ReplaceAllStringFunc(arg, func(ref string) string {
 			if v, ok := env[ref[2:len(ref)-1]]; ok {
 				return v
