@@ -45,12 +45,23 @@ func runGit(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// reviewWorld is where a review story runs: latch's clone of a remote, a
+// forge client for it, and a way to read a file at a ref of the remote.
+type reviewWorld struct {
+	repo *gitrepo.Repo
+	fc   *forge.Client
+	show func(ref, path string) string
+}
+
+var reviewSeed = map[string]string{"latch.yaml": reviewPolicy, "apps/web.yaml": deployment("web", 40), "apps/api.yaml": deployment("api", 10)}
+
+// TestSyncReviewOnGitea runs the story against a real Gitea.
 func TestSyncReviewOnGitea(t *testing.T) {
 	g := testenv.Gitea(t)
 	ctx := testenv.Context(t)
 	seed := t.TempDir()
 	runGit(t, seed, "clone", "--quiet", g.AuthCloneURL(), ".")
-	for path, content := range map[string]string{"latch.yaml": reviewPolicy, "apps/web.yaml": deployment("web", 40), "apps/api.yaml": deployment("api", 10)} {
+	for path, content := range reviewSeed {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(seed, path)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -61,11 +72,6 @@ func TestSyncReviewOnGitea(t *testing.T) {
 	runGit(t, seed, "add", "-A")
 	runGit(t, seed, "commit", "--quiet", "-m", "seed")
 	runGit(t, seed, "push", "--quiet", "origin", "HEAD:refs/heads/"+g.Branch)
-	show := func(ref, path string) string {
-		runGit(t, seed, "fetch", "--quiet", "origin", "+refs/heads/"+ref+":refs/test/"+ref)
-		return runGit(t, seed, "show", "refs/test/"+ref+":"+path)
-	}
-
 	repo, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "clone"), gitrepo.Auth{Username: g.Username, Password: g.Password})
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +81,45 @@ func TestSyncReviewOnGitea(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reviewStory(t, reviewWorld{repo: repo, fc: fc, show: func(ref, path string) string {
+		runGit(t, seed, "fetch", "--quiet", "origin", "+refs/heads/"+ref+":refs/test/"+ref)
+		return runGit(t, seed, "show", "refs/test/"+ref+":"+path)
+	}})
+}
+
+// TestSyncReviewWiring runs the same story on a real git remote (git
+// http-backend on loopback) with an in-memory forge (memForge), so the
+// controller's wiring is checked where the gitea binary is missing; the
+// forge adapters are tested against real Gitea (internal/forge and above).
+func TestSyncReviewWiring(t *testing.T) {
+	remote := testenv.NewGitRemote(t)
+	human := remote.Human(t)
+	for path, content := range reviewSeed {
+		human.WriteFile(path, content)
+	}
+	human.Commit("seed")
+	human.Push()
+	// A forge lets latch rewrite its own unprotected PR branches.
+	runGit(t, remote.BareDir, "config", "receive.denyNonFastForwards", "false")
+	ctx := testenv.Context(t)
+	repo, err := gitrepo.Clone(ctx, remote.URL, "main", filepath.Join(t.TempDir(), "clone"), gitrepo.Auth{Username: remote.Username, Password: remote.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	mem := &memForge{}
+	reviewStory(t, reviewWorld{repo: repo, fc: forge.NewClient(mem, "", forge.Options{}), show: func(ref, path string) string {
+		return runGit(t, remote.BareDir, "show", ref+":"+path)
+	}})
+	if len(mem.prs) != 1 || len(mem.comments) != 1 {
+		t.Fatalf("forge saw %d PRs and %d comments, want 1 and 1 (the close)", len(mem.prs), len(mem.comments))
+	}
+}
+
+func reviewStory(t *testing.T, w reviewWorld) {
+	ctx := testenv.Context(t)
+	repo, fc, show := w.repo, w.fc, w.show
+	branch := repo.Branch()
 	web := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
 	api := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "api"}
 	live := func(webReplicas, apiReplicas int64) []cluster.Workload {
@@ -108,7 +153,7 @@ func TestSyncReviewOnGitea(t *testing.T) {
 	if r := byName(out, "web"); r == nil || !r.NeedsReview || !strings.Contains(r.Error, "no forge") || !strings.Contains(r.Error, "no token") {
 		t.Fatalf("web without a forge: %+v", r)
 	}
-	if !strings.Contains(show(g.Branch, "apps/web.yaml"), "replicas: 40") {
+	if !strings.Contains(show(branch, "apps/web.yaml"), "replicas: 40") {
 		t.Fatal("a latch needing review was pushed directly")
 	}
 
@@ -123,7 +168,7 @@ func TestSyncReviewOnGitea(t *testing.T) {
 	if len(out.Result.Changes) != 1 || out.Result.Changes[0].Object.Name != "api" || out.ReviewFailed != 0 {
 		t.Fatalf("ordinary latch: %+v, failed %d", out.Result.Changes, out.ReviewFailed)
 	}
-	if !strings.Contains(show(g.Branch, "apps/web.yaml"), "replicas: 40") || !strings.Contains(show(review.Branch("prod", web), "apps/web.yaml"), "replicas: 400") {
+	if !strings.Contains(show(branch, "apps/web.yaml"), "replicas: 40") || !strings.Contains(show(review.Branch("prod", web), "apps/web.yaml"), "replicas: 400") {
 		t.Fatal("main must keep 40, the PR branch propose 400")
 	}
 

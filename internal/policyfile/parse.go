@@ -355,9 +355,12 @@ func (p *parser) mode(n *yaml.Node, field string) (policy.Mode, bool) {
 	return policy.Mode(s), true
 }
 
-func modeList() string {
-	names := make([]string, len(policy.Modes))
-	for i, m := range policy.Modes {
+func modeList() string { return joinNames(policy.Modes) }
+
+// joinNames lists the values of a string enum for a message.
+func joinNames[T ~string](list []T) string {
+	names := make([]string, len(list))
+	for i, m := range list {
 		names[i] = string(m)
 	}
 	return strings.Join(names, ", ")

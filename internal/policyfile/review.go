@@ -2,7 +2,6 @@ package policyfile
 
 import (
 	"slices"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -29,13 +28,7 @@ func (p *parser) reviewMode(n *yaml.Node, field string) (review.Mode, bool) {
 	return review.Mode(s), true
 }
 
-func reviewModeList() string {
-	names := make([]string, len(review.Modes))
-	for i, m := range review.Modes {
-		names[i] = string(m)
-	}
-	return strings.Join(names, ", ")
-}
+func reviewModeList() string { return joinNames(review.Modes) }
 
 // reviewThresholds parses spec.defaults.review over base; a key left out
 // keeps base's value. Each bad value is reported at its own node.
