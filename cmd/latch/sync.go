@@ -54,6 +54,7 @@ type commitFlags struct {
 	repoFlags
 	author, messageTemplate    string
 	signSSHKey, signOpenPGPKey string
+	followRollouts             bool
 }
 
 func (f *commitFlags) register(cmd *cobra.Command) {
@@ -63,6 +64,7 @@ func (f *commitFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.messageTemplate, "message-template", "", "file holding a Go template for commit messages (default: latch's built-in)")
 	fl.StringVar(&f.signSSHKey, "sign-ssh-key", "", "sign commits with this unencrypted SSH private key")
 	fl.StringVar(&f.signOpenPGPKey, "sign-openpgp-key", "", "sign commits with this ASCII-armored OpenPGP secret key (no passphrase)")
+	fl.BoolVar(&f.followRollouts, "follow-rollouts", true, "keep a record of each Deployment rollout's milestones and health in .latch/rollouts/ (docs/rollouts.md), for latch restore")
 }
 
 // check reports flags that are wrong on their own, before any connection.
@@ -192,6 +194,11 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	defer closeRepo()
 	if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
 		return err
+	}
+	if f.followRollouts {
+		if err := followRollouts(latcher, cfg, opts.namespace()); err != nil {
+			return err
+		}
 	}
 	workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/state"
 )
 
@@ -38,6 +39,12 @@ type Latcher struct {
 	// Review turns the review flow on (nil: every latch is pushed
 	// directly and latch makes no forge call).
 	Review *ReviewOptions
+	// Rollouts, when set, observes the Deployments' rollouts at the start
+	// of each pass; the pass then keeps their records in git
+	// (.latch/rollouts/, docs/rollouts.md), committed with its latches.
+	Rollouts func(ctx context.Context, now time.Time) ([]cluster.Rollout, error)
+	// RolloutOptions tune the assessment (milestones, failure thresholds).
+	RolloutOptions rollout.Options
 }
 
 // WorkloadStatus is what one pass found and decided for one workload.
@@ -97,10 +104,22 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	if err != nil {
 		return out, err
 	}
+	var rollouts []cluster.Rollout
+	if l.Rollouts != nil {
+		if rollouts, err = l.Rollouts(ctx, now); err != nil {
+			// Latching does not wait for the follower: its records catch
+			// up on a later pass.
+			l.logger().Warn("rollouts not observed this pass", "error", err)
+		}
+	}
 	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
 		p, err := l.plan(ws, workloads, now, true, latched)
 		out.Workloads, pending, out.Policy, reviews = p.statuses, p.states, p.policy, p.reviews
-		return p.changes, err
+		if err != nil {
+			return p.changes, err
+		}
+		recorded, err := l.followRollouts(ctx, ws, rollouts, now)
+		return append(p.changes, recorded...), err
 	}
 	if dryRun {
 		head, err := l.Repo.Refresh(ctx)

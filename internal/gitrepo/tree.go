@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 var commitID = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
@@ -73,8 +75,8 @@ func (r *Repo) ExportTree(ctx context.Context, commit, dir string) error {
 	}
 }
 
-// LastChange is the newest commit at or before head that changed any of
-// paths (slash paths in the repository), and its first parent ("" for a
+// LastChange is the newest commit at or before head, not latch's own, that
+// changed any of paths (slash paths in the repository), and its first parent ("" for a
 // root commit); both "" when none did. For the rollout follower: the commit
 // that declared a workload's current template and the one before it.
 func (r *Repo) LastChange(ctx context.Context, head string, paths ...string) (commit, parent string, err error) {
@@ -100,7 +102,9 @@ func (r *Repo) lastChange(ctx context.Context, head string, paths ...string) (co
 	if len(paths) == 0 {
 		return "", "", nil
 	}
-	args := append([]string{"log", "-1", "--format=%H %P", head, "--"}, paths...)
+	// latch's own commits change scales and records, never a template: a
+	// latch commit after the person's is not the one that declared it.
+	args := append([]string{"log", "-1", "--format=%H %P", "--invert-grep", "--grep=^" + evidence.TrailerObject + ": ", head, "--"}, paths...)
 	out, err := r.git.run(ctx, r.gitDir(), nil, args...)
 	if err != nil {
 		return "", "", fmt.Errorf("history of %s: %w", strings.Join(paths, ", "), err)

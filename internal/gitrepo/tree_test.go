@@ -24,6 +24,10 @@ func TestExportTreeAndLastChange(t *testing.T) {
 	human.WriteFile("README.md", "later\n")
 	human.Commit("docs")
 	human.Push()
+	// A latch commit on the same file (a scale) is not a template change.
+	if _, err := r.CommitAndPush(testContext(t), fastOptions(), edits(nil, setReplicas("apps/web.yaml", "shop/web", 40))); err != nil {
+		t.Fatal(err)
+	}
 	head, err := r.Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -282,3 +282,32 @@ func (idx *Index) HPAFor(ref objectid.Ref) (min, max int64, ok bool) {
 	}
 	return hs[0].min, hs[0].max, true
 }
+
+// Files returns the files that declare ref (its own manifest's, and the
+// kustomization that rendered it, if any), sorted; as Lookup, an object
+// declared without a namespace matches any namespace. For the rollout
+// follower: the files whose history tells which commit declared a template.
+func (idx *Index) Files(ref objectid.Ref) []string {
+	key := ref.Key()
+	objs := idx.objects[key]
+	if len(objs) == 0 {
+		key.Namespace = ""
+		objs = idx.objects[key]
+	}
+	seen := map[string]bool{}
+	var files []string
+	for _, o := range objs {
+		own, via, _ := strings.Cut(o.origin, " rendered by ")
+		if i := strings.LastIndex(own, ":"); i >= 0 {
+			own = own[:i]
+		}
+		for _, f := range []string{own, via} {
+			if f != "" && !seen[f] {
+				seen[f] = true
+				files = append(files, f)
+			}
+		}
+	}
+	sort.Strings(files)
+	return files
+}

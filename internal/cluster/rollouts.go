@@ -1,0 +1,175 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/rollout"
+)
+
+// Rollout is what the rollout follower observed of one Deployment.
+type Rollout struct {
+	objectid.Ref
+	Snapshot rollout.Snapshot
+	// NewImages and OldImages map container name to image in the new
+	// ReplicaSet's template and in the newest older one that still has
+	// pods (nil when there is none).
+	NewImages, OldImages map[string]string
+	// OldRevision is that older ReplicaSet's pod-template-hash.
+	OldRevision string
+}
+
+// ListRollouts reads every Deployment in namespace ("" = all) with its
+// ReplicaSets, and the pods of the new version of those in flight, live
+// from reader (the informer cache keeps none of this: cluster.Strip). It
+// costs two LISTs per pass plus one pod LIST per Deployment whose status
+// shows a rollout under way.
+func ListRollouts(ctx context.Context, reader client.Reader, namespace string, at time.Time) ([]Rollout, error) {
+	in := client.InNamespace(namespace)
+	var deps appsv1.DeploymentList
+	if err := reader.List(ctx, &deps, in); err != nil {
+		return nil, fmt.Errorf("listing Deployments: %w", err)
+	}
+	var sets appsv1.ReplicaSetList
+	if err := reader.List(ctx, &sets, in); err != nil {
+		return nil, fmt.Errorf("listing ReplicaSets: %w", err)
+	}
+	owned := map[string][]appsv1.ReplicaSet{}
+	for _, rs := range sets.Items {
+		if c := metav1.GetControllerOf(&rs); c != nil && c.Kind == "Deployment" {
+			owned[string(c.UID)] = append(owned[string(c.UID)], rs)
+		}
+	}
+	var out []Rollout
+	for i := range deps.Items {
+		d := &deps.Items[i]
+		rss := owned[string(d.UID)]
+		var pods []corev1.Pod
+		if newRS := NewReplicaSet(rss); newRS != nil && unsettled(d) {
+			var list corev1.PodList
+			sel := labels.SelectorFromSet(newRS.Spec.Selector.MatchLabels)
+			if err := reader.List(ctx, &list, client.InNamespace(d.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+				return nil, fmt.Errorf("listing pods of Deployment %s/%s: %w", d.Namespace, d.Name, err)
+			}
+			pods = list.Items
+		}
+		out = append(out, DeploymentRollout(d, rss, pods, at))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NamespacedName() < out[j].NamespacedName() })
+	return out, nil
+}
+
+// unsettled: the Deployment's status does not show every desired replica
+// updated and available with no old pod left.
+func unsettled(d *appsv1.Deployment) bool {
+	desired := int32(1)
+	if d.Spec.Replicas != nil {
+		desired = *d.Spec.Replicas
+	}
+	s := d.Status
+	return s.ObservedGeneration < d.Generation || s.UpdatedReplicas < desired || s.Replicas > s.UpdatedReplicas || s.AvailableReplicas < desired
+}
+
+// NewReplicaSet is the Deployment's newest ReplicaSet (highest revision
+// annotation), or nil.
+func NewReplicaSet(rss []appsv1.ReplicaSet) *appsv1.ReplicaSet {
+	var best *appsv1.ReplicaSet
+	bestRev := int64(-1)
+	for i := range rss {
+		rev, _ := strconv.ParseInt(rss[i].Annotations["deployment.kubernetes.io/revision"], 10, 64)
+		if rev > bestRev || (rev == bestRev && best != nil && rss[i].Name < best.Name) {
+			best, bestRev = &rss[i], rev
+		}
+	}
+	return best
+}
+
+// DeploymentRollout builds the snapshot of one Deployment from its
+// ReplicaSets and the new version's pods (pure: the caller listed them).
+func DeploymentRollout(d *appsv1.Deployment, rss []appsv1.ReplicaSet, pods []corev1.Pod, at time.Time) Rollout {
+	r := Rollout{Ref: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}}
+	s := rollout.Snapshot{Kind: rollout.KindDeployment, Generation: d.Generation, ObservedGeneration: d.Status.ObservedGeneration,
+		Desired: 1, Paused: d.Spec.Paused, At: at}
+	if d.Spec.Replicas != nil {
+		s.Desired = *d.Spec.Replicas
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing {
+			s.Progressing = &rollout.Condition{Status: string(c.Status), Reason: c.Reason, Message: c.Message}
+		}
+	}
+	newRS := NewReplicaSet(rss)
+	if newRS == nil {
+		r.Snapshot = s
+		return r
+	}
+	s.Revision = newRS.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	if s.Revision == "" {
+		s.Revision = newRS.Name
+	}
+	if newRS.Spec.Replicas != nil {
+		s.NewReplicas = *newRS.Spec.Replicas
+	}
+	s.NewReady, s.NewAvailable = newRS.Status.ReadyReplicas, newRS.Status.AvailableReplicas
+	r.NewImages = images(newRS.Spec.Template.Spec.Containers)
+	var old *appsv1.ReplicaSet
+	oldRev := int64(-1)
+	for i := range rss {
+		rs := &rss[i]
+		if rs.UID == newRS.UID {
+			continue
+		}
+		s.OldReplicas += rs.Status.Replicas
+		rev, _ := strconv.ParseInt(rs.Annotations["deployment.kubernetes.io/revision"], 10, 64)
+		if rs.Status.Replicas > 0 && rev > oldRev {
+			old, oldRev = rs, rev
+		}
+	}
+	if old != nil {
+		r.OldImages = images(old.Spec.Template.Spec.Containers)
+		r.OldRevision = old.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+	}
+	for _, p := range pods {
+		if p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != s.Revision || p.DeletionTimestamp != nil {
+			continue
+		}
+		pod := rollout.Pod{Name: p.Name, Created: p.CreationTimestamp.Time}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				pod.Ready = true
+			}
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.RestartCount > pod.Restarts {
+				pod.Restarts = cs.RestartCount
+			}
+			if cs.State.Waiting != nil && pod.Waiting == "" {
+				pod.Waiting = cs.State.Waiting.Reason
+			}
+		}
+		s.NewPods = append(s.NewPods, pod)
+	}
+	r.Snapshot = s
+	return r
+}
+
+func images(cs []corev1.Container) map[string]string {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(cs))
+	for _, c := range cs {
+		out[c.Name] = c.Image
+	}
+	return out
+}

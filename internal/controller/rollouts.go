@@ -1,0 +1,116 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/evidence"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/manifest"
+	"github.com/latch-gitops/latch/internal/rollout"
+	"github.com/latch-gitops/latch/internal/rolloutrecord"
+)
+
+// RolloutField is the field a rollout record's evidence names: its
+// milestone, from the old record's to the new one's.
+const RolloutField = "rollout.milestone"
+
+// followRollouts is the rollout follower's part of a pass, at ws: for each
+// observed rollout, rollout.Assess and rollout.Next decide whether its
+// record changes (only when a rollout starts, passes a milestone, fails or
+// completes); the records that do are written and returned as evidence, to
+// be committed with the pass's other changes. A record a person broke is
+// left alone (and logged), not overwritten.
+func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, rollouts []cluster.Rollout, now time.Time) ([]evidence.Change, error) {
+	if len(rollouts) == 0 {
+		return nil, nil
+	}
+	set, broken, err := rolloutrecord.Load(ws.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("rollout records at %s: %w", gitrepo.ShortID(ws.Head), err)
+	}
+	brokenFile := map[string]bool{}
+	for _, e := range broken {
+		l.logger().Warn("rollout record not read; latch leaves it as it is", "problem", e.Error())
+		var re *rolloutrecord.Error
+		if errors.As(e, &re) {
+			brokenFile[re.File] = true
+		}
+	}
+	var idx *manifest.Index // built only when a new rollout needs its commits
+	var changes []evidence.Change
+	for _, r := range rollouts {
+		file, err := rolloutrecord.Path(r.Ref)
+		if err != nil || brokenFile[file] || !ws.Allowed(r.Ref, RolloutField) {
+			continue
+		}
+		a := rollout.Assess(r.Snapshot, l.RolloutOptions)
+		rec := set.Get(r.Ref)
+		var prev *rollout.State
+		if rec != nil {
+			s := rec.State()
+			prev = &s
+		}
+		step := rollout.Next(prev, a, rollout.Commits{})
+		if !step.Write {
+			continue
+		}
+		if prev == nil || prev.Revision != a.Revision {
+			if idx == nil {
+				if idx, err = manifest.BuildIndex(ws.Dir, manifest.IndexOptions{Path: l.Path}); err != nil {
+					return nil, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
+				}
+			}
+			var c rollout.Commits
+			if files := idx.Files(r.Ref); len(files) > 0 {
+				if c.DeclaredBy, c.Before, err = ws.LastChange(ctx, files...); err != nil {
+					return nil, err
+				}
+			}
+			step = rollout.Next(prev, a, c)
+		}
+		next := recordOf(r, rec, step.Next, a, now)
+		rel, err := rolloutrecord.Write(ws.Dir, next)
+		if err != nil {
+			return nil, fmt.Errorf("writing the rollout record of %s: %w", r.Ref, err)
+		}
+		from := int64(0)
+		if prev != nil && prev.Revision == a.Revision {
+			from = int64(prev.Milestone)
+		}
+		changes = append(changes, evidence.Change{Object: r.Ref, Field: RolloutField, File: rel,
+			From: from, To: int64(next.Milestone), Observed: int64(a.Percent), Rule: "rollout", Reason: step.Why})
+	}
+	return changes, nil
+}
+
+// recordOf is the record to write for state next: the versions carried
+// over from the old record when it follows the same revision; for a new
+// rollout, the new ReplicaSet's images, and as last good the old record's
+// version that completed, or its own last good, or the older ReplicaSet
+// still running.
+func recordOf(r cluster.Rollout, rec *rolloutrecord.Record, next rollout.State, a rollout.Assessment, now time.Time) rolloutrecord.Record {
+	out := rolloutrecord.Record{Object: r.Ref, Milestone: next.Milestone, Percent: a.Percent, Health: next.Health,
+		Reason: next.Reason, Complete: next.Complete, Held: next.Held, Updated: now}
+	switch {
+	case rec != nil && rec.Current.Revision == next.Revision:
+		out.Current, out.LastGood = rec.Current, rec.LastGood
+	default:
+		out.Current = rolloutrecord.Version{Revision: next.Revision, Commit: next.DeclaredBy, Images: r.NewImages}
+		switch {
+		case rec != nil && next.LastGood != "" && next.LastGood == rec.Current.Commit:
+			out.LastGood = rec.Current
+		case rec != nil && next.LastGood != "" && next.LastGood == rec.LastGood.Commit:
+			out.LastGood = rec.LastGood
+		default:
+			out.LastGood = rolloutrecord.Version{Revision: r.OldRevision, Commit: next.LastGood, Images: r.OldImages}
+		}
+	}
+	if out.Milestone > 100 {
+		out.Milestone = 100
+	}
+	return out
+}
