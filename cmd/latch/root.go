@@ -76,6 +76,7 @@ stay few enough that people read them.`,
 	root.AddCommand(newDiffCommand(opts))
 	root.AddCommand(newPolicyCommand(opts))
 	root.AddCommand(newSimulateCommand(opts))
+	root.AddCommand(newRestoreCommand(opts))
 	nameFlagsInErrors(root)
 	return root
 }

@@ -118,6 +118,14 @@ type Revert struct {
 	Record   string
 	LastGood string // commit
 	Why      string
+	// File is the workload's own manifest, whose last good content the
+	// revert writes back; "" when a kustomization renders it (its base may
+	// serve other clusters: the revert is left to a person).
+	File string
+	// Replicas is git's latched scale at the head, kept by the revert (-1: none).
+	Replicas int64
+	// Images are the last good version's (what the revert must render to).
+	Images map[string]string
 }
 
 // Plan is what Decide returns.
@@ -274,7 +282,13 @@ func decideObject(in Input, d *manifest.Declared) (Action, *Failure, *Revert) {
 			}
 			body = back
 			a.Why += fmt.Sprintf("; restored at the last good version from %s (%s)", shortCommit(rec.LastGood.Commit), imageList(Images(old.Object)))
-			rev = &Revert{Ref: d.Ref, Record: a.Record, LastGood: rec.LastGood.Commit, Why: c.Why}
+			rev = &Revert{Ref: d.Ref, Record: a.Record, LastGood: rec.LastGood.Commit, Why: c.Why, Replicas: -1, Images: Images(old.Object)}
+			if d.RenderedBy == "" && old.RenderedBy == "" && d.Origin.File == old.Origin.File {
+				rev.File = d.Origin.File
+			}
+			if r, ok := nestedInt(body, "spec", "replicas"); ok {
+				rev.Replicas = r
+			}
 		}
 	}
 	a.Replicas = -1

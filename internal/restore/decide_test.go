@@ -230,6 +230,12 @@ func TestDecide(t *testing.T) {
 			if got := len(plan.Reverts) == 1; got != tc.want.reverted {
 				t.Errorf("reverts %+v, want reverted %v", plan.Reverts, tc.want.reverted)
 			}
+			if tc.want.reverted {
+				r := plan.Reverts[0]
+				if r.File != "clusters/prod/web.yaml" || r.Replicas != tc.want.replicas || r.Images["web"] != tc.want.image || r.LastGood != commitOld {
+					t.Errorf("revert %+v, want web.yaml back to %s at %d replicas", r, tc.want.image, tc.want.replicas)
+				}
+			}
 		})
 	}
 }

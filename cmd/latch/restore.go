@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/controller"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/restore"
+	"github.com/latch-gitops/latch/internal/restoreflow"
+)
+
+type restoreFlags struct {
+	repoFlags
+	forwardThreshold int
+	dryRun           bool
+}
+
+func newRestoreCommand(opts *globalOptions) *cobra.Command {
+	f := &restoreFlags{}
+	cmd := &cobra.Command{
+		Use:   "restore --repo URL|PATH",
+		Short: "Rebuild a cluster from git: latched scales, and in-flight rollouts at the version their record vouches for",
+		Long: `restore renders every object the repository declares at the branch's head
+(plain YAML, Kustomize) with its latched values and applies it with
+server-side apply (field manager latch-restore): namespaces first, then CRDs
+until they are Established, then the rest, in parallel.
+
+A workload with a rollout record (.latch/rollouts/, written by latch run at
+rollout milestones) comes back at the new version when the record says the
+rollout was healthy and at or past --forward-threshold, and at the last good
+version (rendered from the record's last-good commit) otherwise, so no pod
+of a failing version is created. Its scale is git's latched one either way.
+
+Bad input (a manifest or record that does not parse, an object declared
+twice) stops the restore before anything is applied. An object the server
+refuses is listed and the others are still applied; the exit status is then
+1. A second run applies the same objects and changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRestore(cmd, opts, f) },
+	}
+	f.repoFlags.register(cmd)
+	cmd.Flags().IntVar(&f.forwardThreshold, "forward-threshold", restore.DefaultForwardThreshold, "milestone (percent) from which a healthy recorded rollout is restored at its new version")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would be applied, at which version and why; apply nothing")
+	return cmd
+}
+
+func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error {
+	ctx := cmd.Context()
+	if err := f.check(); err != nil {
+		return err
+	}
+	if f.forwardThreshold < 1 || f.forwardThreshold > 100 {
+		return fmt.Errorf("flag --forward-threshold: %d is outside 1..100", f.forwardThreshold)
+	}
+	cfg, err := opts.restConfig()
+	if err != nil {
+		return err
+	}
+	defaultNS, _, err := opts.kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil || defaultNS == "" {
+		defaultNS = "default"
+	}
+	repo, closeRepo, err := controller.OpenRepo(ctx, f.repoOptions())
+	if err != nil {
+		return err
+	}
+	defer closeRepo()
+	reader, err := cluster.NewReader(cfg)
+	if err != nil {
+		return err
+	}
+	g, err := restoreflow.Gather(ctx, restoreflow.Options{Repo: repo, Path: f.path, ForwardThreshold: f.forwardThreshold, DefaultNamespace: defaultNS}, reader)
+	if err != nil {
+		return err
+	}
+	plan := restore.Decide(g.Input)
+	applyOpts := restoreflow.ApplyOptions{DryRun: f.dryRun, DefaultNamespace: defaultNS}
+	if file, ok := opts.stderr.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
+		applyOpts.Progress = func(done, total int) { fmt.Fprintf(opts.stderr, "\rrestoring %d/%d", done, total) }
+	}
+	rep, err := restoreflow.Apply(ctx, cfg, g, plan, applyOpts)
+	if applyOpts.Progress != nil {
+		fmt.Fprint(opts.stderr, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	opts.logger().Debug("restore done", "objects", len(rep.Results), "requests", rep.Requests+reader.Requests(), "elapsed", rep.Elapsed)
+	if done, err := opts.printStructured(rep); done {
+		if err != nil {
+			return err
+		}
+	} else {
+		printRestore(opts, repo.RemoteURL(), repo.Branch(), rep)
+	}
+	switch {
+	case len(rep.Problems) > 0:
+		return fmt.Errorf("restore refused: %d problem(s) in the repository; nothing was applied", len(rep.Problems))
+	case rep.Failed():
+		return fmt.Errorf("restore incomplete: %d object(s) not restored", len(rep.Failures)+rep.Counts[restoreflow.Failed])
+	}
+	return nil
+}
+
+func printRestore(opts *globalOptions, remote, branch string, rep *restoreflow.Report) {
+	w := opts.stdout
+	if len(rep.Problems) > 0 {
+		fmt.Fprintf(w, "restore of %s %s at %s: nothing applied; fix these first:\n", remote, branch, gitrepo.ShortID(rep.Head))
+		for _, p := range rep.Problems {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+		return
+	}
+	verb := "restored"
+	if rep.DryRun {
+		verb = "dry run: would apply"
+	}
+	fmt.Fprintf(w, "%s %d object(s) from %s %s at %s: %d changed (%s)", verb, len(rep.Results), remote, branch, gitrepo.ShortID(rep.Head), rep.Changed, counts(rep.Counts))
+	if !rep.DryRun {
+		fmt.Fprintf(w, " in %s", rep.Elapsed.Round(1e6))
+	}
+	fmt.Fprintln(w)
+	for _, r := range rep.Results {
+		if r.Outcome == restoreflow.Unchanged && r.Version == restore.AsGit {
+			continue // a second run lists only what it changed or decided
+		}
+		scale := ""
+		if r.Replicas >= 0 {
+			scale = fmt.Sprintf(" replicas %d", r.Replicas)
+		}
+		fmt.Fprintf(w, "  %-11s %s%s, version %s: %s\n", r.Outcome, r.Ref, scale, r.Version, r.Why)
+		if r.Error != "" {
+			fmt.Fprintf(w, "              error: %s\n", r.Error)
+		}
+	}
+	for _, f := range rep.Failures {
+		fmt.Fprintf(w, "  not applied %s (%s): %s\n", f.Ref, f.Origin, f.Why)
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(w, "  skipped     %s (%s): %s\n", s.Ref, s.Origin, s.Why)
+	}
+	for _, r := range rep.Reverts {
+		fmt.Fprintf(w, "  warning: %s runs its last good version (%s), but git still declares the new one: a GitOps tool applying the head would roll it forward again; revert it in git (see docs/restore.md)\n",
+			r.Ref, gitrepo.ShortID(r.LastGood))
+	}
+}
+
+func counts(c map[string]int) string {
+	var parts []string
+	for _, k := range []string{restoreflow.Created, restoreflow.Configured, restoreflow.Unchanged, restoreflow.Failed, restoreflow.WouldApply} {
+		if c[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing to apply"
+	}
+	return strings.Join(parts, ", ")
+}
