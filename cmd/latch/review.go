@@ -67,6 +67,9 @@ func (f *reviewFlags) options(remote, credentialsDir string, log *slog.Logger) (
 	}
 	if err != nil {
 		if f.explicit() {
+			if errors.Is(err, forge.ErrNoToken) {
+				return nil, fmt.Errorf("flag --review %s: %w (--git-credentials-dir)", f.mode, err)
+			}
 			return nil, forgeFlagError(err)
 		}
 		opts.ForgeProblem = forgeFlagError(err).Error()
@@ -87,7 +90,7 @@ func forgeFlagError(err error) error {
 	case errors.Is(err, forge.ErrBadRemote):
 		return fmt.Errorf("flag --repo: %w", err)
 	case errors.Is(err, forge.ErrNoToken):
-		return fmt.Errorf("review needs a forge token: %w (or --git-credentials-dir)", err)
+		return fmt.Errorf("%w (--git-credentials-dir)", err)
 	}
 	return err
 }

@@ -209,7 +209,8 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 		statuses[i].LastLatch = last[key]
 	}
 	if err := l.openPRs(ctx, statuses); err != nil {
-		return statuses, err
+		// The rest of the status stands without the PR column.
+		l.logger().Warn("status without latch's open PRs", "error", err)
 	}
 	return statuses, nil
 }
