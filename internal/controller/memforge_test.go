@@ -21,6 +21,13 @@ type memForge struct {
 
 const memUser = "latch-bot"
 
+// count is how many PRs were opened and comments written.
+func (m *memForge) count() (prs, comments int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.prs), len(m.comments)
+}
+
 func (m *memForge) Me(context.Context) (string, error) { return memUser, nil }
 
 func (m *memForge) FindByBranch(_ context.Context, base, branch string) (*forge.PR, error) {

@@ -111,8 +111,8 @@ func TestSyncReviewWiring(t *testing.T) {
 	reviewStory(t, reviewWorld{repo: repo, fc: forge.NewClient(mem, "", forge.Options{}), show: func(ref, path string) string {
 		return runGit(t, remote.BareDir, "show", ref+":"+path)
 	}})
-	if len(mem.prs) != 1 || len(mem.comments) != 1 {
-		t.Fatalf("forge saw %d PRs and %d comments, want 1 and 1 (the close)", len(mem.prs), len(mem.comments))
+	if prs, comments := mem.count(); prs != 1 || comments != 1 {
+		t.Fatalf("forge saw %d PRs and %d comments, want 1 and 1 (the close)", prs, comments)
 	}
 }
 

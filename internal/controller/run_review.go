@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -35,13 +36,13 @@ func (b *batchLoop) reportReviews(workloads []cluster.Workload, reviews []Review
 			continue
 		case r.Created:
 			b.metrics.PRs.WithLabelValues("opened").Inc()
-			b.event(w, corev1.EventTypeNormal, "ReviewOpened", fmt.Sprintf("opened PR #%d: %s%s %s", r.PR, change, suspiciousText(r.Suspicious), r.URL))
+			b.event(w, corev1.EventTypeNormal, "ReviewOpened", fmt.Sprintf("opened PR #%d: %s%s%s", r.PR, change, suspiciousText(r.Suspicious), link(r.URL)))
 		case r.Closed:
 			b.metrics.PRs.WithLabelValues("closed").Inc()
 			b.event(w, corev1.EventTypeNormal, "ReviewClosed", fmt.Sprintf("closed PR #%d: %s", r.PR, r.Why))
 		case r.Updated:
 			b.metrics.PRs.WithLabelValues("updated").Inc()
-			b.event(w, corev1.EventTypeNormal, "ReviewUpdated", fmt.Sprintf("updated PR #%d: %s%s %s", r.PR, change, suspiciousText(r.Suspicious), r.URL))
+			b.event(w, corev1.EventTypeNormal, "ReviewUpdated", fmt.Sprintf("updated PR #%d: %s%s%s", r.PR, change, suspiciousText(r.Suspicious), link(r.URL)))
 		}
 		switch {
 		case r.PR != 0 && (r.Created || r.Updated || r.State == forge.StateOpen) && !r.Closed:
@@ -61,5 +62,12 @@ func suspiciousText(rules []string) string {
 	if len(rules) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%v)", rules)
+	return " (" + strings.Join(rules, ", ") + ")"
+}
+
+func link(url string) string {
+	if url == "" {
+		return ""
+	}
+	return ": " + url
 }

@@ -57,6 +57,8 @@ type runSpec struct {
 	shutdownGrace    time.Duration
 	// extraKinds is --extra-scale-kinds.
 	extraKinds []schema.GroupVersionKind
+	// review turns the review flow on.
+	review *ReviewOptions
 }
 
 // startRun starts one `latch run` in this process, as cmd/latch wires it,
@@ -80,7 +82,7 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("instance", spec.cluster)
 	in := &instance{cancel: cancel, done: make(chan error, 1), registry: prometheus.NewRegistry(), deadline: testenv.Deadline(t)}
-	latcher := &Latcher{Repo: repo, Cluster: spec.cluster, Path: spec.path, States: state.NewMemory(), Log: log}
+	latcher := &Latcher{Repo: repo, Cluster: spec.cluster, Path: spec.path, States: state.NewMemory(), Log: log, Review: spec.review}
 	opts := RunOptions{
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
 		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry, ShutdownGrace: spec.shutdownGrace,
