@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -19,6 +20,8 @@ type restoreFlags struct {
 	repoFlags
 	forwardThreshold int
 	dryRun           bool
+	writeRevert      bool
+	author           string
 }
 
 func newRestoreCommand(opts *globalOptions) *cobra.Command {
@@ -47,6 +50,8 @@ refuses is listed and the others are still applied; the exit status is then
 	f.repoFlags.register(cmd)
 	cmd.Flags().IntVar(&f.forwardThreshold, "forward-threshold", restore.DefaultForwardThreshold, "milestone (percent) from which a healthy recorded rollout is restored at its new version")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would be applied, at which version and why; apply nothing")
+	cmd.Flags().BoolVar(&f.writeRevert, "write-revert", true, "after restoring a workload at its last good version, commit that version to git and mark its record held, so a GitOps tool does not roll the failing one out again")
+	cmd.Flags().StringVar(&f.author, "git-author", "", `author of the revert commit, "Name <email>" (default: latch <latch@localhost>)`)
 	return cmd
 }
 
@@ -90,6 +95,17 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 	}
 	if err != nil {
 		return err
+	}
+	if f.writeRevert && !f.dryRun && len(rep.Reverts) > 0 {
+		author, err := controller.ParseIdentity(f.author)
+		if err != nil {
+			return err
+		}
+		res, results, err := restoreflow.WriteReverts(ctx, restoreflow.Options{Repo: repo, Path: f.path}, gitrepo.PushOptions{Author: author, Cluster: f.clusterName}, rep.Reverts, time.Now())
+		if err != nil {
+			return fmt.Errorf("restore applied, but writing the revert to git failed: %w", err)
+		}
+		rep.RevertCommit, rep.RevertResults = res.Commit, results
 	}
 	opts.logger().Debug("restore done", "objects", len(rep.Results), "requests", rep.Requests+reader.Requests(), "elapsed", rep.Elapsed)
 	if done, err := opts.printStructured(rep); done {
@@ -145,7 +161,19 @@ func printRestore(opts *globalOptions, remote, branch string, rep *restoreflow.R
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(w, "  skipped     %s (%s): %s\n", s.Ref, s.Origin, s.Why)
 	}
+	written := map[string]bool{}
+	for _, r := range rep.RevertResults {
+		if r.Written {
+			written[r.Ref.String()] = true
+			fmt.Fprintf(w, "  reverted    %s in git (%s): its file is back at the last good version and its record held\n", r.Ref, gitrepo.ShortID(rep.RevertCommit))
+		} else {
+			fmt.Fprintf(w, "  warning: %s: revert not written: %s\n", r.Ref, r.Why)
+		}
+	}
 	for _, r := range rep.Reverts {
+		if written[r.Ref.String()] {
+			continue
+		}
 		fmt.Fprintf(w, "  warning: %s runs its last good version (%s), but git still declares the new one: a GitOps tool applying the head would roll it forward again; revert it in git (see docs/restore.md)\n",
 			r.Ref, gitrepo.ShortID(r.LastGood))
 	}

@@ -162,6 +162,7 @@ func TestRestoreStories(t *testing.T) {
 		"apps/v1/Deployment/shop/pay replicas 4, version last-good: rollout of",
 		"failed at 0 %",
 		"restored at the last good version",
+		"reverted    apps/v1/Deployment/shop/pay in git",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q", want)
@@ -178,6 +179,15 @@ func TestRestoreStories(t *testing.T) {
 		if got := d.Spec.Template.Spec.Containers[0].Image; got != image || *d.Spec.Replicas != int32(map[string]int{"web": 10, "pay": 4}[name]) {
 			t.Errorf("%s restored at %s × %d, want %s", name, got, *d.Spec.Replicas, image)
 		}
+	}
+	// The revert is in git: pay's file at version 1, its record held.
+	human.Pull()
+	if got := human.ReadFile("clusters/prod/pay.yaml"); !strings.Contains(got, "image: example.com/pay:1") {
+		t.Errorf("pay.yaml after the restore:\n%s\nwant version 1 written back", got)
+	}
+	payFile, _ := rolloutrecord.Path(objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "pay"})
+	if rec, err := rolloutrecord.Parse(payFile, []byte(human.ReadFile(payFile))); err != nil || !rec.Held {
+		t.Errorf("pay's record after the restore: %+v, %v; want held", rec, err)
 	}
 	mu.Lock()
 	defer mu.Unlock()

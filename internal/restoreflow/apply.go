@@ -51,11 +51,15 @@ type Report struct {
 	Failures []restore.Failure `json:"failures,omitempty"`
 	Skipped  []restore.Skipped `json:"skipped,omitempty"`
 	Reverts  []restore.Revert  `json:"reverts,omitempty"`
-	Changed  int               `json:"changed"`
-	Counts   map[string]int    `json:"counts"`
-	Requests int64             `json:"-"`
-	Elapsed  time.Duration     `json:"-"`
-	Plan     *restore.Plan     `json:"-"`
+	// RevertCommit is the commit WriteReverts pushed ("" when none), and
+	// RevertResults what it did per workload.
+	RevertCommit  string         `json:"revertCommit,omitempty"`
+	RevertResults []RevertResult `json:"revertResults,omitempty"`
+	Changed       int            `json:"changed"`
+	Counts        map[string]int `json:"counts"`
+	Requests      int64          `json:"-"`
+	Elapsed       time.Duration  `json:"-"`
+	Plan          *restore.Plan  `json:"-"`
 }
 
 // Failed reports whether anything was not restored.
