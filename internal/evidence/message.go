@@ -63,15 +63,18 @@ func (c Change) Name() string { return c.Object.Name }
 func (c Change) ShortField() string { return c.Field[strings.LastIndex(c.Field, ".")+1:] }
 
 // Bounds is "HPA 2..500", or "" when there are none.
-func (c Change) Bounds() string {
-	if c.Max <= 0 {
+func (c Change) Bounds() string { return FormatBounds(c.BoundsFrom, c.Min, c.Max) }
+
+// FormatBounds is the one spelling of bounds in commits, trailers and PR
+// bodies: "HPA 2..500" (from "" means HPA), "" without a maximum.
+func FormatBounds(from string, min, max int64) string {
+	if max <= 0 {
 		return ""
 	}
-	from := c.BoundsFrom
 	if from == "" {
 		from = "HPA"
 	}
-	return fmt.Sprintf("%s %d..%d", from, c.Min, c.Max)
+	return fmt.Sprintf("%s %d..%d", from, min, max)
 }
 
 // MessageData is what a commit message template executes on.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/latch-gitops/latch/internal/evidence"
 )
 
 // Evidence is what a PR title and body template executes on.
@@ -124,16 +126,7 @@ func (s Series) Duration() string {
 }
 
 // Bounds is "HPA 2..500", or "" without a maximum.
-func (e Evidence) Bounds() string {
-	if e.Max <= 0 {
-		return ""
-	}
-	from := e.BoundsFrom
-	if from == "" {
-		from = "HPA"
-	}
-	return fmt.Sprintf("%s %d..%d", from, e.Min, e.Max)
-}
+func (e Evidence) Bounds() string { return evidence.FormatBounds(e.BoundsFrom, e.Min, e.Max) }
 
 // Ref is "Kind namespace/name".
 func (e Evidence) Ref() string { return ref(e.Object) }
