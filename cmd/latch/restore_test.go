@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,7 +150,7 @@ func TestRestoreSampleRepo(t *testing.T) {
 	if rep.Changed != 0 || rep.Counts[restoreflow.Unchanged] != len(rep.Results) {
 		t.Fatalf("second restore changed %d (counts %v), want 0", rep.Changed, rep.Counts)
 	}
-	if after := versions(); !equalMaps(before, after) {
+	if after := versions(); !maps.Equal(before, after) {
 		t.Fatalf("second restore changed resourceVersions:\n%v\n%v", before, after)
 	}
 
@@ -167,18 +168,6 @@ func TestRestoreSampleRepo(t *testing.T) {
 	if _, err := client.CoreV1().ConfigMaps("shop").Get(ctx, "settings", metav1.GetOptions{}); err == nil {
 		t.Fatal("a restore refused for bad input applied an object")
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

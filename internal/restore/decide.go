@@ -2,6 +2,7 @@ package restore
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -159,7 +160,7 @@ func Choose(rec *rolloutrecord.Record, headImages map[string]string, threshold i
 		return Choice{AsGit, fmt.Sprintf("rollout of %s held: git declares the last good version again", short)}
 	case rec.Complete && rec.Health != rollout.Failed:
 		return Choice{AsGit, fmt.Sprintf("rollout of %s completed", short)}
-	case len(headImages) > 0 && len(rec.Current.Images) > 0 && !sameImages(headImages, rec.Current.Images):
+	case len(headImages) > 0 && len(rec.Current.Images) > 0 && !maps.Equal(headImages, rec.Current.Images):
 		return Choice{AsGit, fmt.Sprintf("git declares a newer template (%s) than the recorded rollout of %s", imageList(headImages), short)}
 	case rec.Health == rollout.Failed:
 		return Choice{Back, fmt.Sprintf("rollout of %s failed at %d %%: %s", short, rec.Milestone, rec.Reason)}
@@ -402,18 +403,6 @@ func Images(obj map[string]any) map[string]string {
 		out[name] = image
 	}
 	return out
-}
-
-func sameImages(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func imageList(m map[string]string) string {

@@ -3,6 +3,7 @@ package restoreflow
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -126,7 +127,7 @@ func revertOne(ws gitrepo.Workspace, r restore.Revert, oldDir, path string, now 
 			got = restore.Images(d.Object)
 		}
 	}
-	if !sameImages(got, r.Images) {
+	if !maps.Equal(got, r.Images) {
 		return undo(fmt.Sprintf("the reverted file renders other images than the last good version (%v, want %v)", got, r.Images))
 	}
 	set, _, err := rolloutrecord.Load(ws.Dir)
@@ -144,16 +145,4 @@ func revertOne(ws gitrepo.Workspace, r restore.Revert, oldDir, path string, now 
 	}
 	return &evidence.Change{Object: r.Ref, Field: HeldField, File: r.File, From: 0, To: 1, Observed: int64(rec.Milestone),
 		Rule: "restore", Reason: fmt.Sprintf("back to %s: %s", gitrepo.ShortID(r.LastGood), r.Why)}, "", nil
-}
-
-func sameImages(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
