@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/applyconfigurations"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/diff"
+	"github.com/latch-gitops/latch/internal/driftflow"
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/policyfile"
 )
@@ -120,7 +117,7 @@ func runDiff(ctx context.Context, opts *globalOptions, f *diffFlags) (*diff.Repo
 	if err != nil {
 		return nil, err
 	}
-	in, err := gatherDiff(ctx, reader, rendering, defaultNS)
+	in, err := driftflow.Gather(ctx, reader, rendering.Objects, rendering.Problems, defaultNS)
 	if err != nil {
 		return nil, err
 	}
@@ -141,61 +138,4 @@ func diffCheckout(ctx context.Context, f *diffFlags) (string, func() error, erro
 		return "", nil, err
 	}
 	return repo.Dir(), closeRepo, nil
-}
-
-// gatherDiff lists every declared kind once and picks each kind's schema:
-// client-go's embedded one for built-in kinds, the server's OpenAPI v3 for
-// custom resources (a kind without either is compared structurally).
-func gatherDiff(ctx context.Context, reader *cluster.Reader, r *manifest.Rendering, defaultNS string) (diff.Input, error) {
-	var gvks []schema.GroupVersionKind
-	nsSet := map[string]bool{}
-	for _, d := range r.Objects {
-		gvks = append(gvks, schema.FromAPIVersionAndKind(d.Ref.APIVersion(), d.Ref.Kind))
-		ns := d.Ref.Namespace
-		if ns == "" {
-			ns = defaultNS
-		}
-		nsSet[ns] = true
-	}
-	var namespaces []string
-	for ns := range nsSet {
-		namespaces = append(namespaces, ns)
-	}
-	kinds := cluster.SortedKinds(gvks)
-	live, err := reader.ListKinds(ctx, kinds, namespaces)
-	if err != nil {
-		return diff.Input{}, err
-	}
-	builtin := applyconfigurations.NewTypeConverter(scheme.Scheme)
-	types := map[schema.GroupVersionKind]diff.TypeConverter{}
-	byGV := map[schema.GroupVersion]diff.TypeConverter{}
-	for _, gvk := range kinds {
-		if scheme.Scheme.Recognizes(gvk) {
-			types[gvk] = builtin
-			continue
-		}
-		if live[gvk].Err != nil {
-			continue
-		}
-		if tc, ok := byGV[gvk.GroupVersion()]; ok {
-			types[gvk] = tc
-			continue
-		}
-		tc, err := reader.TypeConverter(gvk.GroupVersion())
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return diff.Input{}, err
-			}
-			continue // compared without a schema: lists as a whole
-		}
-		byGV[gvk.GroupVersion()], types[gvk] = tc, tc
-	}
-	return diff.Input{
-		Declared:         r.Objects,
-		Live:             live,
-		DefaultNamespace: defaultNS,
-		Types:            func(gvk schema.GroupVersionKind) diff.TypeConverter { return types[gvk] },
-		Normalizers:      diff.DefaultNormalizers(scheme.Scheme),
-		Problems:         r.Problems,
-	}, nil
 }

@@ -23,6 +23,8 @@ func TestCommandsRefuseBadFlagsFirst(t *testing.T) {
 		{[]string{"sync", "--once", "--repo", "https://git.example/infra.git"}, "no Kubernetes connection"},
 		{[]string{"status", "--repo", "https://git.example/infra.git"}, "no Kubernetes connection"},
 		{[]string{"run", "--repo", "https://git.example/infra.git", "--extra-scale-kinds", "rollout"}, "flag --extra-scale-kinds"},
+		{[]string{"run", "--repo", "https://git.example/infra.git", "--enforce", "yes"}, "flag --enforce: want off, dry-run or on"},
+		{[]string{"run", "--repo", "https://git.example/infra.git", "--enforce", "on", "--enforce-max-reverts", "0"}, "flag --enforce-max-reverts"},
 		{[]string{"version", "-o", "xml"}, "flag -o/--output"},
 		{[]string{"version", "--log-format", "xml"}, "flag --log-format"},
 	}

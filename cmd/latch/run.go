@@ -11,6 +11,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/latch-gitops/latch/internal/controller"
+	"github.com/latch-gitops/latch/internal/enforce"
 	"github.com/latch-gitops/latch/internal/state"
 )
 
@@ -24,6 +25,8 @@ type runFlags struct {
 	leaderElectionNamespace string
 	extraScaleKinds         []string
 	unstrippedCache         bool
+	enforce                 string
+	enforceLimit            enforce.Limit
 }
 
 func newRunCommand(opts *globalOptions) *cobra.Command {
@@ -41,7 +44,18 @@ re-read from the repository on every pass. A pass also runs every --resync,
 so moves down complete their dwell.
 
 A restart resumes from what git declares and what the cluster runs: it commits
-only what changed while latch was away.`,
+only what changed while latch was away.
+
+--enforce=on also makes git win in the cluster: after each pass latch
+compares every object git declares with the live one (as latch diff does)
+and reverts drift in immutable fields, and in converge fields past their
+grace, by server-side apply as field manager latch-enforce, with a body
+holding only those fields. spec.replicas and latch and ignore fields are
+never reverted. An object reverted --enforce-max-reverts times within
+--enforce-window that drifts again is a fight: reported (Event
+EnforceFight, metric), not reverted again until the window passes.
+--enforce=dry-run reports what it would revert and changes nothing. Reverting
+needs the opt-in enforce RBAC (docs/enforce.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, opts, f) },
 	}
@@ -59,6 +73,9 @@ only what changed while latch was away.`,
 	fl.BoolVar(&f.unstrippedCache, "unstripped-cache-for-benchmark", false, "keep whole objects in the informer caches (benchmark baseline only)")
 	_ = fl.MarkHidden("unstripped-cache-for-benchmark")
 	fl.StringSliceVar(&f.extraScaleKinds, "extra-scale-kinds", nil, "more kinds with a /scale subresource to latch, as group/version/Kind (e.g. argoproj.io/v1alpha1/Rollout)")
+	fl.StringVar(&f.enforce, "enforce", string(enforce.Off), "revert drift in the cluster: off, dry-run (report only) or on (server-side apply as latch-enforce; needs the enforce RBAC)")
+	fl.IntVar(&f.enforceLimit.Max, "enforce-max-reverts", enforce.DefaultLimit.Max, "reverts of one object within --enforce-window before latch reports a fight and stops reverting it")
+	fl.DurationVar(&f.enforceLimit.Window, "enforce-window", enforce.DefaultLimit.Window, "the window of --enforce-max-reverts")
 	return cmd
 }
 
@@ -78,6 +95,16 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	}
 	if err := f.reviewFlags.check(); err != nil {
 		return err
+	}
+	mode, err := enforce.ParseMode(f.enforce)
+	if err != nil {
+		return fmt.Errorf("flag --enforce: %w", err)
+	}
+	if f.enforceLimit.Max < 1 {
+		return fmt.Errorf("flag --enforce-max-reverts: want at least 1, got %d", f.enforceLimit.Max)
+	}
+	if f.enforceLimit.Window <= 0 {
+		return fmt.Errorf("flag --enforce-window: want a positive duration, got %s", f.enforceLimit.Window)
 	}
 	repoOpts, push, err := f.commitFlags.options()
 	if err != nil {
@@ -104,6 +131,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: opts.namespace(), ExtraKinds: extra,
 		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,
 		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
+		Enforce: mode, EnforceLimit: f.enforceLimit,
 		Log: log,
 	})
 }

@@ -203,3 +203,21 @@ func SortedKinds(gvks []schema.GroupVersionKind) []schema.GroupVersionKind {
 	sort.Slice(out, func(i, j int) bool { return gvkString(out[i]) < gvkString(out[j]) })
 	return out
 }
+
+// Resource is the dynamic client of one kind, in namespace ns ("" for a
+// cluster-scoped kind), for writes about objects ListKinds read (latch run
+// --enforce's applies). Its requests count in Requests.
+func (r *Reader) Resource(gvk schema.GroupVersionKind, ns string) (dynamic.ResourceInterface, error) {
+	mapping, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("%s: %w", gvkString(gvk), ErrKindNotServed)
+		}
+		return nil, fmt.Errorf("%s: resolving the kind: %w", gvkString(gvk), err)
+	}
+	res := r.dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return res.Namespace(ns), nil
+	}
+	return res, nil
+}

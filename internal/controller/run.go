@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/driftflow"
+	"github.com/latch-gitops/latch/internal/enforce"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policyfile"
@@ -74,6 +77,13 @@ type RunOptions struct {
 	// DisableStrip keeps whole objects in the informer caches (no
 	// cluster.Strip): only for the memory benchmark's baseline.
 	DisableStrip bool
+	// Enforce is --enforce: after each successful pass, compare what git
+	// declares with the cluster and (on) revert drift in immutable fields
+	// and converge fields past their grace, or (dry-run) report it. ""
+	// is off.
+	Enforce enforce.Mode
+	// EnforceLimit is the fight limit (zero: enforce.DefaultLimit).
+	EnforceLimit enforce.Limit
 }
 
 // Run watches the cluster and keeps git latched until ctx ends.
@@ -166,9 +176,22 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	go events.run()
 	// Events of the last pass still go out after the manager stops.
 	defer events.close(5 * time.Second)
+	var enforcer *driftflow.Enforcer
+	if opts.Enforce != "" && opts.Enforce != enforce.Off {
+		enforcer, err = driftflow.New(cfg, driftflow.Options{
+			Mode: opts.Enforce, Limit: opts.EnforceLimit, Namespace: opts.Namespace, DefaultNamespace: opts.Namespace,
+			Registry: opts.Registry, Log: log,
+			Events: func(regarding corev1.ObjectReference, eventType, reason, note string) {
+				events.post(regarding, eventType, reason, "Enforce", note)
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
 	loop := &batchLoop{
 		opts: opts, log: log, metrics: metrics, reader: mgr.GetCache(),
-		events:    events,
+		events: events, enforcer: enforcer,
 		dirty:     make(chan struct{}, 1),
 		problems:  map[objectid.Key]string{},
 		unwatched: map[schema.GroupKind]bool{},
@@ -207,7 +230,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		return err
 	}
 	log.Info("latch run starting", "repo", opts.Latcher.Repo.RemoteURL(), "branch", opts.Latcher.Repo.Branch(),
-		"path", opts.Latcher.Path, "cluster", opts.Latcher.Cluster, "batchWindow", opts.BatchWindow, "leaderElect", opts.LeaderElect)
+		"path", opts.Latcher.Path, "cluster", opts.Latcher.Cluster, "batchWindow", opts.BatchWindow, "leaderElect", opts.LeaderElect, "enforce", enforcerMode(enforcer))
 	return mgr.Start(ctx)
 }
 
@@ -219,6 +242,8 @@ type batchLoop struct {
 	metrics *Metrics
 	reader  client.Reader
 	events  *eventWriter
+	// enforcer runs after each successful pass (nil: --enforce=off).
+	enforcer *driftflow.Enforcer
 
 	dirty chan struct{}
 	mu    sync.Mutex
@@ -247,8 +272,12 @@ func (b *batchLoop) handler() toolscache.ResourceEventHandler {
 // cache holds stripped objects (cluster.Strip), but each status write still
 // bumps the resourceVersion: a rollout or an HPA's status loop would
 // otherwise trigger a pass — a git fetch — per status write.
+//
+// With --enforce, a new generation (a spec change: an image set by hand)
+// also triggers a pass, so drift in a workload is reverted one batch window
+// after it appears rather than at the next resync.
 func (b *batchLoop) notifyUpdate(oldObj, newObj any) {
-	if sameForLatching(oldObj, newObj) {
+	if sameForLatching(oldObj, newObj) && (b.enforcer == nil || !generationChanged(oldObj, newObj)) {
 		return
 	}
 	b.notify()
@@ -271,6 +300,19 @@ func sameForLatching(oldObj, newObj any) bool {
 		obj.SetGeneration(0)
 	}
 	return equality.Semantic.DeepEqual(o, n)
+}
+
+func enforcerMode(e *driftflow.Enforcer) enforce.Mode {
+	if e == nil {
+		return enforce.Off
+	}
+	return e.Mode()
+}
+
+func generationChanged(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(client.Object)
+	n, ok2 := newObj.(client.Object)
+	return ok1 && ok2 && o.GetGeneration() != n.GetGeneration()
 }
 
 // requeue adds size changes to the batch, the oldest arrived at firstChange.
@@ -428,6 +470,44 @@ func (b *batchLoop) pass(ctx context.Context) {
 		// The review step's latches are still pending: retry the batch.
 		b.requeue(batchStart, batchSize)
 	}
+	b.enforce(passCtx, outcome, started)
+}
+
+// enforce runs the enforcement step at the branch head the pass pushed or
+// read, with the policy the pass read. It runs only after a successful
+// pass: a broken latch.yaml or an unreachable remote enforces nothing
+// rather than a guessed or stale intent. After a review push latch's work
+// tree holds the PR branch, so the head is exported on its own then.
+func (b *batchLoop) enforce(ctx context.Context, outcome Outcome, now time.Time) {
+	if b.enforcer == nil || outcome.Policy == nil {
+		return
+	}
+	l := b.opts.Latcher
+	dir := l.Repo.Dir()
+	if len(outcome.Reviews) > 0 {
+		head := outcome.Result.Commit
+		if head == "" {
+			head = outcome.Result.Base
+		}
+		tmp, err := os.MkdirTemp("", "latch-enforce-")
+		if err != nil {
+			b.log.Error("enforcement step: a folder for the branch head", "error", err)
+			return
+		}
+		defer os.RemoveAll(tmp)
+		if err := l.Repo.ExportTree(ctx, head, tmp); err != nil {
+			b.log.Error("enforcement step failed; the next pass retries", "mode", b.enforcer.Mode(), "error", err)
+			return
+		}
+		dir = tmp
+	}
+	res, err := b.enforcer.Pass(ctx, dir, l.Path, outcome.Policy, now)
+	if err != nil {
+		b.log.Error("enforcement step failed; the next pass retries", "mode", b.enforcer.Mode(), "error", err)
+		return
+	}
+	b.log.Debug("enforcement step", "mode", b.enforcer.Mode(), "drifted", res.Drifted, "planned", res.Planned,
+		"reverted", res.Reverted, "fights", res.Fights, "failed", res.Failed, "requests", res.Requests)
 }
 
 // warnUnwatchedKinds tells, once per kind, that latch.yaml (as this pass

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/latch-gitops/latch/internal/enforce"
 	"github.com/latch-gitops/latch/internal/samplerepo"
 	"github.com/latch-gitops/latch/internal/state"
 	"github.com/latch-gitops/latch/internal/testenv"
@@ -59,6 +60,9 @@ type runSpec struct {
 	extraKinds []schema.GroupVersionKind
 	// review turns the review flow on.
 	review *ReviewOptions
+	// enforce is --enforce, with its fight limit.
+	enforce      enforce.Mode
+	enforceLimit enforce.Limit
 }
 
 // startRun starts one `latch run` in this process, as cmd/latch wires it,
@@ -86,7 +90,7 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	opts := RunOptions{
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
 		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry, ShutdownGrace: spec.shutdownGrace,
-		ExtraKinds: spec.extraKinds,
+		ExtraKinds: spec.extraKinds, Enforce: spec.enforce, EnforceLimit: spec.enforceLimit,
 	}
 	if spec.batchWindow > 0 {
 		opts.BatchWindow = spec.batchWindow

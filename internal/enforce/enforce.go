@@ -5,8 +5,8 @@
 // revert is a server-side apply body holding only those fields, with git's
 // values and the list keys that locate them. A per-object rate limit turns
 // a revert loop against another controller into a reported fight. It is
-// pure: the caller applies the bodies (field manager "latch") and keeps the
-// history.
+// pure: the caller applies the bodies (field manager FieldManager, forced)
+// and keeps the history.
 package enforce
 
 import (
@@ -39,8 +39,20 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("want off, dry-run or on, got %q", s)
 }
 
-// FieldManager is who latch's reverts are written as.
-const FieldManager = "latch"
+// FieldManager is who latch's reverts are written as: a manager of its own,
+// so managedFields tell a revert from latch's other writes (latch-restore)
+// and from the GitOps tool's apply.
+const FieldManager = "latch-enforce"
+
+// Owned is what FieldManager already owns in one live object, with git's
+// object. An apply body is the manager's whole intent: a field it owned and
+// left out is released, and the API server deletes a released field no
+// other manager owns. So a revert body also holds, with git's values, every
+// field an earlier revert took and nobody has taken back since.
+type Owned struct {
+	Fields   *fieldpath.Set
+	Declared map[string]any
+}
 
 // Revert is one object's revert.
 type Revert struct {
@@ -54,8 +66,9 @@ type Revert struct {
 	Skipped []string
 }
 
-// Plan returns the reverts a report calls for, in report order.
-func Plan(rep *diff.Report) []Revert {
+// Plan returns the reverts a report calls for, in report order. owned has
+// an entry for the objects FieldManager already owns fields in.
+func Plan(rep *diff.Report, owned map[objectid.Key]Owned) []Revert {
 	var out []Revert
 	for _, o := range rep.Objects {
 		if o.Status != diff.StatusDrift {
@@ -85,11 +98,77 @@ func Plan(rep *diff.Report) []Revert {
 			}
 			r.Fields = append(r.Fields, f.Path)
 		}
+		if len(r.Fields) > 0 {
+			keepOwned(&r, owned[o.Ref.Key()])
+		}
 		if len(r.Fields) > 0 || len(r.Skipped) > 0 {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// keepOwned adds to r's body the fields FieldManager owns that the body
+// does not already set, with git's values. A field git no longer declares is
+// left out (released): git removed it.
+func keepOwned(r *Revert, o Owned) {
+	if o.Fields == nil || o.Declared == nil {
+		return
+	}
+	o.Fields.Leaves().Iterate(func(p fieldpath.Path) {
+		if len(p) == 0 || p[0].FieldName == nil {
+			return
+		}
+		switch *p[0].FieldName {
+		case "apiVersion", "kind":
+			return
+		case "metadata":
+			if len(p) == 2 && p[1].FieldName != nil && (*p[1].FieldName == "name" || *p[1].FieldName == "namespace") {
+				return
+			}
+		}
+		if _, set := getPath(r.Body, p); set {
+			return
+		}
+		v, ok := getPath(o.Declared, p)
+		if !ok {
+			return
+		}
+		if err := setPath(r.Body, p, v); err != nil {
+			r.Skipped = append(r.Skipped, p.String()+": kept from an earlier revert: "+err.Error())
+		}
+	})
+}
+
+// getPath reads the value at p in obj (a map from JSON), list items by key
+// or by set value.
+func getPath(obj map[string]any, p fieldpath.Path) (any, bool) {
+	var cur any = obj
+	for _, pe := range p {
+		switch {
+		case pe.FieldName != nil:
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if cur, ok = m[*pe.FieldName]; !ok {
+				return nil, false
+			}
+		case pe.Key != nil || pe.Value != nil:
+			list, ok := cur.([]any)
+			if !ok {
+				return nil, false
+			}
+			item, idx := keyedItem(list, pe)
+			if idx < 0 {
+				return nil, false
+			}
+			cur = item
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
 }
 
 func metadata(ref objectid.Ref) map[string]any {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/applyconfigurations"
 	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/yaml"
 
 	"github.com/latch-gitops/latch/internal/diff"
@@ -72,11 +73,6 @@ func report(t *testing.T, edit func(live map[string]any)) *diff.Report {
 	})
 }
 
-func container(live map[string]any, i int) map[string]any {
-	cs, _, _ := unstructured.NestedSlice(live, "spec", "template", "spec", "containers")
-	return cs[i].(map[string]any)
-}
-
 func TestPlanBodyHoldsOnlyDriftedImmutableFields(t *testing.T) {
 	rep := report(t, func(live map[string]any) {
 		cs, _, _ := unstructured.NestedSlice(live, "spec", "template", "spec", "containers")
@@ -87,7 +83,7 @@ func TestPlanBodyHoldsOnlyDriftedImmutableFields(t *testing.T) {
 		_ = unstructured.SetNestedField(live, int64(7), "spec", "replicas")
 		_ = unstructured.SetNestedField(live, "hand", "metadata", "labels", "app")
 	})
-	plan := Plan(rep)
+	plan := Plan(rep, nil)
 	if len(plan) != 1 {
 		t.Fatalf("plan %+v", plan)
 	}
@@ -106,13 +102,47 @@ func TestPlanBodyHoldsOnlyDriftedImmutableFields(t *testing.T) {
 }
 
 func TestPlanNothingWhenInSync(t *testing.T) {
-	if plan := Plan(report(t, func(map[string]any) {})); len(plan) != 0 {
+	if plan := Plan(report(t, func(map[string]any) {}), nil); len(plan) != 0 {
 		t.Errorf("plan for an object in sync: %+v", plan)
 	}
 	// only an ignored label drifted: nothing to revert.
 	rep := report(t, func(live map[string]any) { _ = unstructured.SetNestedField(live, "hand", "metadata", "labels", "app") })
-	if plan := Plan(rep); len(plan) != 0 {
+	if plan := Plan(rep, nil); len(plan) != 0 {
 		t.Errorf("plan for an ignored field: %+v", plan)
+	}
+}
+
+// An earlier revert left latch-enforce owning web's image. This revert
+// (env drifted) must keep the image in its body, with git's value: left
+// out, the API server would release it and delete it, since the force took
+// it from the manager that had it. An owned field git no longer declares is
+// released.
+func TestPlanKeepsFieldsAnEarlierRevertOwns(t *testing.T) {
+	rep := report(t, func(live map[string]any) {
+		cs, _, _ := unstructured.NestedSlice(live, "spec", "template", "spec", "containers")
+		cs[0].(map[string]any)["env"] = []any{map[string]any{"name": "MODE", "value": "debug"}}
+		_ = unstructured.SetNestedSlice(live, cs, "spec", "template", "spec", "containers")
+	})
+	owned := &fieldpath.Set{}
+	if err := owned.FromJSON(strings.NewReader(`{"f:metadata":{"f:name":{},"f:namespace":{}},"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{".":{},"f:image":{},"f:name":{}},"k:{\"name\":\"gone\"}":{".":{},"f:image":{},"f:name":{}}}}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	plan := Plan(rep, map[objectid.Key]Owned{ref.Key(): {Fields: owned, Declared: obj(t, declared)}})
+	if len(plan) != 1 {
+		t.Fatalf("plan %+v", plan)
+	}
+	got, _ := json.Marshal(plan[0].Body)
+	want := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"shop"},"spec":{"template":{"spec":{"containers":[{"env":[{"name":"MODE","value":"prod"}],"image":"web:1.0","name":"web"}]}}}}`
+	if string(got) != want {
+		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+	if len(plan[0].Fields) != 1 || len(plan[0].Skipped) != 0 {
+		t.Errorf("fields %v skipped %v", plan[0].Fields, plan[0].Skipped)
+	}
+	// Nothing drifted: owning fields is no reason to apply.
+	if plan := Plan(report(t, func(map[string]any) {}), map[objectid.Key]Owned{ref.Key(): {Fields: owned, Declared: obj(t, declared)}}); len(plan) != 0 {
+		t.Errorf("plan without drift: %+v", plan)
 	}
 }
 
