@@ -167,6 +167,9 @@ func TestChartValues(t *testing.T) {
 				if len(rbacProblems(grants, false)) != len(enforceGrants()) {
 					t.Errorf("patch grants not recognised as enforce-only: %v", rbacProblems(grants, false))
 				}
+				if got := enforceFlag(t, r); got != "on" {
+					t.Errorf("--enforce=%q, want on", got)
+				}
 			},
 		},
 		{
@@ -204,6 +207,21 @@ func TestChartValues(t *testing.T) {
 					t.Errorf("no %s from Secret latch-forge key token: %+v", forgeTokenEnv, c.Env)
 				}
 			},
+		},
+		{
+			name:   "enforce.mode dry-run passes the flag and grants nothing",
+			values: with(with(requiredValues(), "enforce.enabled", true), "enforce.mode", "dry-run"),
+			check: func(t *testing.T, r rendering) {
+				assertDefaultRBAC(t, r)
+				if got := enforceFlag(t, r); got != "dry-run" {
+					t.Errorf("--enforce=%q, want dry-run", got)
+				}
+			},
+		},
+		{
+			name:    "enforce.mode is on or dry-run",
+			values:  with(with(requiredValues(), "enforce.enabled", true), "enforce.mode", "yes"),
+			wantErr: "mode",
 		},
 		{
 			name:   "extraScaleKinds add read access and one flag each",
@@ -437,4 +455,23 @@ func TestChartValuesDocumented(t *testing.T) {
 		}
 	}
 	walk("", values)
+}
+
+// enforceFlag is the value of the latch Deployment's --enforce flag ("" when
+// absent); more than one is an error.
+func enforceFlag(t *testing.T, r rendering) string {
+	t.Helper()
+	dep := only[*appsv1.Deployment](t, r, "Deployment")
+	// Other flags' problems ($(VAR) references in the kustomize base) are
+	// the pod tests' business.
+	flags, _ := parseFlags(dep.Spec.Template.Spec.Containers[0].Args)
+	switch v := flags["enforce"]; len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	default:
+		t.Errorf("--enforce given %d times: %v", len(v), v)
+		return v[0]
+	}
 }

@@ -116,9 +116,9 @@ func normalPodSpec(t *testing.T, dep *appsv1.Deployment, r rendering) string {
 	return string(data)
 }
 
-// TestKustomizeEnforce adds components/enforce to the base: the only change
-// must be patch on deployments and statefulsets, equal to the chart's
-// enforce.enabled=true.
+// TestKustomizeEnforce adds components/enforce to the base: the only changes
+// must be patch on deployments and statefulsets and --enforce=on, equal to
+// the chart's enforce.enabled=true.
 func TestKustomizeEnforce(t *testing.T) {
 	fsys := kustomizeFS(t)
 	overlay := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../kustomize]\ncomponents: [../kustomize/components/enforce]\n"
@@ -144,6 +144,16 @@ func TestKustomizeEnforce(t *testing.T) {
 	}
 	if extra, missing := grantDiff(grants, union(defaultGrants(), enforceGrants())); len(extra)+len(missing) > 0 {
 		t.Errorf("kustomize+enforce:\n extra: %v\n missing: %v", extra, missing)
+	}
+	if got := enforceFlag(t, r); got != "on" {
+		t.Errorf("--enforce=%q, want on", got)
+	}
+	base, err := buildKustomize(kustomizeFS(t), kustomizeBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := enforceFlag(t, base); got != "" {
+		t.Errorf("the base passes --enforce=%s", got)
 	}
 }
 
