@@ -107,7 +107,7 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 	}{
 		{[]string{"set", "image", "-n", nsName(0), "deployment/" + name("web", 3), "app=registry.example/app:hotfix"}, "apps.v1.Deployment." + nsName(0) + "." + name("web", 3)},
 		{[]string{"set", "image", "-n", nsName(1), "deployment/" + name("web", 4), "sidecar=registry.example/proxy:9"}, "apps.v1.Deployment." + nsName(1) + "." + name("web", 4)},
-		{[]string{"set", "env", "-n", nsName(2), "deployment/" + name("web", 5), "-c", "app", "LOG_LEVEL=debug"}, "apps.v1.Deployment." + nsName(2) + "." + name("web", 5)},
+		{[]string{"set", "env", "-n", nsName(2), "deployment/" + name("web", 5), "-c", "app", "MODE=debug"}, "apps.v1.Deployment." + nsName(2) + "." + name("web", 5)},
 		{[]string{"patch", "configmap", "-n", nsName(0), name("cfg", 6), "--type", "merge", "-p", `{"data":{"mode":"slow"}}`}, "v1.ConfigMap." + nsName(0) + "." + name("cfg", 6)},
 		{[]string{"patch", "service", "-n", nsName(1), name("svc", 7), "--type", "json", "-p", `[{"op":"replace","path":"/spec/ports/0/targetPort","value":9999}]`}, "v1.Service." + nsName(1) + "." + name("svc", 7)},
 	}
