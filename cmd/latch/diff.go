@@ -35,6 +35,7 @@ func (e *exitCodeError) Unwrap() error { return e.err }
 type diffFlags struct {
 	repoFlags
 	includeUnmanaged bool
+	serverConfirm    bool
 }
 
 func newDiffCommand(opts *globalOptions) *cobra.Command {
@@ -53,6 +54,9 @@ field names the manager that changed it (kubectl-set, kubectl-edit, helm, the
 HPA's kube-controller-manager on /scale) and when.
 
 The cluster is read with one paged LIST per kind, all kinds in parallel.
+--server-confirm then asks the API server about each drifted object (a
+server-side dry-run apply of git's object, one request each): a field it
+would default or mutate to the live value is not drift.
 
 Exit status, as diff(1): 0 in sync, 1 drift (or a declared object missing),
 2 or more when nothing could be compared. Installed as kubectl-latch, it runs
@@ -82,6 +86,7 @@ as "kubectl latch diff".`,
 		},
 	}
 	f.repoFlags.register(cmd)
+	cmd.Flags().BoolVar(&f.serverConfirm, "server-confirm", false, "confirm each drifted object with a server-side dry-run apply of git's object (one request per drifted object; needs patch RBAC): fields the server would default or mutate to the live value are not drift")
 	cmd.Flags().BoolVar(&f.includeUnmanaged, "include-unmanaged", false, "also list live objects of the declared kinds, in the declared namespaces, that git does not declare (they count as drift)")
 	return cmd
 }
@@ -123,6 +128,11 @@ func runDiff(ctx context.Context, opts *globalOptions, f *diffFlags) (*diff.Repo
 	}
 	in.Policy, in.IncludeUnmanaged, in.Now = pol, f.includeUnmanaged, time.Now()
 	rep := diff.Compare(in)
+	if f.serverConfirm {
+		if err := driftflow.Confirm(ctx, reader, in, rep); err != nil {
+			return nil, err
+		}
+	}
 	opts.logger().Debug("diff gathered", "objects", len(rendering.Objects), "kinds", len(in.Live), "requests", reader.Requests())
 	return rep, nil
 }

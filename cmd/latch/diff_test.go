@@ -260,6 +260,12 @@ func TestDiffEndToEnd(t *testing.T) {
 		"live registry.example/web:1.1-hotfix, changed by kubectl-set at ",
 		"git registry.example/web:1.0 at apps/web.yaml:",
 		"+      - image: registry.example/web:1.1-hotfix")
+	// The server's dry-run apply of git's object confirms it (one request
+	// more), and shows the fresh objects' many differences from git were no
+	// drift at all.
+	expect("after kubectl set image, --server-confirm", 1, []string{"--server-confirm"},
+		"apps/v1/Deployment/shop/web drift",
+		"confirmed by a server-side dry-run", "0 missing")
 	out, code := runDiffCLI(t, cp.Kubeconfig, "--repo", root, "-o", "json")
 	var rep diff.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
@@ -270,6 +276,7 @@ func TestDiffEndToEnd(t *testing.T) {
 	}
 	k.run("set", "image", "-n", "shop", "deployment/web", "web=registry.example/web:1.0")
 	expect("image set back", 0, nil, "0 drifted")
+	expect("image set back, --server-confirm", 0, []string{"--server-confirm"}, "0 drifted")
 
 	// The HPA scales inside the latch band (3 declared, R5: 4 keeps 3): in sync.
 	testenv.ScaleAsHPA(t, client, "shop", "web", 4)

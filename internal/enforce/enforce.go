@@ -127,10 +127,10 @@ func keepOwned(r *Revert, o Owned) {
 				return
 			}
 		}
-		if _, set := getPath(r.Body, p); set {
+		if _, set := diff.ValueAt(r.Body, p); set {
 			return
 		}
-		v, ok := getPath(o.Declared, p)
+		v, ok := diff.ValueAt(o.Declared, p)
 		if !ok {
 			return
 		}
@@ -138,37 +138,6 @@ func keepOwned(r *Revert, o Owned) {
 			r.Skipped = append(r.Skipped, p.String()+": kept from an earlier revert: "+err.Error())
 		}
 	})
-}
-
-// getPath reads the value at p in obj (a map from JSON), list items by key
-// or by set value.
-func getPath(obj map[string]any, p fieldpath.Path) (any, bool) {
-	var cur any = obj
-	for _, pe := range p {
-		switch {
-		case pe.FieldName != nil:
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if cur, ok = m[*pe.FieldName]; !ok {
-				return nil, false
-			}
-		case pe.Key != nil || pe.Value != nil:
-			list, ok := cur.([]any)
-			if !ok {
-				return nil, false
-			}
-			item, idx := keyedItem(list, pe)
-			if idx < 0 {
-				return nil, false
-			}
-			cur = item
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
 }
 
 func metadata(ref objectid.Ref) map[string]any {
@@ -241,29 +210,11 @@ func setPath(body map[string]any, p fieldpath.Path, v any) error {
 // keyedItem finds the item pe selects in list, or makes it (with its key
 // fields, or as the set member's value) and returns index -1.
 func keyedItem(list []any, pe fieldpath.PathElement) (any, int) {
-	if pe.Value != nil {
-		want := (*pe.Value).Unstructured()
-		for i, it := range list {
-			if fmt.Sprint(it) == fmt.Sprint(want) {
-				return it, i
-			}
-		}
-		return want, -1
+	if i := diff.ItemIndex(list, pe); i >= 0 {
+		return list[i], i
 	}
-	for i, it := range list {
-		m, ok := it.(map[string]any)
-		if !ok {
-			continue
-		}
-		match := true
-		for _, f := range *pe.Key {
-			if fmt.Sprint(m[f.Name]) != fmt.Sprint(f.Value.Unstructured()) {
-				match = false
-			}
-		}
-		if match {
-			return m, i
-		}
+	if pe.Value != nil {
+		return (*pe.Value).Unstructured(), -1
 	}
 	item := map[string]any{}
 	for _, f := range *pe.Key {
