@@ -24,6 +24,7 @@ type simulateOptions struct {
 	seriesOut  string
 	load       bool
 	perReplica float64
+	optimum    bool
 }
 
 func newSimulateCommand(opts *globalOptions) *cobra.Command {
@@ -60,6 +61,7 @@ recomputed from the trace.`,
 	f.StringVar(&o.seriesOut, "series-out", "", "write the declared value for every sample to this file, one per line")
 	f.BoolVar(&o.load, "load", false, "the trace holds load, not replicas: apply the standard HPA rule first (needs --per-replica)")
 	f.Float64Var(&o.perReplica, "per-replica", 0, "with --load: the load one replica serves (the HPA target)")
+	f.BoolVar(&o.optimum, "optimum", false, "also compute the offline optimum: the fewest commits any schedule of the ladder's levels could make knowing the whole trace, with coverage ≥ 0.99 and overprovision ≤ 1 (text output)")
 	_ = cmd.MarkFlagRequired("trace")
 	return cmd
 }
@@ -143,7 +145,21 @@ func runSimulate(opts *globalOptions, o *simulateOptions) error {
 	fmt.Fprintf(w, "reduction      %.1f×\n", summary.Reduction)
 	fmt.Fprintf(w, "coverage       %.4f   (declared ≥ half the observed)\n", summary.Coverage)
 	fmt.Fprintf(w, "overprovision  %.3f   (extra replica-time / replica-time needed)\n", summary.Overprovision)
-	_, err = fmt.Fprintf(w, "max declared   %d\n", summary.MaxDeclared)
+	if _, err := fmt.Fprintf(w, "max declared   %d\n", summary.MaxDeclared); err != nil || !o.optimum {
+		return err
+	}
+	opt, err := simulate.ComputeOptimum(observed, simulate.OptimumOptions{Ladder: params.Ladder, Min: o.min})
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.trace, err)
+	}
+	fmt.Fprintf(w, "optimum        %d   (offline, knowing the whole trace; lower bound %d)\n", opt.Upper, opt.Lower)
+	ratio := "∞"
+	if opt.Upper > 0 {
+		ratio = fmt.Sprintf("%.1f", float64(summary.Commits)/float64(opt.Upper))
+	} else if summary.Commits == 0 {
+		ratio = "1.0"
+	}
+	_, err = fmt.Fprintf(w, "latch÷optimum  %s\n", ratio)
 	return err
 }
 

@@ -112,6 +112,18 @@ func TestSimulateText(t *testing.T) {
 	}
 }
 
+func TestSimulateOptimum(t *testing.T) {
+	out, err := runSimulateCLI(t, "simulate", "--optimum", "--trace", filepath.Join("testdata", "simulate-trace.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"optimum        ", "latch÷optimum  "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestSimulateLoad(t *testing.T) {
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "load.txt")
