@@ -52,7 +52,7 @@ func TestAuthNeverPrintsPassword(t *testing.T) {
 // TestRepoNeverPrintsPassword: a Repo printed whole (%+v walks unexported
 // fields without calling their methods) must not show the password either.
 func TestRepoNeverPrintsPassword(t *testing.T) {
-	r, err := newRepo("https://git.example.com/infra.git", Auth{Username: "latch", Password: testPassword})
+	r, err := newRepo("https://git.example.com/infra.git", Auth{Username: "latch", Password: testPassword}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestSSHCommand(t *testing.T) {
 	keyDir := t.TempDir()
 	writeFile(t, filepath.Join(keyDir, "identity"), "KEY")
 	writeFile(t, filepath.Join(keyDir, "known_hosts"), "HOSTS")
-	r, err := newRepo("ssh://git@git.example.com/infra.git", Auth{SSHKeyPath: filepath.Join(keyDir, "identity"), KnownHostsPath: filepath.Join(keyDir, "known_hosts")})
+	r, err := newRepo("ssh://git@git.example.com/infra.git", Auth{SSHKeyPath: filepath.Join(keyDir, "identity"), KnownHostsPath: filepath.Join(keyDir, "known_hosts")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,34 +70,79 @@ func Clone(ctx context.Context, url, branch, dir string, auth Auth) (*Repo, erro
 	if err != nil {
 		return nil, fmt.Errorf("clone into %s: %w", dir, err)
 	}
-	r, err := newRepo(cleanURL, auth, cred.secrets()...)
+	// The clone is made in place (init, then fetch) rather than by `git
+	// clone`, so that its .git exists before any credential is used: the
+	// private folder (SSH key copy, GNUPGHOME) lives in it, where the next
+	// start on this clone finds and removes what a killed process left,
+	// and nothing lands in the system's temporary folder.
+	probe := newRunner(baseEnv(), nil, baseConfig, newRedactor(append([]Auth{auth}, cred.secrets()...)...))
+	reuse, err := existingClone(ctx, probe, dir, cleanURL)
 	if err != nil {
+		return nil, err
+	}
+	var undo func()
+	if !reuse {
+		if undo, err = initClone(ctx, probe, dir, cleanURL, branch); err != nil {
+			return nil, err
+		}
+	}
+	r, err := newRepo(cleanURL, auth, filepath.Join(dir, ".git", privateDirName), cred.secrets()...)
+	if err != nil {
+		if undo != nil {
+			undo()
+		}
 		return nil, err
 	}
 	r.workDir, r.remote, r.branch = dir, "origin", branch
-
-	reuse, err := existingClone(ctx, r, dir, cleanURL)
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
 	if !reuse {
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		if _, err := r.refresh(ctx); err != nil {
 			r.Close()
-			return nil, fmt.Errorf("clone into %s: %w", dir, err)
-		}
-		if _, err := r.git.run(ctx, "", nil, "clone", "--quiet", "--no-tags", "--single-branch",
-			"--branch", branch, "--", cleanURL, dir); err != nil {
-			r.Close()
+			undo()
 			return nil, fmt.Errorf("clone %s branch %s into %s: %w", cleanURL, branch, dir, err)
 		}
 	}
 	return r, nil
 }
 
+// privateDirName is latch's private folder inside its clone's .git.
+const privateDirName = "latch"
+
+// initClone makes dir an empty repository whose origin is url, fetching
+// only branch and no tags (what `git clone --single-branch --no-tags`
+// configures). undo removes what it made, for a clone that then fails.
+func initClone(ctx context.Context, git runner, dir, url, branch string) (undo func(), err error) {
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	undo = func() {
+		if created {
+			_ = os.RemoveAll(dir)
+		} else {
+			_ = os.RemoveAll(filepath.Join(dir, ".git"))
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("clone into %s: %w", dir, err)
+	}
+	steps := [][]string{
+		{"init", "--quiet", "--initial-branch=" + branch},
+		{"config", "--local", "remote.origin.url", url},
+		{"config", "--local", "remote.origin.fetch", "+refs/heads/" + branch + ":refs/remotes/origin/" + branch},
+		{"config", "--local", "remote.origin.tagOpt", "--no-tags"},
+		{"config", "--local", "branch." + branch + ".remote", "origin"},
+		{"config", "--local", "branch." + branch + ".merge", "refs/heads/" + branch},
+	}
+	for _, args := range steps {
+		if _, err := git.run(ctx, dir, nil, args...); err != nil {
+			undo()
+			return nil, fmt.Errorf("clone %s branch %s into %s: %w", url, branch, dir, err)
+		}
+	}
+	return undo, nil
+}
+
 // existingClone reports whether dir is already a clone of url; an empty or
 // missing dir is not, anything else is an error.
-func existingClone(ctx context.Context, r *Repo, dir, url string) (bool, error) {
+func existingClone(ctx context.Context, git runner, dir, url string) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
 		return false, nil
@@ -105,7 +150,7 @@ func existingClone(ctx context.Context, r *Repo, dir, url string) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("clone into %s: %w", dir, err)
 	}
-	got, err := r.git.run(ctx, dir, nil, "config", "--local", "--get", "remote.origin.url")
+	got, err := git.run(ctx, dir, nil, "config", "--local", "--get", "remote.origin.url")
 	if err != nil || strings.TrimSpace(got) != url {
 		return false, fmt.Errorf("clone into %s: folder is not empty and is not latch's clone of %s", dir, url)
 	}
@@ -117,7 +162,7 @@ func existingClone(ctx context.Context, r *Repo, dir, url string) (bool, error) 
 // branch.NAME.merge), through the remote's own URL and auth. See Repo for
 // what path mode leaves untouched.
 func Open(ctx context.Context, dir string, auth Auth) (*Repo, error) {
-	probe, err := newRepo("", auth)
+	probe, err := newRepo("", auth, "")
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +198,7 @@ func Open(ctx context.Context, dir string, auth Auth) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", top, err)
 	}
-	r, err := newRepo(cleanURL, auth, cred.secrets()...)
+	r, err := newRepo(cleanURL, auth, "", cred.secrets()...)
 	if err != nil {
 		return nil, err
 	}
@@ -163,14 +208,16 @@ func Open(ctx context.Context, dir string, auth Auth) (*Repo, error) {
 }
 
 // newRepo sets up the private folder and the isolated git environment.
+// private is the folder's path, emptied first (a killed process's leftovers
+// go); "" makes a fresh one in the system's temporary folder (path mode).
 // extraSecrets are redacted from messages too (a password from a URL).
-func newRepo(remoteURL string, auth Auth, extraSecrets ...Auth) (*Repo, error) {
+func newRepo(remoteURL string, auth Auth, private string, extraSecrets ...Auth) (*Repo, error) {
 	if err := auth.check(); err != nil {
 		return nil, fmt.Errorf("git credentials: %w", err)
 	}
-	private, err := os.MkdirTemp("", "latch-git-")
+	private, err := makePrivateDir(private)
 	if err != nil {
-		return nil, fmt.Errorf("creating latch's private git folder: %w", err)
+		return nil, err
 	}
 	password := auth.Password
 	r := &Repo{
@@ -212,6 +259,25 @@ func newRepo(remoteURL string, auth Auth, extraSecrets ...Auth) (*Repo, error) {
 	r.env, r.config = env, config
 	r.git = newRunner(env, r.secretEnv, config, newRedactor(append([]Auth{{Username: auth.Username, Password: password}}, extraSecrets...)...))
 	return r, nil
+}
+
+// makePrivateDir empties and creates the 0700 folder at path, or makes a
+// fresh temporary one when path is "".
+func makePrivateDir(path string) (string, error) {
+	if path == "" {
+		dir, err := os.MkdirTemp("", "latch-git-")
+		if err != nil {
+			return "", fmt.Errorf("creating latch's private git folder: %w", err)
+		}
+		return dir, nil
+	}
+	if err := os.RemoveAll(path); err != nil {
+		return "", fmt.Errorf("removing the private git folder %s a previous run left: %w", path, err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil {
+		return "", fmt.Errorf("creating latch's private git folder: %w", err)
+	}
+	return path, nil
 }
 
 // rebuildRunner applies signer settings on top of the base environment.
