@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/latch-gitops/latch/internal/controller"
@@ -132,8 +135,19 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,
 		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
 		Enforce: mode, EnforceLimit: f.enforceLimit,
-		Log: log,
+		Log: log, Self: selfFromEnv(),
 	})
+}
+
+// selfFromEnv is latch's own Pod as the downward API tells it (POD_NAME
+// and POD_NAMESPACE, set by the chart and the Kustomize base), for the
+// Events about git refusing latch; nil outside a Pod.
+func selfFromEnv() *corev1.ObjectReference {
+	name, namespace := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
+	if name == "" || namespace == "" {
+		return nil
+	}
+	return &corev1.ObjectReference{APIVersion: "v1", Kind: "Pod", Name: name, Namespace: namespace, UID: types.UID(os.Getenv("POD_UID"))}
 }
 
 // parseKinds reads group/version/Kind (or version/Kind for the core group).

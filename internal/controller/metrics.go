@@ -20,8 +20,13 @@ type Metrics struct {
 	// ForgeRetries counts forge calls retried, by reason (rate-limit,
 	// server-error).
 	ForgeRetries *prometheus.CounterVec
-	QueueDepth   prometheus.Gauge
-	PassSeconds  prometheus.Histogram
+	// GitRefusals counts passes git refused, by kind (auth, declined,
+	// other); GitBackoff is the wait before the next pass after one that
+	// retrying cannot fix (0: none).
+	GitRefusals *prometheus.CounterVec
+	GitBackoff  prometheus.Gauge
+	QueueDepth  prometheus.Gauge
+	PassSeconds prometheus.Histogram
 	// ChangeToCommit is the time from the first scale change of a batch to
 	// the push that recorded it.
 	ChangeToCommit prometheus.Histogram
@@ -40,7 +45,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Latch pull requests by action: opened, updated, closed (by latch), merged (by a person)."}, []string{"action"}),
 		ForgeRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "latch_forge_retries_total",
 			Help: "Forge API calls retried after a rate limit or a server error."}, []string{"reason"}),
-		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{Name: "latch_queue_depth", Help: "Workload changes seen but not yet through a pass."}),
+		GitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "latch_git_refusals_total", Help: "Passes the git remote refused, by kind: auth (credentials refused), declined (a hook or protected branch refused the push), other."}, []string{"kind"}),
+		GitBackoff:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "latch_git_backoff_seconds", Help: "The wait before the next pass after one that retrying at once cannot fix (a git refusal, a broken latch.yaml); 0 when passes run as usual."}),
+		QueueDepth:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "latch_queue_depth", Help: "Workload changes seen but not yet through a pass."}),
 		PassSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "latch_pass_duration_seconds", Help: "Time of one pass: read git, decide, edit, commit, push.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
 		ChangeToCommit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "latch_change_to_push_seconds", Help: "From the first change of a batch to the push that recorded it.",
@@ -54,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			}
 			return time.Since(time.Unix(0, last)).Seconds()
 		})
-	for _, c := range []prometheus.Collector{m.Latches, m.Commits, m.PushRetries, m.PushFailures, m.Passes, m.PRs, m.ForgeRetries, m.QueueDepth, m.PassSeconds, m.ChangeToCommit, sincePush} {
+	for _, c := range []prometheus.Collector{m.Latches, m.Commits, m.PushRetries, m.PushFailures, m.Passes, m.PRs, m.ForgeRetries, m.GitRefusals, m.GitBackoff, m.QueueDepth, m.PassSeconds, m.ChangeToCommit, sincePush} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -32,6 +32,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/latch-gitops/latch/internal/backoff"
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/driftflow"
 	"github.com/latch-gitops/latch/internal/enforce"
@@ -69,7 +70,9 @@ type RunOptions struct {
 	// signal (default 25s). Past it the pass is abandoned: its git command
 	// is killed, so the remote has either the whole commit or none of it
 	// (a push is atomic on the server), and a lock file the kill leaves in
-	// latch's clone is removed by the next start (OpenRepo).
+	// latch's clone is removed by the next start (OpenRepo). A push cut
+	// short may have landed all the same: the remote is asked
+	// (Repo.Landed) before the pass is logged and counted as abandoned.
 	ShutdownGrace time.Duration
 	Log           *slog.Logger
 	// Metrics registry (default controller-runtime's, served on MetricsAddr).
@@ -84,6 +87,13 @@ type RunOptions struct {
 	Enforce enforce.Mode
 	// EnforceLimit is the fight limit (zero: enforce.DefaultLimit).
 	EnforceLimit enforce.Limit
+	// RefusalBackoff spaces the passes after one that retrying at once
+	// cannot fix (git refused the credentials or the push, latch.yaml is
+	// broken); zero: DefaultRefusalBackoff.
+	RefusalBackoff backoff.Policy
+	// Self is latch's own Pod, which GitRefused and GitAccepted Events are
+	// about (nil: those go to the log only).
+	Self *corev1.ObjectReference
 }
 
 // Run watches the cluster and keeps git latched until ctx ends.
@@ -105,6 +115,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	}
 	if opts.Registry == nil {
 		opts.Registry = crmetrics.Registry
+	}
+	if opts.RefusalBackoff == (backoff.Policy{}) {
+		opts.RefusalBackoff = DefaultRefusalBackoff
+	}
+	if err := opts.RefusalBackoff.Check(); err != nil {
+		return fmt.Errorf("run: %w", err)
 	}
 	log := opts.Log
 	if log == nil {
@@ -189,13 +205,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 			return err
 		}
 	}
-	loop := &batchLoop{
-		opts: opts, log: log, metrics: metrics, reader: mgr.GetCache(),
-		events: events, enforcer: enforcer,
-		dirty:     make(chan struct{}, 1),
-		problems:  map[objectid.Key]string{},
-		unwatched: map[schema.GroupKind]bool{},
-	}
+	loop := newBatchLoop(opts, log, metrics, mgr.GetCache(), events, newPassGate(opts.RefusalBackoff, nil, nil))
+	loop.enforcer = enforcer
 	for _, gk := range skipped {
 		// Already warned about, with the reason: a restart would not help.
 		loop.unwatched[gk] = true
@@ -226,6 +237,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	}); err != nil {
 		return err
 	}
+	if err := mgr.AddReadyzCheck("git", loop.gate.readyz); err != nil {
+		return err
+	}
 	if err := mgr.Add(loop); err != nil {
 		return err
 	}
@@ -244,6 +258,8 @@ type batchLoop struct {
 	events  *eventWriter
 	// enforcer runs after each successful pass (nil: --enforce=off).
 	enforcer *driftflow.Enforcer
+	// gate holds passes back after a failure retrying cannot fix.
+	gate *passGate
 
 	dirty chan struct{}
 	mu    sync.Mutex
@@ -258,6 +274,16 @@ type batchLoop struct {
 	// leading is set once Start runs, i.e. once this replica leads.
 	leading atomic.Bool
 	reviews reviewTracker
+}
+
+func newBatchLoop(opts RunOptions, log *slog.Logger, metrics *Metrics, reader client.Reader, events *eventWriter, gate *passGate) *batchLoop {
+	return &batchLoop{
+		opts: opts, log: log, metrics: metrics, reader: reader,
+		events: events, gate: gate,
+		dirty:     make(chan struct{}, 1),
+		problems:  map[objectid.Key]string{},
+		unwatched: map[schema.GroupKind]bool{},
+	}
 }
 
 func (b *batchLoop) handler() toolscache.ResourceEventHandler {
@@ -360,6 +386,8 @@ func (b *batchLoop) Start(ctx context.Context) error {
 			b.mu.Lock()
 			wait := time.Until(b.firstChange.Add(b.opts.BatchWindow))
 			b.mu.Unlock()
+			// After a refusal the batch waits for the backoff too.
+			wait = max(wait, b.gate.remaining())
 			if wait > 0 {
 				select {
 				case <-ctx.Done():
@@ -385,6 +413,12 @@ func (b *batchLoop) waitSynced(ctx context.Context) bool {
 // pass runs one Sync. A stop signal during the pass does not cut it short:
 // it gets ShutdownGrace to finish, so a commit is either pushed or never made.
 func (b *batchLoop) pass(ctx context.Context) {
+	if wait := b.gate.remaining(); wait > 0 {
+		// Backing off after a refusal: the batch stays queued, and no
+		// request goes out (a forge locks out a burst of bad logins).
+		b.log.Debug("pass held back after a failure retrying cannot fix", "retryIn", wait)
+		return
+	}
 	b.mu.Lock()
 	batchStart, batchSize := b.firstChange, b.pending
 	b.pending = 0
@@ -425,11 +459,16 @@ func (b *batchLoop) pass(ctx context.Context) {
 		b.metrics.PushRetries.Add(float64(res.Attempts - 1))
 	}
 	if err != nil && passCtx.Err() != nil {
-		// Stopped past ShutdownGrace: nothing was pushed, and the next
-		// process resumes from git. Not a remote failure.
-		b.metrics.Passes.WithLabelValues("abandoned").Inc()
-		b.log.Warn("pass abandoned at shutdown after the grace period; the next start latches it", "grace", b.opts.ShutdownGrace, "error", err, "batch", batchSize)
-		return
+		// Stopped past ShutdownGrace. A push cut short may still have
+		// landed (the server completes what it received): ask the remote
+		// before saying what happened.
+		if !b.landedAtShutdown(&res) {
+			b.metrics.Passes.WithLabelValues("abandoned").Inc()
+			b.log.Warn("pass abandoned at shutdown after the grace period; the next start latches it", "grace", b.opts.ShutdownGrace, "error", err, "batch", batchSize)
+			return
+		}
+		b.log.Info("stopped at shutdown while waiting for the push's reply, but the push landed", "grace", b.opts.ShutdownGrace, "commit", res.Commit)
+		err = nil
 	}
 	if err != nil {
 		b.metrics.Passes.WithLabelValues("error").Inc()
@@ -439,13 +478,14 @@ func (b *batchLoop) pass(ctx context.Context) {
 		if errors.As(err, &gitErr) {
 			b.metrics.PushFailures.Inc()
 		}
-		b.log.Error("latch pass failed; the next pass retries", "error", err, "attempts", res.Attempts, "batch", batchSize)
 		// Retry the batch: its changes are still unrecorded.
+		b.failed(err, res.Attempts, batchSize)
 		if batchSize > 0 {
 			b.requeue(batchStart, batchSize)
 		}
 		return
 	}
+	b.accepted()
 	b.metrics.pushed(time.Now())
 	b.metrics.Passes.WithLabelValues("ok").Inc()
 	if res.Commit != "" {

@@ -9,6 +9,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/latch-gitops/latch/internal/backoff"
 	"github.com/latch-gitops/latch/internal/objectid"
 
 	"github.com/latch-gitops/latch/internal/evidence"
@@ -127,7 +128,7 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		res = Result{Attempts: attempt, HumanWon: round.humanWon}
 		if attempt > 1 {
-			if err := sleep(ctx, backoff(opts, attempt)); err != nil {
+			if err := sleep(ctx, retryWait(opts, attempt)); err != nil {
 				return res, fmt.Errorf("push to %s branch %s: %w (after %d attempts, last: %w)", r.remoteURL, r.branch, err, attempt-1, lastErr)
 			}
 		}
@@ -305,22 +306,18 @@ func (r *Repo) push(ctx context.Context) error {
 	return nil
 }
 
-// backoff is the jittered wait before attempt (≥ 2).
-func backoff(opts PushOptions, attempt int) time.Duration {
-	base, limit := opts.Backoff, opts.MaxBackoff
-	if base <= 0 {
-		base = DefaultBackoff
+// retryWait is the jittered wait before attempt (≥ 2): the first retry
+// waits opts.Backoff, doubling per attempt up to opts.MaxBackoff, each wait
+// at a random point of its upper half (backoff.Policy).
+func retryWait(opts PushOptions, attempt int) time.Duration {
+	p := backoff.Policy{Initial: opts.Backoff, Max: opts.MaxBackoff}
+	if p.Initial <= 0 {
+		p.Initial = DefaultBackoff
 	}
-	if limit <= 0 {
-		limit = DefaultMaxBackoff
+	if p.Max <= 0 {
+		p.Max = DefaultMaxBackoff
 	}
-	d := base
-	for i := 2; i < attempt && d < limit; i++ {
-		d *= 2
-	}
-	d = min(d, limit)
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(d-half)+1))
+	return p.Jittered(attempt-1, rand.Float64())
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -339,4 +336,28 @@ func (r *Repo) log(opts PushOptions, level slog.Level, msg string, args ...any) 
 		return
 	}
 	opts.Log.Log(context.Background(), level, msg, append(args, "remote", r.remoteURL, "branch", r.branch)...)
+}
+
+// Landed reports whether commit is on the remote branch now — its head, or
+// in its history when someone pushed on top — for a push whose outcome
+// latch never heard (the process stopped waiting for the reply, which does
+// not stop the server from completing it).
+func (r *Repo) Landed(ctx context.Context, commit string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out, err := r.git.run(ctx, r.gitDir(), nil, "ls-remote", "--", r.remote, "refs/heads/"+r.branch)
+	if err != nil {
+		return false, fmt.Errorf("ls-remote %s branch %s: %w", r.remoteURL, r.branch, err)
+	}
+	head, _, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	switch head {
+	case commit:
+		return true, nil
+	case "":
+		return false, nil
+	}
+	if _, err := r.refresh(ctx); err != nil {
+		return false, err
+	}
+	return r.isAncestor(ctx, commit, r.trackingRef()), nil
 }
