@@ -26,6 +26,10 @@ const forgeTokenEnv = "LATCH_FORGE_TOKEN"
 
 var varRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 
+// downwardFields are the Pod fields latch's env may take from the
+// downward API.
+var downwardFields = map[string]bool{"metadata.name": true, "metadata.namespace": true, "metadata.uid": true}
+
 // expandedArgs returns c's args with $(VAR) references expanded from its env,
 // as the kubelet does; configMapKeyRef values are looked up in the rendered
 // ConfigMaps. A reference that cannot be resolved (a missing ConfigMap key,
@@ -52,6 +56,10 @@ func expandedArgs(c corev1.Container, r rendering) (args, problems []string) {
 			// The forge token comes from a Secret and must never be
 			// expanded into the args (which the pod spec and ps show).
 			secret[e.Name] = true
+		case e.ValueFrom.FieldRef != nil && downwardFields[e.ValueFrom.FieldRef.FieldPath]:
+			// The Pod's own identity (the Events about git refusing
+			// latch): resolved by the kubelet, nothing to look up.
+			env[e.Name] = "$(" + e.Name + ")"
 		default:
 			problems = append(problems, fmt.Sprintf("env %s: unexpected valueFrom", e.Name))
 		}
