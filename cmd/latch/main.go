@@ -23,6 +23,7 @@ func main() {
 	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-") {
 		root.Use = "kubectl latch" // run by kubectl as a plugin: kubectl latch diff
 	}
+	root.SetArgs(kubectlVerbosity(os.Args[1:]))
 	err := root.ExecuteContext(ctx)
 	stop()
 	var exit *exitCodeError

@@ -126,6 +126,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if err := waitForAPIServer(ctx, cfg, opts.ProbeAddr, log); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil // stopped while waiting
+	}
 	metrics, err := NewMetrics(opts.Registry)
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)

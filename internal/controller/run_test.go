@@ -63,6 +63,8 @@ type runSpec struct {
 	// enforce is --enforce, with its fight limit.
 	enforce      enforce.Mode
 	enforceLimit enforce.Limit
+	// probeAddr serves /healthz and /readyz (default "0": none).
+	probeAddr string
 }
 
 // startRun starts one `latch run` in this process, as cmd/latch wires it,
@@ -91,6 +93,9 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
 		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry, ShutdownGrace: spec.shutdownGrace,
 		ExtraKinds: spec.extraKinds, Enforce: spec.enforce, EnforceLimit: spec.enforceLimit,
+	}
+	if spec.probeAddr != "" {
+		opts.ProbeAddr = spec.probeAddr
 	}
 	if spec.batchWindow > 0 {
 		opts.BatchWindow = spec.batchWindow
