@@ -45,6 +45,7 @@ bench: testbin
 	$(GO) run ./bench/writeback
 	$(GO) run ./bench/memory
 	$(GO) run ./bench/latency
+	$(GO) run ./bench/diff
 
 clean-testbin:
 	rm -rf "$(TESTBIN)"
