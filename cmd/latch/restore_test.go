@@ -38,15 +38,10 @@ func latch(t *testing.T, args ...string) (string, error) {
 func TestRestoreSampleRepo(t *testing.T) {
 	source := testenv.StartControlPlane(t)
 	remote := testenv.NewGitRemote(t)
-	human := remote.Human(t)
-	for path, content := range seedFiles {
-		human.WriteFile(path, content)
-	}
-	human.Commit("seed")
-	human.Push()
+	human := seedSample(t, remote)
 	t.Setenv("LATCH_GIT_USERNAME", remote.Username)
 	t.Setenv("LATCH_GIT_PASSWORD", remote.Password)
-	createWorkloads(t, kubernetes.NewForConfigOrDie(source.Config), []liveWorkload{{"web", 37, 2, 500}, {"api", 180, 1, 1000}, {"worker", 9, 1, 50}})
+	createWorkloads(t, kubernetes.NewForConfigOrDie(source.Config), sampleLive(sampleObserved))
 	out, err := latch(t, "--kubeconfig", source.Kubeconfig, "sync", "--once", "--repo", remote.URL, "--state-file", t.TempDir()+"/s.json", "-o", "json")
 	if err != nil {
 		t.Fatalf("sync: %v\n%s", err, out)

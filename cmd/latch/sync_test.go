@@ -25,6 +25,33 @@ var (
 	seedFiles = samplerepo.Files(sample)
 )
 
+// sampleObserved are scales as the HPAs left them, inside the sample's
+// HPA bounds.
+var sampleObserved = map[string]int32{"web": 37, "api": 180, "worker": 9}
+
+// seedSample pushes the sample repository to remote as a person would and
+// returns that person's clone.
+func seedSample(t *testing.T, remote *testenv.GitRemote) *testenv.Human {
+	t.Helper()
+	human := remote.Human(t)
+	for path, content := range seedFiles {
+		human.WriteFile(path, content)
+	}
+	human.Commit("seed")
+	human.Push()
+	return human
+}
+
+// sampleLive is the sample's workloads at the observed scales, each with
+// its HPA's bounds from the sample.
+func sampleLive(observed map[string]int32) []liveWorkload {
+	var live []liveWorkload
+	for _, w := range sample.Workloads() {
+		live = append(live, liveWorkload{w.Name, observed[w.Name], w.HPAMin, w.HPAMax})
+	}
+	return live
+}
+
 type liveWorkload struct {
 	name     string
 	replicas int32 // as the HPA left it
@@ -34,22 +61,12 @@ type liveWorkload struct {
 func TestSyncOnceEndToEnd(t *testing.T) {
 	cp := testenv.StartControlPlane(t)
 	remote := testenv.NewGitRemote(t)
-	human := remote.Human(t)
-	for path, content := range seedFiles {
-		human.WriteFile(path, content)
-	}
-	human.Commit("seed")
-	human.Push()
+	human := seedSample(t, remote)
 	t.Setenv("LATCH_GIT_USERNAME", remote.Username)
 	t.Setenv("LATCH_GIT_PASSWORD", remote.Password)
 
 	client := kubernetes.NewForConfigOrDie(cp.Config)
-	// Observed scales as the HPAs left them, inside the sample's HPA bounds.
-	observed := map[string]int32{"web": 37, "api": 180, "worker": 9}
-	var workloads []liveWorkload
-	for _, w := range sample.Workloads() {
-		workloads = append(workloads, liveWorkload{w.Name, observed[w.Name], w.HPAMin, w.HPAMax})
-	}
+	workloads := sampleLive(sampleObserved)
 	createWorkloads(t, client, workloads)
 
 	stateFile := t.TempDir() + "/state.json"
