@@ -29,30 +29,48 @@ type Rollout struct {
 	OldRevision string
 }
 
+// listPage is how many objects one LIST request returns. Paging keeps
+// the follower's peak memory to one page of whole objects (plus the trimmed
+// copies it keeps) instead of every Deployment and ReplicaSet of the cluster
+// decoded at once: at 10,000 Deployments an unpaged pass pushed latch's
+// start-up peak from 262 to 494 MiB (docs/benchmarks.md).
+const listPage = 500
+
 // ListRollouts reads every Deployment in namespace ("" = all) with its
 // ReplicaSets, and the pods of the new version of those in flight, live
 // from reader (the informer cache keeps none of this: cluster.Strip). It
-// costs two LISTs per pass plus one pod LIST per Deployment whose status
-// shows a rollout under way.
+// costs the paged LISTs of Deployments and ReplicaSets (listPage each) plus
+// one pod LIST per Deployment whose status shows a rollout under way.
 func ListRollouts(ctx context.Context, reader client.Reader, namespace string, at time.Time) ([]Rollout, error) {
-	in := client.InNamespace(namespace)
-	var deps appsv1.DeploymentList
-	if err := reader.List(ctx, &deps, in); err != nil {
+	return listRollouts(ctx, reader, namespace, at, listPage)
+}
+
+// listRollouts is ListRollouts with page objects per LIST request.
+func listRollouts(ctx context.Context, reader client.Reader, namespace string, at time.Time, page int64) ([]Rollout, error) {
+	var deps []appsv1.Deployment
+	err := listPaged(ctx, reader, namespace, page, &appsv1.DeploymentList{}, func(l *appsv1.DeploymentList) {
+		for i := range l.Items {
+			deps = append(deps, trimDeployment(&l.Items[i]))
+		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("listing Deployments: %w", err)
 	}
-	var sets appsv1.ReplicaSetList
-	if err := reader.List(ctx, &sets, in); err != nil {
+	owned := map[string][]appsv1.ReplicaSet{}
+	err = listPaged(ctx, reader, namespace, page, &appsv1.ReplicaSetList{}, func(l *appsv1.ReplicaSetList) {
+		for i := range l.Items {
+			rs := &l.Items[i]
+			if c := metav1.GetControllerOf(rs); c != nil && c.Kind == "Deployment" {
+				owned[string(c.UID)] = append(owned[string(c.UID)], trimReplicaSet(rs))
+			}
+		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("listing ReplicaSets: %w", err)
 	}
-	owned := map[string][]appsv1.ReplicaSet{}
-	for _, rs := range sets.Items {
-		if c := metav1.GetControllerOf(&rs); c != nil && c.Kind == "Deployment" {
-			owned[string(c.UID)] = append(owned[string(c.UID)], rs)
-		}
-	}
-	var out []Rollout
-	for i := range deps.Items {
-		d := &deps.Items[i]
+	out := make([]Rollout, 0, len(deps))
+	for i := range deps {
+		d := &deps[i]
 		rss := owned[string(d.UID)]
 		var pods []corev1.Pod
 		if newRS := NewReplicaSet(rss); newRS != nil && unsettled(d) {
@@ -68,6 +86,59 @@ func ListRollouts(ctx context.Context, reader client.Reader, namespace string, a
 	sort.Slice(out, func(i, j int) bool { return out[i].NamespacedName() < out[j].NamespacedName() })
 	return out, nil
 }
+
+// pagedList is a typed list whose continue token listPaged follows.
+type pagedList interface {
+	client.ObjectList
+	*appsv1.DeploymentList | *appsv1.ReplicaSetList
+}
+
+// listPaged lists namespace page objects at a time into list, handing each page to
+// keep before reading the next, so only one page is decoded at a time.
+func listPaged[L pagedList](ctx context.Context, reader client.Reader, namespace string, page int64, list L, keep func(L)) error {
+	token := ""
+	for {
+		if err := reader.List(ctx, list, client.InNamespace(namespace), client.Limit(page), client.Continue(token)); err != nil {
+			return err
+		}
+		keep(list)
+		token = list.GetContinue()
+		if token == "" {
+			return nil
+		}
+	}
+}
+
+// trimDeployment copies what DeploymentRollout and unsettled read.
+func trimDeployment(d *appsv1.Deployment) appsv1.Deployment {
+	return appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, Generation: d.Generation},
+		Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas, Paused: d.Spec.Paused},
+		Status:     d.Status,
+	}
+}
+
+// trimReplicaSet copies what NewReplicaSet and DeploymentRollout read: the
+// revision annotation alone of the annotations, and the containers' names
+// and images alone of the pod template.
+func trimReplicaSet(rs *appsv1.ReplicaSet) appsv1.ReplicaSet {
+	out := appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: rs.Name, Namespace: rs.Namespace, UID: rs.UID, Labels: rs.Labels},
+		Spec:       appsv1.ReplicaSetSpec{Replicas: rs.Spec.Replicas, Selector: rs.Spec.Selector},
+		Status:     rs.Status,
+	}
+	if rev, ok := rs.Annotations[revisionAnnotation]; ok {
+		out.Annotations = map[string]string{revisionAnnotation: rev}
+	}
+	for _, c := range rs.Spec.Template.Spec.Containers {
+		out.Spec.Template.Spec.Containers = append(out.Spec.Template.Spec.Containers, corev1.Container{Name: c.Name, Image: c.Image})
+	}
+	return out
+}
+
+// revisionAnnotation is where the Deployment controller numbers its
+// ReplicaSets.
+const revisionAnnotation = "deployment.kubernetes.io/revision"
 
 // unsettled: the Deployment's status does not show every desired replica
 // updated and available with no old pod left.
@@ -86,7 +157,7 @@ func NewReplicaSet(rss []appsv1.ReplicaSet) *appsv1.ReplicaSet {
 	var best *appsv1.ReplicaSet
 	bestRev := int64(-1)
 	for i := range rss {
-		rev, _ := strconv.ParseInt(rss[i].Annotations["deployment.kubernetes.io/revision"], 10, 64)
+		rev, _ := strconv.ParseInt(rss[i].Annotations[revisionAnnotation], 10, 64)
 		if rev > bestRev || (rev == bestRev && best != nil && rss[i].Name < best.Name) {
 			best, bestRev = &rss[i], rev
 		}
@@ -130,7 +201,7 @@ func DeploymentRollout(d *appsv1.Deployment, rss []appsv1.ReplicaSet, pods []cor
 			continue
 		}
 		s.OldReplicas += rs.Status.Replicas
-		rev, _ := strconv.ParseInt(rs.Annotations["deployment.kubernetes.io/revision"], 10, 64)
+		rev, _ := strconv.ParseInt(rs.Annotations[revisionAnnotation], 10, 64)
 		if rs.Status.Replicas > 0 && rev > oldRev {
 			old, oldRev = rs, rev
 		}

@@ -1,0 +1,95 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/latch-gitops/latch/internal/testenv"
+)
+
+// countingReader counts the LIST requests of each list type it passes on.
+type countingReader struct {
+	ctrlclient.Reader
+	deployments, replicaSets atomic.Int64
+}
+
+func (r *countingReader) List(ctx context.Context, list ctrlclient.ObjectList, opts ...ctrlclient.ListOption) error {
+	switch list.(type) {
+	case *appsv1.DeploymentList:
+		r.deployments.Add(1)
+	case *appsv1.ReplicaSetList:
+		r.replicaSets.Add(1)
+	}
+	return r.Reader.List(ctx, list, opts...)
+}
+
+// TestListRolloutsPages: with two objects a page, five Deployments and
+// their five ReplicaSets take three LISTs each against a real API server,
+// and every Deployment still finds its own ReplicaSet across pages.
+func TestListRolloutsPages(t *testing.T) {
+	cfg := testenv.APIServer(t)
+	client := kubernetes.NewForConfigOrDie(cfg)
+	ctx := testenv.Context(t)
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "paged"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		name := fmt.Sprintf("app-%d", i)
+		labels := map[string]string{"app": name}
+		tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: fmt.Sprintf("example.com/%s:%d", name, i)}}}}
+		dep, err := client.AppsV1().Deployments("paged").Create(ctx, &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       appsv1.DeploymentSpec{Replicas: ptr.To(int32(3)), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: tmpl},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// No controller-manager runs here: the ReplicaSet the Deployment
+		// controller would make, owned by the Deployment.
+		rsLabels := map[string]string{"app": name, "pod-template-hash": fmt.Sprintf("h%d", i)}
+		rsTmpl := tmpl
+		rsTmpl.Labels = rsLabels
+		_, err = client.AppsV1().ReplicaSets("paged").Create(ctx, &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Name: name + "-rs", Labels: rsLabels,
+				Annotations:     map[string]string{revisionAnnotation: "1", "kubectl.kubernetes.io/last-applied-configuration": "{}"},
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(dep, appsv1.SchemeGroupVersion.WithKind("Deployment"))}},
+			Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(int32(3)), Selector: &metav1.LabelSelector{MatchLabels: rsLabels}, Template: rsTmpl},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, err := ctrlclient.New(cfg, ctrlclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := &countingReader{Reader: base}
+	got, err := listRollouts(ctx, reader, "paged", time.Now(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, r := reader.deployments.Load(), reader.replicaSets.Load(); d != 3 || r != 3 {
+		t.Errorf("LISTs of Deployments %d, of ReplicaSets %d; want 3 pages each for 5 objects at 2 a page", d, r)
+	}
+	if len(got) != 5 {
+		t.Fatalf("%d rollouts, want 5: %+v", len(got), got)
+	}
+	for i, r := range got {
+		name := fmt.Sprintf("app-%d", i)
+		if r.Name != name || r.Snapshot.Revision != fmt.Sprintf("h%d", i) || r.NewImages["main"] != fmt.Sprintf("example.com/%s:%d", name, i) ||
+			r.Snapshot.Desired != 3 || r.Snapshot.NewReplicas != 3 {
+			t.Errorf("rollout %d: %s revision %q images %v snapshot %+v", i, r.Name, r.Snapshot.Revision, r.NewImages, r.Snapshot)
+		}
+	}
+}
