@@ -88,6 +88,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	// controller-runtime logs through its own package-level logger; route it
 	// to ours once, here at the edge.
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	applyProcessMemoryLimit(log)
 
 	extra, err := parseKinds(f.extraScaleKinds)
 	if err != nil {
