@@ -45,11 +45,12 @@ func main() {
 	qps := flag.Float64("qps", 500, "client rate limit for the creates")
 	quick := flag.Bool("quick", false, "smoke run: 100 and 500 Deployments, 3 s settle, 3 samples")
 	doc := flag.String("doc", "docs/benchmarks.md", `markdown file whose memory section is rewritten ("" prints only)`)
+	profiles := flag.String("profiles", "", "folder for each run's heap profile and log (diagnosis; off by default)")
 	flag.Parse()
 	if *quick {
 		*sizes, *settle, *samples = "100,500", 3*time.Second, 3
 	}
-	cfg := config{settle: *settle, samples: *samples, workers: *workers, qps: float32(*qps),
+	cfg := config{profiles: *profiles, settle: *settle, samples: *samples, workers: *workers, qps: float32(*qps),
 		log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -31,6 +31,10 @@ type config struct {
 	workers int
 	qps     float32
 	log     func(format string, args ...any)
+	// profiles, when set, is a folder that receives each run's heap
+	// profile (allocations since start show where the start-up peak
+	// comes from) and its log with the gctrace lines.
+	profiles string
 }
 
 // variants of latch run measured at each size: the default (stripped
@@ -151,6 +155,7 @@ func runLatch(ctx context.Context, t testenv.T, cfg config, bin, kubeconfig, rep
 		// No resync pass while sampling: the first pass is the only one.
 		Args:    append([]string{"--cluster-name", "bench", "--resync", "1h", "--work-dir", filepath.Join(work, fmt.Sprintf("clone-%d-%s", n, variant))}, extra...),
 		LogPath: logPath,
+		Pprof:   cfg.profiles != "",
 	})
 	if err != nil {
 		return s, err
@@ -177,6 +182,11 @@ func runLatch(ctx context.Context, t testenv.T, cfg config, bin, kubeconfig, rep
 		rss = append(rss, float64(mem.RSS))
 		anon = append(anon, float64(mem.Anon))
 		s.peak = float64(mem.Peak)
+	}
+	if cfg.profiles != "" {
+		if err := keepProfile(ctx, p, logPath, cfg.profiles, fmt.Sprintf("%d-%s", n, variant)); err != nil {
+			return s, err
+		}
 	}
 	if s.liveHeap, s.gcs, err = lastGC(logPath); err != nil {
 		return s, err
@@ -220,4 +230,24 @@ func lastGC(logPath string) (float64, int, error) {
 	n, _ := strconv.Atoi(string(last[1]))
 	live, _ := strconv.ParseFloat(string(last[2]), 64)
 	return live * mib, n, nil // gctrace's "MB" are MiB (bytes >> 20)
+}
+
+// keepProfile writes latch's heap profile and a copy of its log to dir as
+// heap-NAME.pb.gz and latch-NAME.log.
+func keepProfile(ctx context.Context, p *latchproc.Proc, logPath, dir, name string) error {
+	heap, err := p.Profile(ctx, "heap")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "heap-"+name+".pb.gz"), heap, 0o644); err != nil {
+		return err
+	}
+	logData, err := os.ReadFile(logPath)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "latch-"+name+".log"), logData, 0o644)
 }

@@ -24,6 +24,7 @@ type runFlags struct {
 	batchWindow, resync     time.Duration
 	shutdownGrace           time.Duration
 	metricsAddr, probeAddr  string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
 	extraScaleKinds         []string
@@ -69,6 +70,7 @@ needs the opt-in enforce RBAC (docs/enforce.md).`,
 	fl.DurationVar(&f.resync, "resync", time.Minute, "run a pass at least this often, so pending moves down complete their dwell")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 25*time.Second, "on SIGTERM, let a pass in flight finish for this long before abandoning it (keep it below the pod's terminationGracePeriodSeconds)")
 	fl.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `Prometheus /metrics address ("0" disables)`)
+	fl.StringVar(&f.pprofAddr, "pprof-bind-address", "", `Go profiling (/debug/pprof) address, e.g. 127.0.0.1:6060 ("" disables; it exposes internals, bind it to loopback)`)
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `/healthz and /readyz address ("0" disables)`)
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect one writer among replicas (Lease latch-leader)")
 	fl.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's namespace)")
@@ -133,7 +135,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
 		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: opts.namespace(), ExtraKinds: extra,
-		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, DisableStrip: f.unstrippedCache,
+		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, PprofAddr: f.pprofAddr, DisableStrip: f.unstrippedCache,
 		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
 		Enforce: mode, EnforceLimit: f.enforceLimit,
 		Log: log, Self: selfFromEnv(),

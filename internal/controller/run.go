@@ -56,6 +56,8 @@ type RunOptions struct {
 	ExtraKinds []schema.GroupVersionKind
 	// MetricsAddr and ProbeAddr are bind addresses ("0" disables).
 	MetricsAddr, ProbeAddr string
+	// PprofAddr serves net/http/pprof ("" disables).
+	PprofAddr string
 	// LeaderElect makes only one of several replicas write; the Lease is
 	// LeaderElectionID in LeaderElectionNamespace.
 	LeaderElect             bool
@@ -158,6 +160,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		Cache:                         cacheOpts,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
+		PprofBindAddress:              opts.PprofAddr,
 		LeaderElection:                opts.LeaderElect,
 		LeaderElectionID:              opts.LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -67,6 +68,8 @@ type Options struct {
 	Env []string
 	// LogPath receives stdout and stderr.
 	LogPath string
+	// Pprof serves /debug/pprof on a free loopback port (Proc.Profile).
+	Pprof bool
 }
 
 // Proc is a running `latch run`.
@@ -75,6 +78,7 @@ type Proc struct {
 	log                    *os.File
 	logPath                string
 	metricsAddr, probeAddr string
+	pprofAddr              string
 	done                   chan struct{}
 	// deadline bounds WaitReady: the test's (testenv.Deadline), or a
 	// generous bound for a benchmark program.
@@ -97,8 +101,17 @@ func Start(t testenv.T, opts Options) (*Proc, error) {
 	if p.log, err = os.Create(opts.LogPath); err != nil {
 		return nil, err
 	}
-	args := append([]string{"--kubeconfig", opts.Kubeconfig, "run", "--repo", opts.Repo,
-		"--metrics-bind-address", p.metricsAddr, "--health-probe-bind-address", p.probeAddr}, opts.Args...)
+	args := []string{"--kubeconfig", opts.Kubeconfig, "run", "--repo", opts.Repo,
+		"--metrics-bind-address", p.metricsAddr, "--health-probe-bind-address", p.probeAddr}
+	if opts.Pprof {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		p.pprofAddr = "127.0.0.1:" + strconv.Itoa(port)
+		args = append(args, "--pprof-bind-address", p.pprofAddr)
+	}
+	args = append(args, opts.Args...)
 	p.cmd = exec.Command(opts.Bin, args...)
 	p.cmd.Env = append(os.Environ(), opts.Env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -212,6 +225,26 @@ func (p *Proc) Metrics(ctx context.Context) (map[string]float64, error) {
 		out[line[:i]] = v
 	}
 	return out, sc.Err()
+}
+
+// Profile fetches /debug/pprof/NAME (e.g. "heap"; Options.Pprof must be set).
+func (p *Proc) Profile(ctx context.Context, name string) ([]byte, error) {
+	if p.pprofAddr == "" {
+		return nil, fmt.Errorf("latch was started without Options.Pprof")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.pprofAddr+"/debug/pprof/"+name, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the %s profile: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching the %s profile: %s", name, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // Memory is a process's resident memory from /proc/PID/status, in bytes.
