@@ -46,6 +46,7 @@ bench: testbin
 	$(GO) run ./bench/memory
 	$(GO) run ./bench/latency
 	$(GO) run ./bench/diff
+	$(GO) run ./bench/review
 
 clean-testbin:
 	rm -rf "$(TESTBIN)"

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/evidence"
+	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/reviewflow"
+	"github.com/latch-gitops/latch/internal/testenv"
+)
+
+type config struct {
+	// steps are the open-PR counts at which updates are measured.
+	steps   []int
+	updates int
+	log     func(format string, args ...any)
+}
+
+// step is what was measured with open PRs open.
+type step struct {
+	open int
+	// updateCalls and updateTimes: per PR update, the forge calls and the
+	// time from the decision (Flow.Run called) to the PR updated.
+	updateCalls []float64
+	updateTimes []time.Duration
+	// idleCalls: forge calls of a pass that finds the PR already right.
+	idleCalls []float64
+	// createCalls: forge calls per PR opened to reach this step.
+	createCalls []float64
+}
+
+type result struct{ steps []step }
+
+// metGoal: no PR update cost more than two forge calls.
+func (r result) metGoal() bool {
+	for _, s := range r.steps {
+		for _, c := range s.updateCalls {
+			if c > 2 {
+				return false
+			}
+		}
+	}
+	return len(r.steps) > 0
+}
+
+// declared is the replica count every workload's file starts at; the
+// benchmark proposes 10× jumps from it, which the suspicious mode sends to
+// review.
+const declared = 40
+
+func workload(i int) review.Object {
+	return review.Object{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "bench", Name: fmt.Sprintf("w%03d", i)}
+}
+
+func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
+	var res result
+	total := cfg.steps[len(cfg.steps)-1]
+	cfg.log("starting Gitea")
+	g := testenv.Gitea(t)
+	seed := t.TempDir()
+	if err := git(ctx, seed, "clone", "--quiet", g.AuthCloneURL(), "."); err != nil {
+		return res, err
+	}
+	if err := os.MkdirAll(filepath.Join(seed, "apps"), 0o755); err != nil {
+		return res, err
+	}
+	for i := range total {
+		name := workload(i).Name
+		if err := os.WriteFile(filepath.Join(seed, "apps", name+".yaml"), fmt.Appendf(nil, "name: %s\nreplicas: %d\n", name, declared), 0o644); err != nil {
+			return res, err
+		}
+	}
+	for _, args := range [][]string{{"add", "apps"}, {"commit", "--quiet", "-m", "seed"}, {"push", "--quiet", "origin", "HEAD:refs/heads/" + g.Branch}} {
+		if err := git(ctx, seed, args...); err != nil {
+			return res, err
+		}
+	}
+	repo, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "latch"), gitrepo.Auth{Username: g.Username, Password: g.Password})
+	if err != nil {
+		return res, err
+	}
+	defer repo.Close()
+	fc, err := forge.New(forge.Config{Kind: forge.Gitea, URL: g.URL, RemoteURL: g.CloneURL(), Token: g.Token})
+	if err != nil {
+		return res, err
+	}
+	flow := &reviewflow.Flow{Repo: repo, Forge: fc, Cluster: "bench", Push: gitrepo.PushOptions{Cluster: "bench"}}
+	run := func(i int, to int64) (reviewflow.Outcome, float64, time.Duration, error) {
+		before, start := fc.Calls(), time.Now()
+		out, err := flow.Run(ctx, item(i, to))
+		return out, float64(fc.Calls() - before), time.Since(start), err
+	}
+	opened := 0
+	for _, target := range cfg.steps {
+		s := step{open: target}
+		cfg.log("opening PRs %d..%d", opened, target-1)
+		for ; opened < target; opened++ {
+			out, calls, _, err := run(opened, 10*declared)
+			if err != nil {
+				return res, fmt.Errorf("opening the PR of %s: %w", workload(opened).Name, err)
+			}
+			if !out.Created {
+				return res, fmt.Errorf("the PR of %s was not opened: %+v", workload(opened).Name, out.Decision)
+			}
+			s.createCalls = append(s.createCalls, calls)
+		}
+		if prs, err := fc.ListOpen(ctx, "latch"); err != nil || len(prs) != target {
+			return res, fmt.Errorf("%d open latch PRs (%v), want %d", len(prs), err, target)
+		}
+		cfg.log("%d open: measuring %d updates", target, cfg.updates)
+		for k := range cfg.updates {
+			i := k * target / cfg.updates // spread over old and new PRs
+			to := int64(10*declared + 10*(len(res.steps)*cfg.updates+k+1))
+			out, calls, took, err := run(i, to)
+			if err != nil {
+				return res, fmt.Errorf("updating the PR of %s: %w", workload(i).Name, err)
+			}
+			if !out.Updated {
+				return res, fmt.Errorf("the PR of %s was not updated: %+v", workload(i).Name, out.Decision)
+			}
+			s.updateCalls, s.updateTimes = append(s.updateCalls, calls), append(s.updateTimes, took)
+			out, calls, _, err = run(i, to)
+			if err != nil || out.Created || out.Updated || out.Closed {
+				return res, fmt.Errorf("a second pass over %s acted (%+v) or failed: %v", workload(i).Name, out.Decision, err)
+			}
+			s.idleCalls = append(s.idleCalls, calls)
+		}
+		res.steps = append(res.steps, s)
+	}
+	return res, nil
+}
+
+// item is workload i's latch from declared to to, assessed as `latch run`
+// does with the default thresholds and the suspicious mode.
+func item(i int, to int64) reviewflow.Item {
+	obj := workload(i)
+	a := review.Assess(review.DefaultThresholds(), []review.Candidate{{Object: obj, From: declared, To: to, Observed: to}})[0]
+	return reviewflow.Item{
+		Object: obj, Field: "spec.replicas", Proposal: &review.Proposal{From: declared, To: to},
+		NeedsReview: review.Suspicious.NeedsReview(a),
+		Evidence: review.Evidence{Cluster: "bench", Object: obj, Field: "spec.replicas", File: "apps/" + obj.Name + ".yaml",
+			From: declared, To: to, Observed: to, Suspicious: a.Reasons},
+		Edit: setReplicas(obj, to),
+	}
+}
+
+var replicasLine = regexp.MustCompile(`(?m)^replicas: (\d+)$`)
+
+func setReplicas(obj review.Object, to int64) gitrepo.EditFunc {
+	return func(_ context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
+		file := "apps/" + obj.Name + ".yaml"
+		path := filepath.Join(ws.Dir, file)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		m := replicasLine.FindSubmatch(data)
+		if m == nil {
+			return nil, fmt.Errorf("%s: no replicas line", file)
+		}
+		from, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		if from == to {
+			return nil, nil
+		}
+		if err := os.WriteFile(path, replicasLine.ReplaceAll(data, []byte("replicas: "+strconv.FormatInt(to, 10))), 0o644); err != nil {
+			return nil, err
+		}
+		return []evidence.Change{{Object: obj, Field: "spec.replicas", File: file, From: from, To: to, Observed: to}}, nil
+	}
+}
+
+func git(ctx context.Context, dir string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Person", "GIT_AUTHOR_EMAIL=p@example.com",
+		"GIT_COMMITTER_NAME=Person", "GIT_COMMITTER_EMAIL=p@example.com", "GIT_CONFIG_GLOBAL="+os.DevNull)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}

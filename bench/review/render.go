@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/latch-gitops/latch/bench/internal/benchdoc"
+)
+
+// render writes the section: one row per open-PR count.
+func render(res result, machine string) string {
+	var b strings.Builder
+	b.WriteString(benchdoc.Begin(section) + "\n")
+	b.WriteString("### Review: forge calls and latency with many open PRs (issue 11)\n\n")
+	b.WriteString("A real Gitea (the test binary) holds one repository with a file per workload. `internal/reviewflow` — what `latch run` and `latch sync` call for each workload in review — opens one PR per workload for a 10× jump (the suspicious mode sends it to review) until the count in the first column is open, then updates PRs spread over the old and the new ones with a further jump, and runs each workload's flow a second time, which must find its PR right and change nothing. Forge calls are the forge client's own count of HTTP requests (its transport); git pushes to the PR branch go over Gitea's smart HTTP and are not forge calls. The time is from the decision (the flow called with the new proposal) to the PR updated: gather (find the PR by branch), push the branch, update title and body. It comes after the batch window, which is the operator's setting.\n\n")
+	b.WriteString("| open latch PRs | forge calls per update (median, max) | goal | calls per idle pass (max) | calls per PR opened (median) | decision → PR updated s (p50, p99, max) | goal |\n")
+	b.WriteString("| ---: | --- | --- | ---: | ---: | --- | --- |\n")
+	for _, s := range res.steps {
+		calls := benchdoc.Summarise(s.updateCalls)
+		secs := benchdoc.Summarise(benchdoc.Seconds(s.updateTimes))
+		fmt.Fprintf(&b, "| %d | %.0f, %.0f | %s | %.0f | %.0f | %.2f, %.2f, %.2f | %s |\n",
+			s.open, calls.Median, calls.Max, goal(calls.Max <= 2, "≤ 2"), slices.Max(s.idleCalls), benchdoc.Summarise(s.createCalls).Median,
+			secs.P50, secs.P99, secs.Max, goal(secs.P99 <= 2, "≤ 2 s"))
+	}
+	b.WriteString("\nThe calls per update do not grow with the number open: the flow finds its PR by branch (`GET /repos/{owner}/{repo}/pulls/{base}/{head}` on Gitea) instead of listing the open ones, and asks for latch's own login once per process.\n\n")
+	b.WriteString(machine + "\n")
+	b.WriteString(benchdoc.End(section) + "\n")
+	return b.String()
+}
+
+func goal(met bool, what string) string {
+	if met {
+		return "met (" + what + ")"
+	}
+	return "**missed** (" + what + ")"
+}
