@@ -18,43 +18,28 @@ import (
 func (p *parser) latchParams(m *mapNode, field string, base policy.Params) (policy.Params, map[string]*yaml.Node) {
 	out := base
 	sources := map[string]*yaml.Node{}
-	if n, ok := m.get("rule"); ok {
-		sources["rule"] = n
-		if r, ok := p.roundRule(n, field+".rule", sources); ok {
-			out.Ladder = r
-		}
-	}
-	if n, ok := m.get("hysteresis"); ok {
-		sources["hysteresis"] = n
-		if v, ok := p.float(n, field+".hysteresis"); ok {
-			out.Hysteresis = v
-		}
-	}
-	if n, ok := m.get("dwellDown"); ok {
-		sources["dwellDown"] = n
-		if v, ok := p.duration(n, field+".dwellDown"); ok {
-			out.DwellDown = v
-		}
-	}
-	if n, ok := m.get("dwellUp"); ok {
-		sources["dwellUp"] = n
-		if v, ok := p.duration(n, field+".dwellUp"); ok {
-			out.DwellUp = v
-		}
-	}
-	if n, ok := m.get("min"); ok {
-		sources["min"] = n
-		if v, ok := p.int(n, field+".min"); ok {
-			out.Min = v
-		}
-	}
-	if n, ok := m.get("max"); ok {
-		sources["max"] = n
-		if v, ok := p.int(n, field+".max"); ok {
-			out.Max = v
-		}
-	}
+	rule := func(n *yaml.Node, f string) (policy.Ladder, bool) { return p.roundRule(n, f, sources) }
+	overlay(m, field, "rule", sources, rule, &out.Ladder)
+	overlay(m, field, "hysteresis", sources, p.float, &out.Hysteresis)
+	overlay(m, field, "dwellDown", sources, p.duration, &out.DwellDown)
+	overlay(m, field, "dwellUp", sources, p.duration, &out.DwellUp)
+	overlay(m, field, "min", sources, p.int, &out.Min)
+	overlay(m, field, "max", sources, p.int, &out.Max)
 	return out, sources
+}
+
+// overlay reads the parameter key of m, when present, with read and stores
+// it in dst; a value read reports its own errors, at field.key, and leaves
+// dst as it was. The key's node goes into sources either way.
+func overlay[T any](m *mapNode, field, key string, sources map[string]*yaml.Node, read func(*yaml.Node, string) (T, bool), dst *T) {
+	n, ok := m.get(key)
+	if !ok {
+		return
+	}
+	sources[key] = n
+	if v, ok := read(n, field+"."+key); ok {
+		*dst = v
+	}
 }
 
 // roundRule parses {kind: series, series: 1-2-5}. The keys a kind does not
