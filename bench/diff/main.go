@@ -16,13 +16,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/latch-gitops/latch/bench/internal/benchdoc"
+	"github.com/latch-gitops/latch/bench/internal/benchmain"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -32,38 +27,19 @@ func main() {
 	objects := flag.Int("objects", 2000, "declared objects (a third each Deployments, Services, ConfigMaps)")
 	namespaces := flag.Int("namespaces", 10, "namespaces they are spread over")
 	runs := flag.Int("runs", 5, "latch diff runs (the median is reported); kubectl diff runs once per setting")
-	quick := flag.Bool("quick", false, "smoke run: 150 objects, 3 namespaces, 2 runs")
-	doc := flag.String("doc", "docs/benchmarks.md", `markdown file whose diff section is rewritten ("" prints only)`)
-	flag.Parse()
-	if *quick {
+	doc := benchmain.Parse(section, "smoke run: 150 objects, 3 namespaces, 2 runs", func() {
 		*objects, *namespaces, *runs = 150, 3, 2
-	}
-	cfg := config{objects: *objects, namespaces: *namespaces, runs: *runs,
-		log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	started := time.Now()
-	session := &testenv.Session{Log: cfg.log}
-	var res result
-	err := session.Run(func() error {
-		var err error
-		res, err = measure(ctx, session, cfg)
-		return err
 	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench/diff: %v\n", err)
-		os.Exit(1)
-	}
-	text := render(res, cfg, benchdoc.Machine(section, os.Args, started))
-	fmt.Print(text)
-	if *doc != "" {
-		if err := benchdoc.RewriteSection(*doc, section, text); err != nil {
-			fmt.Fprintf(os.Stderr, "bench/diff: %v\n", err)
-			os.Exit(1)
+	cfg := config{objects: *objects, namespaces: *namespaces, runs: *runs, log: benchmain.Logf}
+	var res result
+	benchmain.Run(section, doc, func(ctx context.Context, session *testenv.Session, machine string) (string, error) {
+		var err error
+		if res, err = measure(ctx, session, cfg); err != nil {
+			return "", err
 		}
-	}
+		return render(res, cfg, machine), nil
+	})
 	if !res.sameFound() {
-		fmt.Fprintln(os.Stderr, "bench/diff: the tools did not find the same drifted objects")
-		os.Exit(1)
+		benchmain.Exitf(section, 1, "the tools did not find the same drifted objects")
 	}
 }
