@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/latch-gitops/latch/internal/httpcount"
 )
 
 // KindList is what listing one kind returned.
@@ -63,7 +65,7 @@ func NewReader(cfg *rest.Config) (*Reader, error) {
 	c := rest.CopyConfig(cfg)
 	c.QPS, c.Burst = ListQPS, ListBurst
 	counter := &atomic.Int64{}
-	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, counter} })
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return httpcount.Transport{Next: rt, N: counter} })
 	dyn, err := dynamic.NewForConfig(c)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
@@ -81,16 +83,6 @@ func (r *Reader) Requests() int64 { return r.requests.Load() }
 
 // Discovery is the Reader's cached discovery client (for OpenAPI schemas).
 func (r *Reader) Discovery() discovery.CachedDiscoveryInterface { return r.disco }
-
-type countingTransport struct {
-	next http.RoundTripper
-	n    *atomic.Int64
-}
-
-func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.next.RoundTrip(req)
-}
 
 // ListKinds lists every object of each kind, all kinds at once. A kind is
 // listed across all namespaces; when that is forbidden, namespace by

@@ -48,23 +48,6 @@ type Options struct {
 	OnRetry func(op, reason string)
 }
 
-// Calls counts the HTTP requests sent through a Transport.
-type Calls struct{ n atomic.Int64 }
-
-// Load is the count so far.
-func (c *Calls) Load() int64 { return c.n.Load() }
-
-// countingTransport counts every request it sends.
-type countingTransport struct {
-	next  http.RoundTripper
-	calls *atomic.Int64
-}
-
-func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	t.calls.Add(1)
-	return t.next.RoundTrip(r)
-}
-
 // NewClient wraps api. token is only used to redact errors.
 func NewClient(api API, token string, opts Options) *Client {
 	return &Client{api: api, opts: opts, token: token, calls: new(atomic.Int64)}

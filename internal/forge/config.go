@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/latch-gitops/latch/internal/httpcount"
 )
 
 // TokenEnv is the environment variable holding the forge token.
@@ -190,7 +192,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := NewClient(nil, cfg.Token, cfg.Options)
 	c.kind, c.base = kind, base
-	hc.Transport = countingTransport{next: next, calls: c.calls}
+	hc.Transport = httpcount.Transport{Next: next, N: c.calls}
 	switch kind {
 	case Gitea:
 		c.api, err = newGitea(base, repo.Path, cfg.Token, hc)
