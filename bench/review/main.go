@@ -14,15 +14,9 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
-	"strings"
-	"syscall"
-	"time"
 
-	"github.com/latch-gitops/latch/bench/internal/benchdoc"
+	"github.com/latch-gitops/latch/bench/internal/benchmain"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -31,45 +25,26 @@ const section = "review"
 func main() {
 	open := flag.String("open", "10,50,200", "open latch PRs at which updates are measured, comma separated, ascending")
 	updates := flag.Int("updates", 20, "PR updates measured at each step")
-	quick := flag.Bool("quick", false, "smoke run: 3 and 8 open PRs, 3 updates")
-	doc := flag.String("doc", "docs/benchmarks.md", `markdown file whose review section is rewritten ("" prints only)`)
-	flag.Parse()
-	if *quick {
+	doc := benchmain.Parse(section, "smoke run: 3 and 8 open PRs, 3 updates", func() {
 		*open, *updates = "3,8", 3
-	}
-	cfg := config{updates: *updates, log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
-	for _, s := range strings.Split(*open, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || (len(cfg.steps) > 0 && n <= cfg.steps[len(cfg.steps)-1]) {
-			fmt.Fprintf(os.Stderr, "bench/review: -open: %q is not a positive count above the previous one\n", s)
-			os.Exit(2)
-		}
-		cfg.steps = append(cfg.steps, n)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	started := time.Now()
-	session := &testenv.Session{Log: cfg.log}
-	var res result
-	err := session.Run(func() error {
-		var err error
-		res, err = measure(ctx, session, cfg)
-		return err
 	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench/review: %v\n", err)
-		os.Exit(1)
-	}
-	text := render(res, benchdoc.Machine(section, os.Args, started))
-	fmt.Print(text)
-	if *doc != "" {
-		if err := benchdoc.RewriteSection(*doc, section, text); err != nil {
-			fmt.Fprintf(os.Stderr, "bench/review: %v\n", err)
-			os.Exit(1)
+	previous := 0
+	cfg := config{updates: *updates, log: benchmain.Logf,
+		steps: benchmain.List(section, "open", *open, "a positive count above the previous one", func(s string) (int, bool) {
+			n, err := strconv.Atoi(s)
+			ok := err == nil && n >= 1 && n > previous
+			previous = n
+			return n, ok
+		})}
+	var res result
+	benchmain.Run(section, doc, func(ctx context.Context, session *testenv.Session, machine string) (string, error) {
+		var err error
+		if res, err = measure(ctx, session, cfg); err != nil {
+			return "", err
 		}
-	}
+		return render(res, machine), nil
+	})
 	if !res.metGoal() {
-		fmt.Fprintln(os.Stderr, "bench/review: a PR update cost more than 2 forge calls")
-		os.Exit(1)
+		benchmain.Exitf(section, 1, "a PR update cost more than 2 forge calls")
 	}
 }
