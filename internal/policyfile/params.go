@@ -67,32 +67,34 @@ func (p *parser) roundRule(n *yaml.Node, field string, sources map[string]*yaml.
 		p.errorf(kn, field+".kind", "unknown rule kind %q: want one of %s", kindText, ruleKindList())
 		return policy.Ladder{}, false
 	}
-	ok = true
-	if sn, present := m.get("step"); present {
-		sources["rule.step"] = sn
-		if r.Kind != policy.LadderStep {
-			p.errorf(m.keyOf("step"), field+".step", "only valid with kind step (this rule's kind is %s)", r.Kind)
-			ok = false
-		} else if r.Step, present = p.int(sn, field+".step"); !present {
-			ok = false
-		}
-	} else if r.Kind == policy.LadderStep {
-		p.errorf(n, field+".step", "required for kind step: the multiple to round to, such as step: 5")
-		ok = false
-	}
-	if sn, present := m.get("series"); present {
-		sources["rule.series"] = sn
-		if r.Kind != policy.LadderSeries {
-			p.errorf(m.keyOf("series"), field+".series", "only valid with kind series (this rule's kind is %s)", r.Kind)
-			ok = false
-		} else if r.Series, present = p.str(sn, field+".series"); !present {
-			ok = false
-		}
-	} else if r.Kind == policy.LadderSeries {
-		p.errorf(n, field+".series", "required for kind series: one of %s", strings.Join(policy.SeriesNames, ", "))
-		ok = false
-	}
+	ok = kindOption(p, m, n, field, policy.LadderStep, r.Kind, sources, p.int, &r.Step, "the multiple to round to, such as step: 5")
+	ok = kindOption(p, m, n, field, policy.LadderSeries, r.Kind, sources, p.str, &r.Series, "one of "+strings.Join(policy.SeriesNames, ", ")) && ok
 	return r, ok
+}
+
+// kindOption reads the rule option named after kind (step, series), which
+// only rules of that kind take and which they need (required says what it
+// holds), into dst; it reports whether the option is as ruleKind wants.
+func kindOption[T any](p *parser, m *mapNode, rule *yaml.Node, field string, kind, ruleKind policy.LadderKind, sources map[string]*yaml.Node, read func(*yaml.Node, string) (T, bool), dst *T, required string) bool {
+	key := string(kind)
+	n, present := m.get(key)
+	switch {
+	case present:
+		sources["rule."+key] = n
+		if ruleKind != kind {
+			p.errorf(m.keyOf(key), field+"."+key, "only valid with kind %s (this rule's kind is %s)", kind, ruleKind)
+			return false
+		}
+		v, ok := read(n, field+"."+key)
+		if ok {
+			*dst = v
+		}
+		return ok
+	case ruleKind == kind:
+		p.errorf(rule, field+"."+key, "required for kind %s: %s", kind, required)
+		return false
+	}
+	return true
 }
 
 func ruleKindList() string {
