@@ -200,12 +200,7 @@ func (idx *Index) Lookup(ref objectid.Ref, field string) (Location, error) {
 		return Location{}, &LookupError{Ref: ref, Field: field, Kind: kind, Places: places, Detail: detail}
 	}
 	id := ref.Key()
-	objs := idx.objects[id]
-	if len(objs) == 0 && id.Namespace != "" {
-		bare := id
-		bare.Namespace = ""
-		objs = idx.objects[bare]
-	}
+	objs := declared(idx.objects, id)
 	if len(objs) > 1 {
 		var places []string
 		for _, o := range objs {
@@ -271,16 +266,21 @@ func (idx *Index) Lookup(ref objectid.Ref, field string) (Location, error) {
 // HPA targets ref, or more than one does, or its values are not integers.
 func (idx *Index) HPAFor(ref objectid.Ref) (min, max int64, ok bool) {
 	id := ref.Key()
-	hs := idx.hpas[id]
-	if len(hs) == 0 && id.Namespace != "" {
-		bare := id
-		bare.Namespace = ""
-		hs = idx.hpas[bare]
-	}
+	hs := declared(idx.hpas, id)
 	if len(hs) != 1 || hs[0].err != nil {
 		return 0, 0, false
 	}
 	return hs[0].min, hs[0].max, true
+}
+
+// declared is what m holds for id: an object declared without a namespace
+// matches id in any namespace.
+func declared[T any](m map[objectid.Key][]T, id objectid.Key) []T {
+	if vs := m[id]; len(vs) > 0 || id.Namespace == "" {
+		return vs
+	}
+	id.Namespace = ""
+	return m[id]
 }
 
 // Files returns the files that declare ref (its own manifest's, and the
@@ -288,12 +288,7 @@ func (idx *Index) HPAFor(ref objectid.Ref) (min, max int64, ok bool) {
 // declared without a namespace matches any namespace. For the rollout
 // follower: the files whose history tells which commit declared a template.
 func (idx *Index) Files(ref objectid.Ref) []string {
-	key := ref.Key()
-	objs := idx.objects[key]
-	if len(objs) == 0 {
-		key.Namespace = ""
-		objs = idx.objects[key]
-	}
+	objs := declared(idx.objects, ref.Key())
 	seen := map[string]bool{}
 	var files []string
 	for _, o := range objs {

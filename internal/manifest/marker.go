@@ -111,17 +111,11 @@ func commentStart(text []byte) int {
 // mapping value or sequence item: what a marker can point at.
 func collectValueScalars(n *yaml.Node, byLine map[int][]*yaml.Node) {
 	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			v := n.Content[i+1]
-			if v.Kind == yaml.ScalarNode || v.Kind == yaml.AliasNode {
-				byLine[v.Line] = append(byLine[v.Line], v)
-			} else {
-				collectValueScalars(v, byLine)
+	case yaml.MappingNode, yaml.SequenceNode:
+		for i, v := range n.Content {
+			if n.Kind == yaml.MappingNode && i%2 == 0 {
+				continue // a key, not a value
 			}
-		}
-	case yaml.SequenceNode:
-		for _, v := range n.Content {
 			if v.Kind == yaml.ScalarNode || v.Kind == yaml.AliasNode {
 				byLine[v.Line] = append(byLine[v.Line], v)
 			} else {
