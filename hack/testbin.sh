@@ -93,20 +93,36 @@ GO
 		mv "$dir/etcd.tmp" "$dir/etcd"
 }
 
+# proxy_gomod prints the path of the go.mod of module@version ($1) that the
+# module proxy served (the go.mod of a module that replaces its own
+# dependencies, which a wrapper module has to repeat).
+proxy_gomod() {
+	local gomod
+	gomod=$(go mod download -json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+	[[ -f "$gomod" ]] || die "could not download $1 from the module proxy"
+	printf '%s\n' "$gomod"
+}
+
+# write_wrapper SRC NAME MODULE VERSION REPLACES writes SRC/go.mod: the
+# wrapper module latch.local/testbin/NAME requiring MODULE at VERSION, with
+# the replace lines REPLACES.
+write_wrapper() {
+	{
+		printf 'module latch.local/testbin/%s\n\ngo 1.26\n\nrequire %s %s\n\n' "$2" "$3" "$4"
+		printf '%s\n' "$5"
+	} >"$1/go.mod"
+}
+
 # build_kube builds the three control-plane binaries from one wrapper module.
 # k8s.io/kubernetes replaces its staging modules with local folders, which the
 # proxy cannot serve; the wrapper points each at its published v0.x version.
 build_kube() {
 	local src="$dir/src/kubernetes" gomod replaces name
 	mkdir -p "$src"
-	gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-	[[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@$KUBE_VERSION from the module proxy"
+	gomod=$(proxy_gomod "k8s.io/kubernetes@$KUBE_VERSION") || exit 1
 	replaces=$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/[a-z0-9-]*$#replace \1 => \1 '"$KUBE_STAGING_VERSION"'#p' "$gomod")
 	[[ -n "$replaces" ]] || die "found no staging replace lines in $gomod"
-	{
-		printf 'module latch.local/testbin/kubernetes\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n\n' "$KUBE_VERSION"
-		printf '%s\n' "$replaces"
-	} >"$src/go.mod"
+	write_wrapper "$src" kubernetes k8s.io/kubernetes "$KUBE_VERSION" "$replaces"
 	cat >"$src/tools.go" <<'GO'
 //go:build tools
 
@@ -140,8 +156,7 @@ build_kwok() {
 build_gitea() {
 	local src="$dir/src/gitea" gomod moddir replaces
 	mkdir -p "$src"
-	gomod=$(go mod download -json "code.gitea.io/gitea@$GITEA_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-	[[ -f "$gomod" ]] || die "could not download code.gitea.io/gitea@$GITEA_VERSION from the module proxy"
+	gomod=$(proxy_gomod "code.gitea.io/gitea@$GITEA_VERSION") || exit 1
 	# Gitea's replace lines are either one-liners or inside a replace ( ... ) block.
 	replaces=$(awk '
 		/^replace \(/ {inblock=1; next}
@@ -149,10 +164,7 @@ build_gitea() {
 		inblock && NF {print "replace " $0; next}
 		/^replace / {print}
 	' "$gomod")
-	{
-		printf 'module latch.local/testbin/gitea\n\ngo 1.26\n\nrequire code.gitea.io/gitea %s\n\n' "$GITEA_VERSION"
-		printf '%s\n' "$replaces"
-	} >"$src/go.mod"
+	write_wrapper "$src" gitea code.gitea.io/gitea "$GITEA_VERSION" "$replaces"
 	cat >"$src/tools.go" <<'GO'
 //go:build tools
 
