@@ -76,7 +76,7 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 		return err
 	}
 	defer closeRepo()
-	reader, err := cluster.NewReader(cfg)
+	reader, err := cluster.NewReaderRate(cfg, restoreflow.ApplyQPS, restoreflow.ApplyBurst)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 	if file, ok := opts.stderr.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
 		applyOpts.Progress = func(done, total int) { fmt.Fprintf(opts.stderr, "\rrestoring %d/%d", done, total) }
 	}
-	rep, err := restoreflow.Apply(ctx, cfg, g, plan, applyOpts)
+	rep, err := restoreflow.Apply(ctx, reader, g, plan, applyOpts)
 	if applyOpts.Progress != nil {
 		fmt.Fprint(opts.stderr, "\r\033[K")
 	}
@@ -107,7 +107,7 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 		}
 		rep.RevertCommit, rep.RevertResults = res.Commit, results
 	}
-	opts.logger().Debug("restore done", "objects", len(rep.Results), "requests", rep.Requests+reader.Requests(), "elapsed", rep.Elapsed)
+	opts.logger().Debug("restore done", "objects", len(rep.Results), "requests", reader.Requests(), "elapsed", rep.Elapsed)
 	if done, err := opts.printStructured(rep); done {
 		if err != nil {
 			return err

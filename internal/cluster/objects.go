@@ -41,7 +41,7 @@ var ErrKindNotServed = errors.New("the cluster does not serve this kind (is its 
 // kinds in parallel, never a request per object.
 type Reader struct {
 	dyn    dynamic.Interface
-	mapper meta.RESTMapper
+	mapper meta.ResettableRESTMapper
 	disco  discovery.CachedDiscoveryInterface
 	// requests counts every HTTP request made through the Reader's config.
 	requests *atomic.Int64
@@ -62,8 +62,14 @@ const (
 // NewReader builds a Reader over cfg (which it copies: the rate limits and
 // the request counter are its own).
 func NewReader(cfg *rest.Config) (*Reader, error) {
+	return NewReaderRate(cfg, ListQPS, ListBurst)
+}
+
+// NewReaderRate is NewReader with another client rate, for a caller that
+// also writes through the Reader in parallel (latch restore's applies).
+func NewReaderRate(cfg *rest.Config, qps float32, burst int) (*Reader, error) {
 	c := rest.CopyConfig(cfg)
-	c.QPS, c.Burst = ListQPS, ListBurst
+	c.QPS, c.Burst = qps, burst
 	counter := &atomic.Int64{}
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return httpcount.Transport{Next: rt, N: counter} })
 	dyn, err := dynamic.NewForConfig(c)
@@ -111,12 +117,9 @@ func (r *Reader) ListKinds(ctx context.Context, kinds []schema.GroupVersionKind,
 }
 
 func (r *Reader) listKind(ctx context.Context, gvk schema.GroupVersionKind, namespaces []string) KindList {
-	mapping, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	mapping, err := r.mapping(gvk)
 	if err != nil {
-		if meta.IsNoMatchError(err) {
-			return KindList{Err: fmt.Errorf("%s: %w", gvkString(gvk), ErrKindNotServed)}
-		}
-		return KindList{Err: fmt.Errorf("%s: resolving the kind: %w", gvkString(gvk), err)}
+		return KindList{Err: err}
 	}
 	kl := KindList{Namespaced: mapping.Scope.Name() == meta.RESTScopeNameNamespace}
 	res := r.dyn.Resource(mapping.Resource)
@@ -198,8 +201,29 @@ func SortedKinds(gvks []schema.GroupVersionKind) []schema.GroupVersionKind {
 
 // Resource is the dynamic client of one kind, in namespace ns ("" for a
 // cluster-scoped kind), for writes about objects ListKinds read (latch run
-// --enforce's applies). Its requests count in Requests.
+// --enforce's applies, latch restore). Its requests count in Requests.
 func (r *Reader) Resource(gvk schema.GroupVersionKind, ns string) (dynamic.ResourceInterface, error) {
+	mapping, err := r.mapping(gvk)
+	if err != nil {
+		return nil, err
+	}
+	res := r.dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return res.Namespace(ns), nil
+	}
+	return res, nil
+}
+
+// Namespaced reports whether the kind's objects live in namespaces.
+func (r *Reader) Namespaced(gvk schema.GroupVersionKind) (bool, error) {
+	mapping, err := r.mapping(gvk)
+	if err != nil {
+		return false, err
+	}
+	return mapping.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+func (r *Reader) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	mapping, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		if meta.IsNoMatchError(err) {
@@ -207,9 +231,17 @@ func (r *Reader) Resource(gvk schema.GroupVersionKind, ns string) (dynamic.Resou
 		}
 		return nil, fmt.Errorf("%s: resolving the kind: %w", gvkString(gvk), err)
 	}
-	res := r.dyn.Resource(mapping.Resource)
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		return res.Namespace(ns), nil
+	return mapping, nil
+}
+
+// Serves reports whether the API server serves the kind now, rediscovering
+// the kinds first: a CRD just applied is served some time after it is
+// Established.
+func (r *Reader) Serves(gvk schema.GroupVersionKind) (bool, error) {
+	r.mapper.Reset()
+	_, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		return false, nil
 	}
-	return res, nil
+	return err == nil, err
 }

@@ -37,6 +37,25 @@ func Gather(ctx context.Context, reader *cluster.Reader, declared []*manifest.De
 	if err != nil {
 		return diff.Input{}, err
 	}
+	types, err := Types(ctx, reader, kinds, live)
+	if err != nil {
+		return diff.Input{}, err
+	}
+	return diff.Input{
+		Declared:         declared,
+		Live:             live,
+		DefaultNamespace: defaultNS,
+		Types:            types,
+		Normalizers:      diff.DefaultNormalizers(scheme.Scheme),
+		Problems:         problems,
+	}, nil
+}
+
+// Types picks each listed kind's schema: client-go's embedded one for
+// built-in kinds, the server's OpenAPI v3 for custom resources (one fetch
+// per group version); a kind without either, or not listed, gets nil and
+// is compared structurally. Only ctx ending is an error.
+func Types(ctx context.Context, reader *cluster.Reader, kinds []schema.GroupVersionKind, live map[schema.GroupVersionKind]cluster.KindList) (func(schema.GroupVersionKind) diff.TypeConverter, error) {
 	builtin := applyconfigurations.NewTypeConverter(scheme.Scheme)
 	types := map[schema.GroupVersionKind]diff.TypeConverter{}
 	byGV := map[schema.GroupVersion]diff.TypeConverter{}
@@ -55,18 +74,11 @@ func Gather(ctx context.Context, reader *cluster.Reader, declared []*manifest.De
 		tc, err := reader.TypeConverter(gvk.GroupVersion())
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
-				return diff.Input{}, err
+				return nil, err
 			}
 			continue // compared without a schema: lists as a whole
 		}
 		byGV[gvk.GroupVersion()], types[gvk] = tc, tc
 	}
-	return diff.Input{
-		Declared:         declared,
-		Live:             live,
-		DefaultNamespace: defaultNS,
-		Types:            func(gvk schema.GroupVersionKind) diff.TypeConverter { return types[gvk] },
-		Normalizers:      diff.DefaultNormalizers(scheme.Scheme),
-		Problems:         problems,
-	}, nil
+	return func(gvk schema.GroupVersionKind) diff.TypeConverter { return types[gvk] }, nil
 }

@@ -2,22 +2,18 @@ package restoreflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 
+	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/restore"
 )
@@ -78,63 +74,57 @@ type ApplyOptions struct {
 	Progress func(done, total int)
 }
 
-// ApplyQPS is the client rate for the applies: they run in parallel, and
-// client-go's default of 5 per second would serialise them again.
+// ApplyQPS is the client rate for the Reader a restore goes through (see
+// cluster.NewReaderRate): the applies run in parallel, and client-go's
+// default of 5 per second would serialise them again.
 const (
 	ApplyQPS   = 200
 	ApplyBurst = 400
 )
 
-// Apply acts on the plan: nothing when it has problems (bad input), else
-// every action phase by phase, objects of a phase in parallel. An object
-// that fails is reported; the others are applied regardless.
-func Apply(ctx context.Context, cfg *rest.Config, g *Gathered, plan restore.Plan, opts ApplyOptions) (*Report, error) {
+// ServeTimeout bounds the wait for a CRD the restore applied to be served.
+const ServeTimeout = 2 * time.Minute
+
+// Apply acts on the plan through reader (built with NewReaderRate at
+// ApplyQPS): nothing when it has problems (bad input), else every action
+// phase by phase, objects of a phase in parallel. An object the cluster
+// already has as the plan would apply it is not sent (unchanged, no
+// request). An object that fails is reported; the others are applied
+// regardless.
+func Apply(ctx context.Context, reader *cluster.Reader, g *Gathered, plan restore.Plan, opts ApplyOptions) (*Report, error) {
 	started := time.Now()
 	rep := &Report{Head: g.Head, DryRun: opts.DryRun, Problems: plan.Problems, Failures: plan.Failures,
 		Skipped: plan.Skipped, Reverts: plan.Reverts, Counts: map[string]int{}, Plan: &plan}
 	if len(plan.Problems) > 0 {
 		return rep, nil
 	}
+	same := g.sameAsLive(plan.Actions, opts.DefaultNamespace)
 	rep.Results = make([]Result, len(plan.Actions))
 	for i, a := range plan.Actions {
 		rep.Results[i] = Result{Ref: a.Ref, Origin: a.Origin.String(), Version: a.Version, Replicas: a.Replicas, Why: a.Why, Outcome: WouldApply}
+		if same[i] {
+			rep.Results[i].Outcome = Unchanged
+		}
 	}
-	if opts.DryRun {
-		rep.Counts[WouldApply] = len(plan.Actions)
-		rep.Elapsed = time.Since(started)
-		return rep, nil
-	}
-	c := rest.CopyConfig(cfg)
-	c.QPS, c.Burst = ApplyQPS, ApplyBurst
-	var requests atomic.Int64
-	c.Wrap(func(rt httpRoundTripper) httpRoundTripper { return counting{rt, &requests} })
-	dyn, err := dynamic.NewForConfig(c)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(c)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes discovery: %w", err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	a := &applier{dyn: dyn, mapper: mapper, g: g, opts: opts, total: len(plan.Actions)}
-	if a.opts.Workers <= 0 {
-		a.opts.Workers = 32
-	}
-	for _, phase := range []restore.Phase{restore.PhaseNamespaces, restore.PhaseCRDs, restore.PhaseObjects} {
-		var idx []int
-		for i, act := range plan.Actions {
-			if act.Phase == phase {
-				idx = append(idx, i)
+	if !opts.DryRun {
+		a := &applier{reader: reader, g: g, opts: opts, total: len(plan.Actions)}
+		if a.opts.Workers <= 0 {
+			a.opts.Workers = 32
+		}
+		for _, phase := range []restore.Phase{restore.PhaseNamespaces, restore.PhaseCRDs, restore.PhaseObjects} {
+			var idx []int
+			for i, act := range plan.Actions {
+				if act.Phase == phase {
+					idx = append(idx, i)
+				}
 			}
-		}
-		a.run(ctx, plan.Actions, rep.Results, idx)
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		if phase == restore.PhaseCRDs && len(idx) > 0 {
-			a.waitEstablished(ctx, plan.Actions, rep.Results, idx)
-			mapper.Reset() // their kinds are served now
+			a.run(ctx, plan.Actions, rep.Results, idx, same)
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			if phase == restore.PhaseCRDs {
+				a.waitServed(ctx, plan.Actions, rep.Results, idx)
+			}
 		}
 	}
 	for _, r := range rep.Results {
@@ -143,20 +133,19 @@ func Apply(ctx context.Context, cfg *rest.Config, g *Gathered, plan restore.Plan
 			rep.Changed++
 		}
 	}
-	rep.Requests, rep.Elapsed = requests.Load(), time.Since(started)
+	rep.Requests, rep.Elapsed = reader.Requests(), time.Since(started)
 	return rep, nil
 }
 
 type applier struct {
-	dyn    dynamic.Interface
-	mapper meta.ResettableRESTMapper
+	reader *cluster.Reader
 	g      *Gathered
 	opts   ApplyOptions
 	total  int
 	done   atomic.Int64
 }
 
-func (a *applier) run(ctx context.Context, actions []restore.Action, results []Result, idx []int) {
+func (a *applier) run(ctx context.Context, actions []restore.Action, results []Result, idx []int, same map[int]bool) {
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(a.opts.Workers, len(idx)) {
@@ -164,10 +153,12 @@ func (a *applier) run(ctx context.Context, actions []restore.Action, results []R
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				outcome, err := a.apply(ctx, actions[i])
-				results[i].Outcome = outcome
-				if err != nil {
-					results[i].Outcome, results[i].Error = Failed, err.Error()
+				if !same[i] {
+					outcome, err := a.apply(ctx, actions[i])
+					results[i].Outcome = outcome
+					if err != nil {
+						results[i].Outcome, results[i].Error = Failed, err.Error()
+					}
 				}
 				if a.opts.Progress != nil {
 					a.opts.Progress(int(a.done.Add(1)), a.total)
@@ -184,24 +175,22 @@ func (a *applier) run(ctx context.Context, actions []restore.Action, results []R
 
 func (a *applier) apply(ctx context.Context, act restore.Action) (string, error) {
 	gvk := schema.GroupVersionKind{Group: act.Ref.Group, Version: act.Ref.Version, Kind: act.Ref.Kind}
-	mapping, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	namespaced, err := a.reader.Namespaced(gvk)
 	if err != nil {
-		if meta.IsNoMatchError(err) {
+		if errors.Is(err, cluster.ErrKindNotServed) {
 			return Failed, fmt.Errorf("the cluster does not serve %s (is its CRD in the repository, or installed?)", act.Ref.APIVersion()+"/"+act.Ref.Kind)
 		}
-		return Failed, fmt.Errorf("resolving %s: %w", act.Ref.Kind, err)
+		return Failed, err
 	}
 	u := &unstructured.Unstructured{Object: act.Body}
 	key := act.Ref.Key()
-	var res dynamic.ResourceInterface = a.dyn.Resource(mapping.Resource)
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		ns := act.Ref.Namespace
-		if ns == "" {
-			ns = a.opts.DefaultNamespace
-			key.Namespace = ns
-		}
-		u.SetNamespace(ns)
-		res = a.dyn.Resource(mapping.Resource).Namespace(ns)
+	if namespaced && key.Namespace == "" {
+		key.Namespace = a.opts.DefaultNamespace
+		u.SetNamespace(key.Namespace)
+	}
+	res, err := a.reader.Resource(gvk, key.Namespace)
+	if err != nil {
+		return Failed, err
 	}
 	before, existed := a.g.versions[key]
 	out, err := res.Apply(ctx, act.Ref.Name, u, metav1.ApplyOptions{FieldManager: restore.Manager})
@@ -220,36 +209,48 @@ func (a *applier) apply(ctx context.Context, act restore.Action) (string, error)
 	return Configured, nil
 }
 
-// waitEstablished waits for the CRDs just applied to be served; one that
-// does not become Established before ctx ends is a failure of its own.
-func (a *applier) waitEstablished(ctx context.Context, actions []restore.Action, results []Result, idx []int) {
-	crds := a.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+// waitServed waits until the kinds of the CRDs just applied are served
+// (Established comes first, discovery after); a CRD whose kinds are not
+// served within ServeTimeout, or before ctx ends, is a failure of its own.
+func (a *applier) waitServed(ctx context.Context, actions []restore.Action, results []Result, idx []int) {
+	ctx, cancel := context.WithTimeout(ctx, ServeTimeout)
+	defer cancel()
 	for _, i := range idx {
 		if results[i].Outcome == Failed {
 			continue
 		}
-		for {
-			u, err := crds.Get(ctx, actions[i].Ref.Name, metav1.GetOptions{})
-			if err == nil && established(u) {
-				break
+		for _, gvk := range servedKinds(actions[i].Body) {
+			if _, err := a.reader.Namespaced(gvk); err == nil {
+				continue // served already (a second run)
 			}
-			select {
-			case <-ctx.Done():
-				results[i].Outcome, results[i].Error = Failed, "not Established before the restore was stopped"
-				return
-			case <-time.After(100 * time.Millisecond):
+			for {
+				if ok, _ := a.reader.Serves(gvk); ok {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					results[i].Outcome, results[i].Error = Failed, fmt.Sprintf("%s not served %v after it was applied (is the CRD Established? kubectl describe crd %s)", gvk, ServeTimeout, actions[i].Ref.Name)
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
 			}
 		}
 	}
 }
 
-func established(u *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" && m["status"] == "True" {
-			return true
+// servedKinds are the kinds a CRD body serves: its kind in each served
+// version.
+func servedKinds(crd map[string]any) []schema.GroupVersionKind {
+	group, _, _ := unstructured.NestedString(crd, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd, "spec", "names", "kind")
+	versions, _, _ := unstructured.NestedSlice(crd, "spec", "versions")
+	var out []schema.GroupVersionKind
+	for _, v := range versions {
+		m, _ := v.(map[string]any)
+		name, _ := m["name"].(string)
+		if served, _ := m["served"].(bool); served && name != "" {
+			out = append(out, schema.GroupVersionKind{Group: group, Version: name, Kind: kind})
 		}
 	}
-	return false
+	return out
 }

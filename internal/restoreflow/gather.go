@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/diff"
+	"github.com/latch-gitops/latch/internal/driftflow"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/objectid"
@@ -42,6 +44,10 @@ type Gathered struct {
 	// versions are the live objects' resourceVersions, to tell an apply
 	// that changed something from one that did not.
 	versions map[objectid.Key]string
+	// live and types are the LISTs and the kinds' schemas, to skip an
+	// object the cluster already has as the plan would apply it.
+	live  map[schema.GroupVersionKind]cluster.KindList
+	types func(schema.GroupVersionKind) diff.TypeConverter
 }
 
 // Gather reads git and the cluster.
@@ -132,6 +138,10 @@ func (g *Gathered) gatherLive(ctx context.Context, opts Options, reader *cluster
 	if err != nil {
 		return err
 	}
+	if g.types, err = driftflow.Types(ctx, reader, kinds, lists); err != nil {
+		return err
+	}
+	g.live = lists
 	in.Live = map[objectid.Key]restore.Live{}
 	namespaced := map[schema.GroupKind]bool{}
 	for gvk, kl := range lists {

@@ -53,12 +53,10 @@ const PoolRule = `  rules:
         spec.replicas: latch
 `
 
-// InstallPoolCRD installs Pool (namespaced, /scale at spec.replicas) and
-// waits until the API server serves it.
-func InstallPoolCRD(t T, dyn dynamic.Interface) {
-	t.Helper()
-	ctx := context.Background()
-	crd := &unstructured.Unstructured{Object: map[string]any{
+// PoolCRD is the CustomResourceDefinition of Pool (namespaced, /scale at
+// spec.replicas).
+func PoolCRD() map[string]any {
+	return map[string]any{
 		"apiVersion": "apiextensions.k8s.io/v1",
 		"kind":       "CustomResourceDefinition",
 		"metadata":   map[string]any{"name": "pools.demo.latch.dev"},
@@ -77,7 +75,15 @@ func InstallPoolCRD(t T, dyn dynamic.Interface) {
 				},
 			}},
 		},
-	}}
+	}
+}
+
+// InstallPoolCRD installs Pool (PoolCRD) and waits until the API server
+// serves it.
+func InstallPoolCRD(t T, dyn dynamic.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	crd := &unstructured.Unstructured{Object: PoolCRD()}
 	if _, err := dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating CRD pools.demo.latch.dev: %v", err)
 	}
