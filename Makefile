@@ -47,6 +47,7 @@ bench: testbin
 	$(GO) run ./bench/latency
 	$(GO) run ./bench/diff
 	$(GO) run ./bench/review
+	$(GO) run ./bench/restore
 
 clean-testbin:
 	rm -rf "$(TESTBIN)"
