@@ -24,13 +24,18 @@ type config struct {
 
 // run is one timed run of one tool.
 type run struct {
-	took     time.Duration
+	took time.Duration
+	// cpu is the process's user + system time (latch's own work, less
+	// sensitive to a loaded machine than the wall time).
+	cpu      time.Duration
 	requests int
 	// changed and counts are latch's report; passes is how many kubectl
 	// invocations it took until one exited 0.
 	changed int
 	counts  map[string]int
 	passes  int
+	// firstPass is kubectl's first invocation alone.
+	firstPass time.Duration
 }
 
 type result struct {
@@ -41,6 +46,10 @@ type result struct {
 	// applied are the objects each server holds afterwards (of the
 	// repository's kinds and namespaces), latch's then kubectl's.
 	latchHas, kubectlHas int
+	// customResources is how many Pools the repository declares.
+	customResources int
+	// load is /proc/loadavg at the end.
+	load string
 }
 
 func (r result) problem() string {
@@ -66,7 +75,7 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.total = repo.Total
+	res.total, res.customResources = repo.Total, repo.Counts["Pool"]
 	human.Commit(fmt.Sprintf("%d objects", repo.Total))
 	human.Push()
 	forLatch := testenv.StartControlPlane(t)
@@ -84,6 +93,9 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 		start := time.Now()
 		err := cmd.Run()
 		r := run{took: time.Since(start)}
+		if cmd.ProcessState != nil {
+			r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		}
 		if err != nil {
 			return r, fmt.Errorf("latch restore: %v\n%s", err, lastLines(errb.String()+out.String()))
 		}
@@ -104,13 +116,13 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 	if res.first, err = restore(); err != nil {
 		return res, err
 	}
-	cfg.log("latch restore: %v, %d requests, %v", res.first.took.Round(time.Millisecond), res.first.requests, res.first.counts)
+	cfg.log("latch restore: %v (cpu %v), %d requests, %v", res.first.took.Round(time.Millisecond), res.first.cpu.Round(time.Millisecond), res.first.requests, res.first.counts)
 	for i := 0; i < cfg.secondRuns; i++ {
 		r, err := restore()
 		if err != nil {
 			return res, err
 		}
-		cfg.log("latch restore again: %v, %d requests, %v", r.took.Round(time.Millisecond), r.requests, r.counts)
+		cfg.log("latch restore again: %v (cpu %v), %d requests, %v", r.took.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.requests, r.counts)
 		res.second = append(res.second, r)
 	}
 
@@ -128,6 +140,9 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 		start := time.Now()
 		err := cmd.Run()
 		res.kubectl.took += time.Since(start)
+		if res.kubectl.passes == 1 {
+			res.kubectl.firstPass = time.Since(start)
+		}
 		res.kubectl.requests += len(requestLine.FindAllString(errb.String(), -1))
 		cfg.log("kubectl pass %d: %v (%v in all), exit %v", res.kubectl.passes, time.Since(start).Round(time.Millisecond), res.kubectl.took.Round(time.Millisecond), err)
 		if err == nil {
@@ -136,6 +151,9 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 		if _, ok := err.(*exec.ExitError); !ok {
 			return res, fmt.Errorf("kubectl apply: %v", err)
 		}
+	}
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		res.load = strings.Join(strings.Fields(string(data))[:3], " ")
 	}
 	if res.latchHas, err = countObjects(ctx, kubectl, forLatch.Kubeconfig, repo); err != nil {
 		return res, err

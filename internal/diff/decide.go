@@ -164,7 +164,7 @@ func compareOne(res *ObjectResult, in Input, pol *policyfile.Policy, d *manifest
 		Ref:    objectid.Ref{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: res.Ref.Namespace, Name: res.Ref.Name},
 		Labels: labels, HasHPA: hpa != nil,
 	})
-	own := ownersOf(lo)
+	var own *ownership // read from managedFields only when a field differs
 	res.Status = StatusInSync
 	res.Compared = true
 	var shown []fieldpath.Path
@@ -187,6 +187,10 @@ func compareOne(res *ObjectResult, in Input, pol *policyfile.Policy, d *manifest
 		}
 		if df.live != nil {
 			// who removed a field managedFields cannot tell
+			if own == nil {
+				o := ownersOf(lo)
+				own = &o
+			}
 			f.ChangedBy = own.changedBy(df.path)
 		}
 		switch fp.Mode {

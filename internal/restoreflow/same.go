@@ -1,6 +1,9 @@
 package restoreflow
 
 import (
+	"runtime"
+	"sync"
+
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/latch-gitops/latch/internal/diff"
@@ -29,10 +32,28 @@ func (g *Gathered) sameAsLive(actions []restore.Action, defaultNS string) map[in
 	if len(in.Declared) == 0 {
 		return same
 	}
-	for _, r := range diff.Compare(in).Objects {
-		i, ok := at[r.Ref.Key()]
-		if ok && r.Compared && r.Status == diff.StatusInSync && len(r.Fields) == 0 && r.Ignored == 0 {
-			same[i] = true
+	// Compare is pure and the comparison of one object needs no other
+	// (an HPA only changes how a difference is reported): compare in
+	// chunks, one per CPU.
+	chunks := min(runtime.GOMAXPROCS(0), len(in.Declared))
+	results := make([][]diff.ObjectResult, chunks)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		part := in
+		part.Declared = in.Declared[c*len(in.Declared)/chunks : (c+1)*len(in.Declared)/chunks]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[c] = diff.Compare(part).Objects
+		}()
+	}
+	wg.Wait()
+	for _, objects := range results {
+		for _, r := range objects {
+			i, ok := at[r.Ref.Key()]
+			if ok && r.Compared && r.Status == diff.StatusInSync && len(r.Fields) == 0 && r.Ignored == 0 {
+				same[i] = true
+			}
 		}
 	}
 	return same
