@@ -15,13 +15,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/latch-gitops/latch/bench/internal/benchdoc"
+	"github.com/latch-gitops/latch/bench/internal/benchmain"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -31,38 +26,20 @@ func main() {
 	objects := flag.Int("objects", 2000, "objects the repository declares")
 	namespaces := flag.Int("namespaces", 10, "namespaces they are spread over")
 	secondRuns := flag.Int("second-runs", 3, "restores after the first (the median is reported)")
-	quick := flag.Bool("quick", false, "smoke run: 150 objects, 3 namespaces, 1 second run")
-	doc := flag.String("doc", "docs/benchmarks.md", `markdown file whose restore section is rewritten ("" prints only)`)
-	flag.Parse()
-	if *quick {
+	doc := benchmain.Parse(section, "smoke run: 150 objects, 3 namespaces, 1 second run", func() {
 		*objects, *namespaces, *secondRuns = 150, 3, 1
-	}
-	cfg := config{objects: *objects, namespaces: *namespaces, secondRuns: *secondRuns,
-		log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	started := time.Now()
-	session := &testenv.Session{Log: cfg.log}
-	var res result
-	err := session.Run(func() error {
-		var err error
-		res, err = measure(ctx, session, cfg)
-		return err
 	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench/restore: %v\n", err)
-		os.Exit(1)
-	}
-	text := render(res, cfg, benchdoc.Machine(section, os.Args, started))
-	fmt.Print(text)
-	if *doc != "" {
-		if err := benchdoc.RewriteSection(*doc, section, text); err != nil {
-			fmt.Fprintf(os.Stderr, "bench/restore: %v\n", err)
-			os.Exit(1)
+	cfg := config{objects: *objects, namespaces: *namespaces, secondRuns: *secondRuns, log: benchmain.Logf}
+	problem := ""
+	benchmain.Run(section, doc, func(ctx context.Context, session *testenv.Session, machine string) (string, error) {
+		res, err := measure(ctx, session, cfg)
+		if err != nil {
+			return "", err
 		}
-	}
-	if problem := res.problem(); problem != "" {
-		fmt.Fprintln(os.Stderr, "bench/restore: "+problem)
-		os.Exit(1)
+		problem = res.problem()
+		return render(res, cfg, machine), nil
+	})
+	if problem != "" {
+		benchmain.Exitf(section, 1, "%s", problem)
 	}
 }
