@@ -128,14 +128,9 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
 		return err
 	}
-	if f.followRollouts {
-		if err := followRollouts(latcher, restConfig, opts.namespace()); err != nil {
-			return err
-		}
-	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
 		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: opts.namespace(), ExtraKinds: extra,
-		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, PprofAddr: f.pprofAddr, DisableStrip: f.unstrippedCache,
+		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, PprofAddr: f.pprofAddr, FollowRollouts: f.followRollouts, DisableStrip: f.unstrippedCache,
 		LeaderElect: f.leaderElect, LeaderElectionNamespace: f.leaderElectionNamespace,
 		Enforce: mode, EnforceLimit: f.enforceLimit,
 		Log: log, Self: selfFromEnv(),

@@ -29,26 +29,44 @@ type Rollout struct {
 	OldRevision string
 }
 
-// listPage is how many objects one LIST request returns. Paging keeps
-// the follower's peak memory to one page of whole objects (plus the trimmed
-// copies it keeps) instead of every Deployment and ReplicaSet of the cluster
-// decoded at once: at 10,000 Deployments an unpaged pass pushed latch's
-// start-up peak from 262 to 494 MiB (docs/benchmarks.md).
+// listPage is how many objects one live LIST request returns. Paging
+// keeps a one-shot command's peak memory to one page of whole objects (plus
+// the trimmed copies it keeps) instead of every Deployment and ReplicaSet of
+// the cluster decoded at once.
 const listPage = 500
 
-// ListRollouts reads every Deployment in namespace ("" = all) with its
-// ReplicaSets, and the pods of the new version of those in flight, live
-// from reader (the informer cache keeps none of this: cluster.Strip). It
-// costs the paged LISTs of Deployments and ReplicaSets (listPage each) plus
-// one pod LIST per Deployment whose status shows a rollout under way.
-func ListRollouts(ctx context.Context, reader client.Reader, namespace string, at time.Time) ([]Rollout, error) {
-	return listRollouts(ctx, reader, namespace, at, listPage)
+// RolloutSource is where ListRollouts reads: Deployments and ReplicaSets
+// from Objects, the pods of rollouts in flight from Pods (always live: a
+// cache of every pod would cost more than the rest of latch).
+type RolloutSource struct {
+	Objects, Pods client.Reader
+	// Page is the LIST page size for Objects; 0 for an informer cache
+	// (which does not page and holds the objects already trimmed by Strip).
+	Page int64
 }
 
-// listRollouts is ListRollouts with page objects per LIST request.
-func listRollouts(ctx context.Context, reader client.Reader, namespace string, at time.Time, page int64) ([]Rollout, error) {
+// LiveRollouts reads everything from the API server, paged: for one-shot
+// commands (sync --once, status).
+func LiveRollouts(reader client.Reader) RolloutSource {
+	return RolloutSource{Objects: reader, Pods: reader, Page: listPage}
+}
+
+// CachedRollouts reads Deployments and ReplicaSets from cache (whose
+// informers strip them as they arrive: Strip) and pods live from api: for
+// latch run, whose every pass would otherwise LIST every Deployment and
+// ReplicaSet in full (at 10,000 Deployments that pushed the start-up peak
+// from 262 to 494 MiB, docs/benchmarks.md).
+func CachedRollouts(cache, api client.Reader) RolloutSource {
+	return RolloutSource{Objects: cache, Pods: api}
+}
+
+// ListRollouts reads every Deployment in namespace ("" = all) with its
+// ReplicaSets, and the pods of the new version of those in flight. It costs
+// the LISTs of Deployments and ReplicaSets (from the cache, or paged) plus
+// one live pod LIST per Deployment whose status shows a rollout under way.
+func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at time.Time) ([]Rollout, error) {
 	var deps []appsv1.Deployment
-	err := listPaged(ctx, reader, namespace, page, &appsv1.DeploymentList{}, func(l *appsv1.DeploymentList) {
+	err := listPaged(ctx, src.Objects, namespace, src.Page, &appsv1.DeploymentList{}, func(l *appsv1.DeploymentList) {
 		for i := range l.Items {
 			deps = append(deps, trimDeployment(&l.Items[i]))
 		}
@@ -57,7 +75,7 @@ func listRollouts(ctx context.Context, reader client.Reader, namespace string, a
 		return nil, fmt.Errorf("listing Deployments: %w", err)
 	}
 	owned := map[string][]appsv1.ReplicaSet{}
-	err = listPaged(ctx, reader, namespace, page, &appsv1.ReplicaSetList{}, func(l *appsv1.ReplicaSetList) {
+	err = listPaged(ctx, src.Objects, namespace, src.Page, &appsv1.ReplicaSetList{}, func(l *appsv1.ReplicaSetList) {
 		for i := range l.Items {
 			rs := &l.Items[i]
 			if c := metav1.GetControllerOf(rs); c != nil && c.Kind == "Deployment" {
@@ -73,10 +91,10 @@ func listRollouts(ctx context.Context, reader client.Reader, namespace string, a
 		d := &deps[i]
 		rss := owned[string(d.UID)]
 		var pods []corev1.Pod
-		if newRS := NewReplicaSet(rss); newRS != nil && unsettled(d) {
+		if newRS := NewReplicaSet(rss); newRS != nil && newRS.Spec.Selector != nil && unsettled(d) {
 			var list corev1.PodList
 			sel := labels.SelectorFromSet(newRS.Spec.Selector.MatchLabels)
-			if err := reader.List(ctx, &list, client.InNamespace(d.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+			if err := src.Pods.List(ctx, &list, client.InNamespace(d.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
 				return nil, fmt.Errorf("listing pods of Deployment %s/%s: %w", d.Namespace, d.Name, err)
 			}
 			pods = list.Items
@@ -93,15 +111,22 @@ type pagedList interface {
 	*appsv1.DeploymentList | *appsv1.ReplicaSetList
 }
 
-// listPaged lists namespace page objects at a time into list, handing each page to
+// listPaged lists namespace page objects at a time (page 0: at once) into list, handing each page to
 // keep before reading the next, so only one page is decoded at a time.
 func listPaged[L pagedList](ctx context.Context, reader client.Reader, namespace string, page int64, list L, keep func(L)) error {
 	token := ""
 	for {
-		if err := reader.List(ctx, list, client.InNamespace(namespace), client.Limit(page), client.Continue(token)); err != nil {
+		opts := []client.ListOption{client.InNamespace(namespace)}
+		if page > 0 {
+			opts = append(opts, client.Limit(page), client.Continue(token))
+		}
+		if err := reader.List(ctx, list, opts...); err != nil {
 			return err
 		}
 		keep(list)
+		if page == 0 {
+			return nil
+		}
 		token = list.GetContinue()
 		if token == "" {
 			return nil
@@ -123,7 +148,7 @@ func trimDeployment(d *appsv1.Deployment) appsv1.Deployment {
 // and images alone of the pod template.
 func trimReplicaSet(rs *appsv1.ReplicaSet) appsv1.ReplicaSet {
 	out := appsv1.ReplicaSet{
-		ObjectMeta: metav1.ObjectMeta{Name: rs.Name, Namespace: rs.Namespace, UID: rs.UID, Labels: rs.Labels},
+		ObjectMeta: metav1.ObjectMeta{Name: rs.Name, Namespace: rs.Namespace, UID: rs.UID, Labels: rs.Labels, OwnerReferences: controllerOnly(rs.OwnerReferences)},
 		Spec:       appsv1.ReplicaSetSpec{Replicas: rs.Spec.Replicas, Selector: rs.Spec.Selector},
 		Status:     rs.Status,
 	}
@@ -134,6 +159,16 @@ func trimReplicaSet(rs *appsv1.ReplicaSet) appsv1.ReplicaSet {
 		out.Spec.Template.Spec.Containers = append(out.Spec.Template.Spec.Containers, corev1.Container{Name: c.Name, Image: c.Image})
 	}
 	return out
+}
+
+// controllerOnly keeps the controller's owner reference alone.
+func controllerOnly(refs []metav1.OwnerReference) []metav1.OwnerReference {
+	for _, r := range refs {
+		if r.Controller != nil && *r.Controller {
+			return []metav1.OwnerReference{r}
+		}
+	}
+	return nil
 }
 
 // revisionAnnotation is where the Deployment controller numbers its

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latch-gitops/latch/internal/testenv"
@@ -75,7 +77,10 @@ func TestListRolloutsPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	reader := &countingReader{Reader: base}
-	got, err := listRollouts(ctx, reader, "paged", time.Now(), 2)
+	src := LiveRollouts(reader)
+	src.Page = 2
+	at := time.Now()
+	got, err := ListRollouts(ctx, src, "paged", at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,5 +96,32 @@ func TestListRolloutsPages(t *testing.T) {
 			r.Snapshot.Desired != 3 || r.Snapshot.NewReplicas != 3 {
 			t.Errorf("rollout %d: %s revision %q images %v snapshot %+v", i, r.Name, r.Snapshot.Revision, r.NewImages, r.Snapshot)
 		}
+	}
+
+	// latch run's source: the same rollouts from an informer cache that
+	// strips each object as it arrives (Strip), pods live.
+	informers, err := cache.New(cfg, cache.Options{DefaultTransform: Strip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = informers.Start(cacheCtx) }()
+	if !informers.WaitForCacheSync(ctx) {
+		t.Fatal("cache did not sync")
+	}
+	cached, err := ListRollouts(ctx, CachedRollouts(informers, base), "paged", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cached, got) {
+		t.Errorf("from the stripped cache:\n%+v\nlive:\n%+v", cached, got)
+	}
+	var stored appsv1.ReplicaSetList
+	if err := informers.List(ctx, &stored); err != nil || len(stored.Items) != 5 {
+		t.Fatalf("cached ReplicaSets %d, %v", len(stored.Items), err)
+	}
+	if rs := stored.Items[0]; rs.Annotations["kubectl.kubernetes.io/last-applied-configuration"] != "" || len(rs.ManagedFields) != 0 {
+		t.Errorf("the cache keeps a whole ReplicaSet: %+v", rs.ObjectMeta)
 	}
 }

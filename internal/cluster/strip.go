@@ -20,11 +20,35 @@ import (
 func Strip(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
+		// Paused and the status are what the rollout follower reads
+		// (ListRollouts with CachedRollouts): a few numbers and the
+		// Progressing condition.
 		return &appsv1.Deployment{
 			TypeMeta:   o.TypeMeta,
 			ObjectMeta: stripMeta(o.ObjectMeta),
-			Spec:       appsv1.DeploymentSpec{Replicas: o.Spec.Replicas},
+			Spec:       appsv1.DeploymentSpec{Replicas: o.Spec.Replicas, Paused: o.Spec.Paused},
+			Status:     stripDeploymentStatus(o.Status),
 		}, nil
+	case *appsv1.ReplicaSet:
+		// Watched only when rollouts are followed; trimmed to what
+		// DeploymentRollout reads, copied out of the decoded object.
+		out := trimReplicaSet(o)
+		meta := stripMeta(o.ObjectMeta) // labels copied; no managedFields needed
+		meta.ManagedFields = nil
+		meta.Annotations = cloneStrings(out.Annotations)
+		for _, r := range out.OwnerReferences {
+			meta.OwnerReferences = append(meta.OwnerReferences, metav1.OwnerReference{APIVersion: strings.Clone(r.APIVersion),
+				Kind: strings.Clone(r.Kind), Name: strings.Clone(r.Name), UID: types.UID(strings.Clone(string(r.UID))), Controller: r.Controller})
+		}
+		out.ObjectMeta, out.TypeMeta = meta, o.TypeMeta
+		if sel := out.Spec.Selector; sel != nil {
+			out.Spec.Selector = &metav1.LabelSelector{MatchLabels: cloneStrings(sel.MatchLabels)}
+		}
+		for i := range out.Spec.Template.Spec.Containers {
+			c := &out.Spec.Template.Spec.Containers[i]
+			c.Name, c.Image = strings.Clone(c.Name), strings.Clone(c.Image)
+		}
+		return &out, nil
 	case *appsv1.StatefulSet:
 		return &appsv1.StatefulSet{
 			TypeMeta:   o.TypeMeta,
@@ -65,6 +89,31 @@ func Strip(obj any) (any, error) {
 	return obj, nil
 }
 
+// stripDeploymentStatus keeps the counts and the Progressing condition.
+func stripDeploymentStatus(s appsv1.DeploymentStatus) appsv1.DeploymentStatus {
+	out := appsv1.DeploymentStatus{ObservedGeneration: s.ObservedGeneration, Replicas: s.Replicas, UpdatedReplicas: s.UpdatedReplicas,
+		ReadyReplicas: s.ReadyReplicas, AvailableReplicas: s.AvailableReplicas}
+	for _, c := range s.Conditions {
+		if c.Type == appsv1.DeploymentProgressing {
+			out.Conditions = []appsv1.DeploymentCondition{{Type: c.Type, Status: c.Status,
+				Reason: strings.Clone(c.Reason), Message: strings.Clone(c.Message)}}
+		}
+	}
+	return out
+}
+
+// cloneStrings copies a string map and its strings (nil stays nil).
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.Clone(k)] = strings.Clone(v)
+	}
+	return out
+}
+
 // replicasOnly is the FieldsV1 set kept for the owner of spec.replicas.
 var replicasOnly = []byte(`{"f:spec":{"f:replicas":{}}}`)
 
@@ -81,10 +130,7 @@ func stripMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
 		Generation:      m.Generation,
 	}
 	if len(m.Labels) > 0 {
-		out.Labels = make(map[string]string, len(m.Labels))
-		for k, v := range m.Labels {
-			out.Labels[strings.Clone(k)] = strings.Clone(v)
-		}
+		out.Labels = cloneStrings(m.Labels)
 	}
 	if manager := ReplicasManager(m.ManagedFields); manager != "" {
 		out.ManagedFields = []metav1.ManagedFieldsEntry{{

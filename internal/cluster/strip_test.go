@@ -28,7 +28,9 @@ func TestStripKeepsWhatLatchingNeeds(t *testing.T) {
 			Replicas: ptr.To[int32](37),
 			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "example.com/web"}}}},
 		},
-		Status: appsv1.DeploymentStatus{Replicas: 37},
+		Status: appsv1.DeploymentStatus{Replicas: 37, Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Message: strings.Repeat("m", 500)},
+			{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"}}},
 	}
 	got, err := Strip(full)
 	if err != nil {
@@ -38,8 +40,36 @@ func TestStripKeepsWhatLatchingNeeds(t *testing.T) {
 	if d.Name != "web" || d.Namespace != "shop" || d.ResourceVersion != "42" || d.Labels["tier"] != "front" || *d.Spec.Replicas != 37 {
 		t.Errorf("identity, labels or replicas lost: %+v", d)
 	}
-	if len(d.Annotations) != 0 || len(d.Spec.Template.Spec.Containers) != 0 || d.Status.Replicas != 0 {
-		t.Errorf("annotations, template or status kept: %+v", d)
+	if len(d.Annotations) != 0 || len(d.Spec.Template.Spec.Containers) != 0 {
+		t.Errorf("annotations or template kept: %+v", d)
+	}
+	// The rollout follower reads the status counts and Progressing.
+	if d.Status.Replicas != 37 || len(d.Status.Conditions) != 1 || d.Status.Conditions[0].Reason != "NewReplicaSetAvailable" {
+		t.Errorf("status = %+v, want the counts and the Progressing condition only", d.Status)
+	}
+
+	rsFull := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-abc", Namespace: "shop", Labels: map[string]string{"pod-template-hash": "abc"},
+			Annotations: map[string]string{"deployment.kubernetes.io/revision": "4", "kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 10000)},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "Other", Name: "x"},
+				{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: "u1", Controller: ptr.To(true)}},
+			ManagedFields: full.ManagedFields},
+		Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](5), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"pod-template-hash": "abc"}},
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "example.com/web:4",
+				Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}}}},
+		Status: appsv1.ReplicaSetStatus{Replicas: 5, AvailableReplicas: 4},
+	}
+	gotRS, _ := Strip(rsFull)
+	rs := gotRS.(*appsv1.ReplicaSet)
+	if rs.Annotations["deployment.kubernetes.io/revision"] != "4" || len(rs.Annotations) != 1 || len(rs.ManagedFields) != 0 {
+		t.Errorf("ReplicaSet metadata = %+v, want the revision annotation alone", rs.ObjectMeta)
+	}
+	if c := metav1.GetControllerOf(rs); c == nil || c.UID != "u1" || len(rs.OwnerReferences) != 1 {
+		t.Errorf("ReplicaSet owners = %+v, want the controlling Deployment alone", rs.OwnerReferences)
+	}
+	if cs := rs.Spec.Template.Spec.Containers; len(cs) != 1 || cs[0].Image != "example.com/web:4" || len(cs[0].Env) != 0 ||
+		*rs.Spec.Replicas != 5 || rs.Status.AvailableReplicas != 4 || rs.Spec.Selector.MatchLabels["pod-template-hash"] != "abc" {
+		t.Errorf("ReplicaSet spec/status = %+v / %+v", rs.Spec, rs.Status)
 	}
 	if m := ReplicasManager(d.ManagedFields); m != "kube-controller-manager" || len(d.ManagedFields) != 1 {
 		t.Errorf("managedFields = %+v, want only the replicas owner", d.ManagedFields)

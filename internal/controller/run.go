@@ -58,6 +58,9 @@ type RunOptions struct {
 	MetricsAddr, ProbeAddr string
 	// PprofAddr serves net/http/pprof ("" disables).
 	PprofAddr string
+	// FollowRollouts sets Latcher.Rollouts to read Deployments and
+	// ReplicaSets from the manager's stripped caches (pods live).
+	FollowRollouts bool
 	// LeaderElect makes only one of several replicas write; the Lease is
 	// LeaderElectionID in LeaderElectionNamespace.
 	LeaderElect             bool
@@ -179,6 +182,13 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 	mgr, err := manager.New(cfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("creating the controller manager: %w", err)
+	}
+
+	if opts.FollowRollouts {
+		src := cluster.CachedRollouts(mgr.GetCache(), mgr.GetAPIReader())
+		opts.Latcher.Rollouts = func(ctx context.Context, now time.Time) ([]cluster.Rollout, error) {
+			return cluster.ListRollouts(ctx, src, opts.Namespace, now)
+		}
 	}
 
 	// Kinds latch.yaml latches are watched too, as read now: a rule naming
@@ -333,6 +343,11 @@ func sameForLatching(oldObj, newObj any) bool {
 	for _, obj := range []client.Object{o, n} {
 		obj.SetResourceVersion("")
 		obj.SetGeneration(0)
+		// The cache keeps a Deployment's status for the rollout follower;
+		// its changes alone do not start a pass (as before it was kept).
+		if d, ok := obj.(*appsv1.Deployment); ok {
+			d.Status = appsv1.DeploymentStatus{}
+		}
 	}
 	return equality.Semantic.DeepEqual(o, n)
 }

@@ -65,6 +65,8 @@ type runSpec struct {
 	enforceLimit enforce.Limit
 	// probeAddr serves /healthz and /readyz (default "0": none).
 	probeAddr string
+	// followRollouts is --follow-rollouts (from the stripped caches).
+	followRollouts bool
 }
 
 // startRun starts one `latch run` in this process, as cmd/latch wires it,
@@ -92,7 +94,7 @@ func startRun(t *testing.T, cfg *rest.Config, remote *testenv.GitRemote, spec ru
 	opts := RunOptions{
 		Latcher: latcher, BatchWindow: time.Second, Resync: 1500 * time.Millisecond, Namespace: spec.namespace,
 		MetricsAddr: "0", ProbeAddr: "0", Log: log, Registry: in.registry, ShutdownGrace: spec.shutdownGrace,
-		ExtraKinds: spec.extraKinds, Enforce: spec.enforce, EnforceLimit: spec.enforceLimit,
+		ExtraKinds: spec.extraKinds, Enforce: spec.enforce, EnforceLimit: spec.enforceLimit, FollowRollouts: spec.followRollouts,
 	}
 	if spec.probeAddr != "" {
 		opts.ProbeAddr = spec.probeAddr
