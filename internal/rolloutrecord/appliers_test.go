@@ -43,12 +43,12 @@ func sampleWithRecords(t *testing.T, records bool) string {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	for _, r := range []rolloutrecord.Record{
 		{Object: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: samplerepo.Namespace, Name: "web"},
-			Current:  rolloutrecord.Version{Revision: "6d5f8c7b9", Commit: strings.Repeat("1a", 20), Images: map[string]string{"web": "example.com/web:2"}},
-			LastGood: rolloutrecord.Version{Revision: "5c4b3a291", Commit: strings.Repeat("0b", 20), Images: map[string]string{"web": "example.com/web:1"}},
+			Current:   rolloutrecord.Version{Revision: "6d5f8c7b9", Commit: strings.Repeat("1a", 20), Images: map[string]string{"web": "example.com/web:2"}},
+			LastGood:  rolloutrecord.Version{Revision: "5c4b3a291", Commit: strings.Repeat("0b", 20), Images: map[string]string{"web": "example.com/web:1"}},
 			Milestone: 75, Percent: 90, Health: rollout.Healthy, Reason: "9 of 10 available", Updated: now},
 		{Object: objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: samplerepo.Namespace, Name: "api"},
-			Current:  rolloutrecord.Version{Revision: "7e6d5c4b3", Commit: strings.Repeat("2c", 20), Images: map[string]string{"api": "example.com/api:2"}},
-			LastGood: rolloutrecord.Version{Revision: "4b3a29180", Commit: strings.Repeat("0d", 20), Images: map[string]string{"api": "example.com/api:1"}},
+			Current:   rolloutrecord.Version{Revision: "7e6d5c4b3", Commit: strings.Repeat("2c", 20), Images: map[string]string{"api": "example.com/api:2"}},
+			LastGood:  rolloutrecord.Version{Revision: "4b3a29180", Commit: strings.Repeat("0d", 20), Images: map[string]string{"api": "example.com/api:1"}},
 			Milestone: 0, Percent: 0, Health: rollout.Failed, Reason: "progress deadline exceeded", Updated: now},
 	} {
 		if _, err := rolloutrecord.Write(dir, r); err != nil {
