@@ -15,6 +15,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/enforce"
+	"github.com/latch-gitops/latch/internal/memlimit"
 	"github.com/latch-gitops/latch/internal/state"
 )
 
@@ -90,7 +91,7 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	// controller-runtime logs through its own package-level logger; route it
 	// to ours once, here at the edge.
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
-	applyProcessMemoryLimit(log)
+	memlimit.ApplyToProcess(log)
 
 	extra, err := parseKinds(f.extraScaleKinds)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package memlimit
 
 import (
 	"bytes"
@@ -45,13 +45,13 @@ func TestApplyMemoryLimit(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	// The chart's 256Mi under cgroup v1: 90 % of it.
-	applyMemoryLimit(log, noEnv, files(map[string]string{"/sys/fs/cgroup/memory/memory.limit_in_bytes": "268435456"}))
+	Apply(log, noEnv, files(map[string]string{"/sys/fs/cgroup/memory/memory.limit_in_bytes": "268435456"}))
 	if got, want := debug.SetMemoryLimit(-1), int64(241591910); got != want {
 		t.Errorf("limit %d, want %d (90 %% of 256Mi)", got, want)
 	}
 	// GOMEMLIMIT set by the operator wins: nothing changes.
 	debug.SetMemoryLimit(before)
-	applyMemoryLimit(log, func(k string) string {
+	Apply(log, func(k string) string {
 		if k == "GOMEMLIMIT" {
 			return "100MiB"
 		}
@@ -61,8 +61,8 @@ func TestApplyMemoryLimit(t *testing.T) {
 		t.Errorf("with GOMEMLIMIT set the limit became %d", got)
 	}
 	// No limit, and a garbled file: nothing changes, the garbled one is said.
-	applyMemoryLimit(log, noEnv, files(map[string]string{"/sys/fs/cgroup/memory.max": "max"}))
-	applyMemoryLimit(log, noEnv, files(map[string]string{"/sys/fs/cgroup/memory.max": "lots"}))
+	Apply(log, noEnv, files(map[string]string{"/sys/fs/cgroup/memory.max": "max"}))
+	Apply(log, noEnv, files(map[string]string{"/sys/fs/cgroup/memory.max": "lots"}))
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("without a limit the limit became %d", got)
 	}

@@ -1,4 +1,7 @@
-package main
+// Package memlimit sets the Go runtime's soft memory limit (GOMEMLIMIT)
+// from the container's cgroup memory limit, so a start-up burst is paid
+// for in GC time rather than by the OOM killer.
+package memlimit
 
 import (
 	"errors"
@@ -15,11 +18,11 @@ import (
 // inside it: cgroup v2 first, then v1.
 var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
 
-// softLimitShare is the part of the container's memory limit the Go
+// SoftShare is the part of the container's memory limit the Go
 // runtime is asked to stay under (GOMEMLIMIT): the rest is headroom for
 // what the runtime does not count (the binary's pages, git and ssh child
 // processes are in the same cgroup) before the kernel's OOM killer acts.
-const softLimitShare = 0.9
+const SoftShare = 0.9
 
 // cgroupLimit parses a cgroup memory limit file's content: the limit in
 // bytes, or ok false for none ("max" in v2; v1 writes a number near
@@ -39,16 +42,16 @@ func cgroupLimit(content string) (limit int64, ok bool, err error) {
 	return n, true, nil
 }
 
-// softMemoryLimit is the GOMEMLIMIT latch sets from a container limit.
-func softMemoryLimit(limit int64) int64 { return int64(float64(limit) * softLimitShare) }
+// Soft is the GOMEMLIMIT latch sets from a container limit of limit bytes.
+func Soft(limit int64) int64 { return int64(float64(limit) * SoftShare) }
 
-// applyMemoryLimit sets the Go runtime's soft memory limit from the
+// Apply sets the Go runtime's soft memory limit from the
 // container's cgroup limit unless GOMEMLIMIT is set: under a limit the
 // runtime collects harder as the heap nears it, so a start-up burst (the
 // initial LISTs of a large cluster) is paid for in GC time rather than by
 // the OOM killer. Outside a container (no cgroup file, or no limit) it does
 // nothing.
-func applyMemoryLimit(log *slog.Logger, env func(string) string, readFile func(string) ([]byte, error)) {
+func Apply(log *slog.Logger, env func(string) string, readFile func(string) ([]byte, error)) {
 	if v := env("GOMEMLIMIT"); v != "" {
 		log.Debug("memory limit from GOMEMLIMIT", "GOMEMLIMIT", v)
 		return
@@ -70,12 +73,12 @@ func applyMemoryLimit(log *slog.Logger, env func(string) string, readFile func(s
 		if !ok {
 			return
 		}
-		soft := softMemoryLimit(limit)
+		soft := Soft(limit)
 		debug.SetMemoryLimit(soft)
 		log.Info("Go memory limit set from the container's", "limitBytes", limit, "goMemLimitBytes", soft, "file", path)
 		return
 	}
 }
 
-// applyProcessMemoryLimit is applyMemoryLimit on this process.
-func applyProcessMemoryLimit(log *slog.Logger) { applyMemoryLimit(log, os.Getenv, os.ReadFile) }
+// ApplyToProcess is Apply with this process's environment and files.
+func ApplyToProcess(log *slog.Logger) { Apply(log, os.Getenv, os.ReadFile) }
