@@ -26,6 +26,7 @@ import (
 
 	"github.com/latch-gitops/latch/bench/internal/benchdoc"
 	"github.com/latch-gitops/latch/bench/internal/benchmain"
+	"github.com/latch-gitops/latch/internal/memlimit"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -54,13 +55,41 @@ func main() {
 	if len(cfg.sizes) < 2 || cfg.samples < 1 {
 		benchmain.Exitf(section, 2, "need at least two -sizes and one sample")
 	}
+	limit, err := chartMemoryLimit(chartValues)
+	if err != nil {
+		benchmain.Exitf(section, 2, "%v", err)
+	}
+	cfg.memLimit = limit
+	var peakOver bool
 	benchmain.Run(section, doc, func(ctx context.Context, session *testenv.Session, machine string) (string, error) {
 		res, err := measure(ctx, session, cfg)
 		if err != nil {
 			return "", err
 		}
+		peakOver = !peakUnderLimit(res, cfg)
 		return render(res, cfg, machine), nil
 	})
+	if peakOver {
+		benchmain.Exitf(section, 1, "the start-up peak at the largest size is over the chart's memory limit (%s)", chartValues)
+	}
+}
+
+// largest is the stripped (default) sample at the largest size.
+func largest(res result) *sample {
+	var hi *sample
+	for i := range res.samples {
+		if s := &res.samples[i]; s.variant == "stripped" && (hi == nil || s.size > hi.size) {
+			hi = s
+		}
+	}
+	return hi
+}
+
+// peakUnderLimit: the default variant's start-up peak (VmHWM) at the
+// largest size stays under the chart's limit.
+func peakUnderLimit(res result, cfg config) bool {
+	hi := largest(res)
+	return hi != nil && hi.peak < float64(cfg.memLimit)
 }
 
 // perWorkload is a variant's bytes per Deployment between the smallest and
@@ -117,6 +146,17 @@ func render(res result, cfg config, machine string) string {
 	var creates []string
 	for _, n := range cfg.sizes {
 		creates = append(creates, fmt.Sprintf("%d in %.0f s", n, res.createTime[n].Seconds()))
+	}
+	if hi := largest(res); hi != nil {
+		verdict := "met"
+		if !peakUnderLimit(res, cfg) {
+			verdict = "**missed**"
+		}
+		fmt.Fprintf(&b, "Start-up peak against the shipped limit: both variants run with `GOMEMLIMIT=%d` (%.0f MiB), what latch sets itself inside the chart's container (90 %% of its `resources.limits.memory`, %.0f MiB, read from `%s`; `internal/memlimit`). "+
+			"At %d Deployments the default peak is %.1f MiB against the %.0f MiB limit: %s. "+
+			"Extrapolating the peak at %.0f bytes per workload, 50,000 Deployments need a limit of about %d MiB (an estimate from this slope, not a measurement).\n\n",
+			memlimit.Soft(cfg.memLimit), float64(memlimit.Soft(cfg.memLimit))/mib, float64(cfg.memLimit)/mib, chartValues,
+			hi.size, hi.peak/mib, float64(cfg.memLimit)/mib, verdict, stripped.peak, limitFor(50000, hi.peak, hi.size, stripped.peak, memlimit.SoftShare)/mib)
 	}
 	fmt.Fprintf(&b, "Creating the objects (%d workers, client QPS %.0f; cumulative sizes): %s.\n", cfg.workers, cfg.qps, strings.Join(creates, ", "))
 	return benchdoc.Section(section, "latch run: memory per watched workload", machine, b.String())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/latch-gitops/latch/bench/internal/benchdoc"
 	"github.com/latch-gitops/latch/bench/internal/latchproc"
+	"github.com/latch-gitops/latch/internal/memlimit"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -35,6 +36,8 @@ type config struct {
 	// profile (allocations since start show where the start-up peak
 	// comes from) and its log with the gctrace lines.
 	profiles string
+	// memLimit is the chart's container memory limit, bytes.
+	memLimit int64
 }
 
 // variants of latch run measured at each size: the default (stripped
@@ -151,7 +154,9 @@ func runLatch(ctx context.Context, t testenv.T, cfg config, bin, kubeconfig, rep
 		Bin: bin, Kubeconfig: kubeconfig, Repo: repo,
 		// gctrace prints each GC's live heap to the log: the memory the
 		// caches really retain, apart from garbage not yet collected.
-		Env: []string{"GODEBUG=gctrace=1"},
+		// GOMEMLIMIT: what latch sets itself inside the chart's container
+		// (memlimit.Apply from the cgroup limit); outside one it has none.
+		Env: latchEnv(cfg.memLimit),
 		// No resync pass while sampling: the first pass is the only one.
 		Args:    append([]string{"--cluster-name", "bench", "--resync", "1h", "--work-dir", filepath.Join(work, fmt.Sprintf("clone-%d-%s", n, variant))}, extra...),
 		LogPath: logPath,
@@ -250,4 +255,14 @@ func keepProfile(ctx context.Context, p *latchproc.Proc, logPath, dir, name stri
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "latch-"+name+".log"), logData, 0o644)
+}
+
+// latchEnv is latch's environment: gctrace, and the soft memory limit
+// latch would set itself under a container limit of limit bytes (none: 0).
+func latchEnv(limit int64) []string {
+	env := []string{"GODEBUG=gctrace=1"}
+	if limit > 0 {
+		env = append(env, fmt.Sprintf("GOMEMLIMIT=%d", memlimit.Soft(limit)))
+	}
+	return env
 }
