@@ -12,6 +12,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/manifest"
+	"github.com/latch-gitops/latch/internal/objtree"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
 
@@ -136,7 +137,7 @@ func isUnmanagedCandidate(o *unstructured.Unstructured) bool {
 
 // compareOne fills res for one declared object and its live object.
 func compareOne(res *ObjectResult, in Input, pol *policyfile.Policy, d *manifest.Declared, gvk schema.GroupVersionKind, lo *unstructured.Unstructured, hpa *hpaBounds) {
-	declared := deepCopyMap(d.Object)
+	declared := objtree.Copy(d.Object)
 	for _, n := range in.Normalizers {
 		if err := n.Normalize(gvk, declared); err != nil {
 			res.Status, res.Error = StatusError, fmt.Sprintf("%s: %v", d.Origin, err)
@@ -306,26 +307,4 @@ func hpaTargets(decl []*manifest.Declared, defaultNS string) map[hpaKey]*hpaBoun
 		out[hpaKey{gv.Group, kind, ns, name}] = b
 	}
 	return out
-}
-
-func deepCopyMap(m map[string]any) map[string]any {
-	return deepCopy(m).(map[string]any)
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		c := make(map[string]any, len(x))
-		for k, e := range x {
-			c[k] = deepCopy(e)
-		}
-		return c
-	case []any:
-		c := make([]any, len(x))
-		for i, e := range x {
-			c[i] = deepCopy(e)
-		}
-		return c
-	}
-	return v
 }

@@ -10,6 +10,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/objtree"
 )
 
 // Render reads every object the checkout declares, whole, as it would be
@@ -406,7 +407,7 @@ func markerObjects(l *loader, whole []*Declared) []*Declared {
 				out = append(out, d)
 			}
 			parts := strings.Split(m.field, ".")
-			setPath(d.Object, parts, n)
+			objtree.Set(d.Object, n, parts...)
 			d.Fields[FieldKey(stringParts(parts)...)] = Position{File: m.decl.loc.File, Line: m.decl.loc.Line, Column: m.decl.loc.Column}
 		}
 	}
@@ -419,18 +420,4 @@ func stringParts(parts []string) []any {
 		out[i] = p
 	}
 	return out
-}
-
-// setPath sets obj[parts...] = v, creating maps on the way.
-func setPath(obj map[string]any, parts []string, v any) {
-	cur := obj
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := cur[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			cur[p] = next
-		}
-		cur = next
-	}
-	cur[parts[len(parts)-1]] = v
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/objtree"
 	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
 )
@@ -279,7 +280,7 @@ func decideObject(in Input, d *manifest.Declared) (Action, *Failure, *Revert) {
 			}
 			back := applyBody(old.Object)
 			if r, ok := nestedInt(body, "spec", "replicas"); ok {
-				setNested(back, r, "spec", "replicas") // git's latched scale, not the old one
+				objtree.Set(back, r, "spec", "replicas") // git's latched scale, not the old one
 			}
 			body = back
 			a.Why += fmt.Sprintf("; restored at the last good version from %s (%s)", shortCommit(rec.LastGood.Commit), imageList(Images(old.Object)))
@@ -318,7 +319,7 @@ func phaseOf(ref objectid.Ref) Phase {
 
 // applyBody is a deep copy of obj without what an apply must not carry.
 func applyBody(obj map[string]any) map[string]any {
-	out := deepCopy(obj).(map[string]any)
+	out := objtree.Copy(obj)
 	delete(out, "status")
 	if meta, ok := out["metadata"].(map[string]any); ok {
 		for _, k := range []string{"resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink"} {
@@ -326,24 +327,6 @@ func applyBody(obj map[string]any) map[string]any {
 		}
 	}
 	return out
-}
-
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = deepCopy(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = deepCopy(x)
-		}
-		return out
-	}
-	return v
 }
 
 func nestedInt(obj map[string]any, path ...string) (int64, bool) {
@@ -367,19 +350,6 @@ func nestedInt(obj map[string]any, path ...string) (int64, bool) {
 		return int64(n), true
 	}
 	return 0, false
-}
-
-func setNested(obj map[string]any, v any, path ...string) {
-	cur := obj
-	for _, p := range path[:len(path)-1] {
-		next, ok := cur[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			cur[p] = next
-		}
-		cur = next
-	}
-	cur[path[len(path)-1]] = v
 }
 
 // Images maps container name to image in a workload's pod template

@@ -1,0 +1,43 @@
+// Package objtree copies and edits decoded object trees: the
+// map[string]any and []any values that JSON and YAML decoding produce for a
+// Kubernetes object. It is pure and has no dependencies.
+package objtree
+
+// Copy is a deep copy of m: its maps and lists are new, scalars are shared
+// (a nil m gives an empty map).
+func Copy(m map[string]any) map[string]any {
+	return copyValue(m).(map[string]any)
+}
+
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(x))
+		for k, e := range x {
+			c[k] = copyValue(e)
+		}
+		return c
+	case []any:
+		c := make([]any, len(x))
+		for i, e := range x {
+			c[i] = copyValue(e)
+		}
+		return c
+	}
+	return v
+}
+
+// Set sets obj[path[0]][path[1]]… = v, creating the maps on the way and
+// replacing a value on the way that is not a map. path must not be empty.
+func Set(obj map[string]any, v any, path ...string) {
+	cur := obj
+	for _, p := range path[:len(path)-1] {
+		next, ok := cur[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			cur[p] = next
+		}
+		cur = next
+	}
+	cur[path[len(path)-1]] = v
+}
