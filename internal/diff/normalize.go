@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/latch-gitops/latch/internal/objtree"
 )
 
 // Normalizer rewrites a declared object the way the API server would before
@@ -42,20 +44,13 @@ func (dropServerFields) Normalize(_ schema.GroupVersionKind, obj map[string]any)
 // dropNulls removes null map values: "field: null" in a manifest leaves the
 // field unset, which is what the comparison of only declared fields needs.
 func dropNulls(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
+	objtree.EachMap(v, func(m map[string]any) {
+		for k, e := range m {
 			if e == nil {
-				delete(x, k)
-				continue
+				delete(m, k)
 			}
-			dropNulls(e)
 		}
-	case []any:
-		for _, e := range x {
-			dropNulls(e)
-		}
-	}
+	})
 }
 
 // SchemeCanonical converts a built-in kind into its Go type and back, and
@@ -157,27 +152,16 @@ func (d defaultPortProtocol) Normalize(gvk schema.GroupVersionKind, obj map[stri
 }
 
 func walkPorts(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if k == "ports" {
-				if list, ok := e.([]any); ok {
-					for _, it := range list {
-						if p, ok := it.(map[string]any); ok && isPortItem(p) {
-							if _, has := p["protocol"]; !has {
-								p["protocol"] = "TCP"
-							}
-						}
-					}
+	objtree.EachMap(v, func(m map[string]any) {
+		list, _ := m["ports"].([]any)
+		for _, it := range list {
+			if p, ok := it.(map[string]any); ok && isPortItem(p) {
+				if _, has := p["protocol"]; !has {
+					p["protocol"] = "TCP"
 				}
 			}
-			walkPorts(e)
 		}
-	case []any:
-		for _, e := range x {
-			walkPorts(e)
-		}
-	}
+	})
 }
 
 // isPortItem: a container, Service, NetworkPolicy or EndpointSlice port;

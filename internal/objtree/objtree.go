@@ -41,3 +41,20 @@ func Set(obj map[string]any, v any, path ...string) {
 	}
 	cur[path[len(path)-1]] = v
 }
+
+// EachMap calls f on every map in v (v itself included), a map before the
+// values it holds; f may change the map, and the walk goes on into the
+// values f left in it.
+func EachMap(v any, f func(map[string]any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		f(x)
+		for _, e := range x {
+			EachMap(e, f)
+		}
+	case []any:
+		for _, e := range x {
+			EachMap(e, f)
+		}
+	}
+}

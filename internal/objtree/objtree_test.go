@@ -53,3 +53,36 @@ func TestSet(t *testing.T) {
 		})
 	}
 }
+
+func TestEachMap(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   any
+		want int
+	}{
+		{"scalar", "x", 0},
+		{"one map", map[string]any{"a": 1}, 1},
+		{"maps in lists in maps", map[string]any{"spec": map[string]any{"ports": []any{map[string]any{}, map[string]any{}, 3}}}, 4},
+		{"top list", []any{map[string]any{}, []any{map[string]any{}}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			EachMap(tc.in, func(m map[string]any) { n++ })
+			if n != tc.want {
+				t.Errorf("visited %d maps, want %d", n, tc.want)
+			}
+		})
+	}
+	// f's edits are walked into: a map f adds is visited too.
+	obj := map[string]any{}
+	seen := 0
+	EachMap(obj, func(m map[string]any) {
+		seen++
+		if _, ok := m["child"]; !ok && seen == 1 {
+			m["child"] = map[string]any{}
+		}
+	})
+	if seen != 2 {
+		t.Errorf("visited %d maps, want 2 (the one f added included)", seen)
+	}
+}
