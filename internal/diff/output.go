@@ -158,6 +158,12 @@ func short(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
+	return JSONLine(v)
+}
+
+// JSONLine renders v as JSON on one line, cut to 120 characters (with
+// "..."), for notes and messages about a field's value.
+func JSONLine(v any) string {
 	bs, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)

@@ -265,7 +265,7 @@ func describe(r enforce.Revert, o *diff.ObjectResult) string {
 				if f.Path != p {
 					continue
 				}
-				s += fmt.Sprintf(" to %s (live %s", short(f.Declared), short(f.Live))
+				s += fmt.Sprintf(" to %s (live %s", diff.JSONLine(f.Declared), diff.JSONLine(f.Live))
 				if f.ChangedBy != nil {
 					s += ", set by " + f.ChangedBy.String()
 				}
@@ -275,17 +275,6 @@ func describe(r enforce.Revert, o *diff.ObjectResult) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ") + " as " + enforce.FieldManager
-}
-
-func short(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	if len(b) > 120 {
-		return string(b[:117]) + "..."
-	}
-	return string(b)
 }
 
 func bodyJSON(body map[string]any) string {
