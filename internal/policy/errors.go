@@ -2,7 +2,8 @@ package policy
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/latch-gitops/latch/internal/errlist"
 )
 
 // FieldError is one parameter out of range. Field is the parameter's path in
@@ -20,24 +21,7 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 // FieldErrors is every problem Params.Validate found, in field order. It
 // unwraps to its elements, so errors.As(err, &fe) with fe a *FieldError finds
 // the first.
-type FieldErrors []*FieldError
-
-func (l FieldErrors) Error() string {
-	msgs := make([]string, len(l))
-	for i, e := range l {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "\n")
-}
-
-// Unwrap exposes each *FieldError to errors.Is and errors.As.
-func (l FieldErrors) Unwrap() []error {
-	errs := make([]error, len(l))
-	for i, e := range l {
-		errs[i] = e
-	}
-	return errs
-}
+type FieldErrors = errlist.List[*FieldError]
 
 // fieldErrorf is a FieldError for field with a formatted message.
 func fieldErrorf(field, format string, args ...any) *FieldError {

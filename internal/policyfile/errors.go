@@ -3,6 +3,8 @@ package policyfile
 import (
 	"fmt"
 	"strings"
+
+	"github.com/latch-gitops/latch/internal/errlist"
 )
 
 // Error is one problem in a policy file.
@@ -39,21 +41,4 @@ func (e *Error) Error() string {
 // ErrorList is every problem found in one file, in file order. Parse
 // reports them all at once so one `latch policy check` run shows every fix
 // to make. errors.As(err, &*Error) finds the first.
-type ErrorList []*Error
-
-func (l ErrorList) Error() string {
-	msgs := make([]string, len(l))
-	for i, e := range l {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "\n")
-}
-
-// Unwrap exposes each *Error to errors.Is and errors.As.
-func (l ErrorList) Unwrap() []error {
-	errs := make([]error, len(l))
-	for i, e := range l {
-		errs[i] = e
-	}
-	return errs
-}
+type ErrorList = errlist.List[*Error]
