@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -234,11 +235,4 @@ func fromGitea(p *gitea.PullRequest) *PR {
 	return pr
 }
 
-func hasLabel(labels []string, want string) bool {
-	for _, l := range labels {
-		if l == want {
-			return true
-		}
-	}
-	return false
-}
+func hasLabel(labels []string, want string) bool { return slices.Contains(labels, want) }

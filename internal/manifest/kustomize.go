@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -362,11 +363,11 @@ func (b *builder) applyReplicas(k *kustomization, acc []*object) {
 		}
 		matched := false
 		for _, o := range acc {
-			if !replicaKinds[o.ref.Kind] || !contains(o.names, name) {
+			if !replicaKinds[o.ref.Kind] || !slices.Contains(o.names, name) {
 				continue
 			}
 			matched = true
-			if !contains(b.fieldsFor(o.ref), DefaultField) {
+			if !slices.Contains(b.fieldsFor(o.ref), DefaultField) {
 				continue
 			}
 			loc, err := scalarLocation(k.src, count, ViaKustomizeReplicas, DefaultField)
@@ -399,15 +400,6 @@ func orMissing(err error) error {
 		return fmt.Errorf("no kustomization there")
 	}
 	return err
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // replicaKinds are the kinds kustomize's replicas transformer changes.

@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -135,7 +136,7 @@ func (s *selector) matches(o *object) bool {
 	if s.kind != "" && s.kind != o.ref.Kind || s.group != "" && s.group != o.ref.Group {
 		return false
 	}
-	if s.namespace != "" && !contains(o.namespaces, s.namespace) {
+	if s.namespace != "" && !slices.Contains(o.namespaces, s.namespace) {
 		return false
 	}
 	if s.name != nil {
