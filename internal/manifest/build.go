@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,38 +18,22 @@ import (
 // marker comments. Only a missing or escaping root or Path is an error;
 // everything else wrong with the repository is in Index.Problems.
 func BuildIndex(root string, opts IndexOptions) (*Index, error) {
-	if opts.MaxFileBytes <= 0 {
-		opts.MaxFileBytes = DefaultMaxFileBytes
-	}
 	if len(opts.Fields) == 0 {
 		opts.Fields = []string{DefaultField}
 	}
-	l, start, err := openCheckout(root, opts.Path, opts.MaxFileBytes)
+	l, walked, err := loadCheckout(root, opts.Path, opts.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer l.close()
-	walked := l.walk(start)
-	l.loadAll(walked.files)
 
 	b := &builder{loader: l, fields: opts.Fields}
 	rendered, reached, inKustDir := b.renderKustomizations(walked)
 	var all []*object
 	all = append(all, rendered...)
-	for _, rel := range walked.files {
-		// Files a kustomization reaches belong to its rendering; files
-		// beside a kustomization that it does not list are not applied.
-		if reached[rel] || inKustDir[path.Dir(rel)] {
-			continue
-		}
-		f := l.get(rel)
-		if !f.ok {
-			continue
-		}
-		for _, doc := range f.docs {
-			all = append(all, b.objectsFromDoc(f.src, doc)...)
-		}
-	}
+	l.eachPlainDoc(walked.files, reached, inKustDir, func(src textSource, doc *yaml.Node) {
+		all = append(all, b.objectsFromDoc(src, doc)...)
+	})
 
 	idx := &Index{
 		root:     l.root.Dir(),

@@ -206,6 +206,41 @@ func (l *loader) loadAll(files []string) {
 	wg.Wait()
 }
 
+// loadCheckout opens the checkout at root (openCheckout), walks the folder
+// sub and loads every file found there; maxBytes 0 is DefaultMaxFileBytes.
+// The caller closes the loader.
+func loadCheckout(root, sub string, maxBytes int64) (*loader, walkResult, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFileBytes
+	}
+	l, start, err := openCheckout(root, sub, maxBytes)
+	if err != nil {
+		return nil, walkResult{}, err
+	}
+	walked := l.walk(start)
+	l.loadAll(walked.files)
+	return l, walked, nil
+}
+
+// eachPlainDoc calls f on each document of the files that no kustomization
+// renders (reached) or sits beside (a folder in inKustDir): files a
+// kustomization reaches belong to its rendering, and files beside a
+// kustomization that it does not list are not applied.
+func (l *loader) eachPlainDoc(files []string, reached, inKustDir map[string]bool, f func(textSource, *yaml.Node)) {
+	for _, rel := range files {
+		if reached[rel] || inKustDir[path.Dir(rel)] {
+			continue
+		}
+		file := l.get(rel)
+		if !file.ok {
+			continue
+		}
+		for _, doc := range file.docs {
+			f(file.src, doc)
+		}
+	}
+}
+
 // openCheckout opens the checkout at root through its guard and resolves
 // the folder sub to read inside it, returning a loader (which the caller
 // must close) and the folder's absolute real path.

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,16 +158,11 @@ func parentKey(key string) string {
 // through the same guards as BuildIndex: inside the checkout, regular, under
 // the size cap. Only a missing or escaping root or Path is an error.
 func Render(root string, opts RenderOptions) (*Rendering, error) {
-	if opts.MaxFileBytes <= 0 {
-		opts.MaxFileBytes = DefaultMaxFileBytes
-	}
-	l, start, err := openCheckout(root, opts.Path, opts.MaxFileBytes)
+	l, walked, err := loadCheckout(root, opts.Path, opts.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer l.close()
-	walked := l.walk(start)
-	l.loadAll(walked.files)
 
 	b := &builder{loader: l, reached: map[string]bool{}, rendered: map[string]bool{}}
 	kusts, roots := b.kustomizationRoots(walked)
@@ -189,18 +183,9 @@ func Render(root string, opts RenderOptions) (*Rendering, error) {
 	for dir := range kusts {
 		inKustDir[dir] = true
 	}
-	for _, rel := range walked.files {
-		if reached[rel] || inKustDir[path.Dir(rel)] {
-			continue // rendered by a kustomization, or beside one that does not list it
-		}
-		f := l.get(rel)
-		if !f.ok {
-			continue
-		}
-		for _, doc := range f.docs {
-			out = append(out, declaredFromDoc(l, f.src, doc)...)
-		}
-	}
+	l.eachPlainDoc(walked.files, reached, inKustDir, func(src textSource, doc *yaml.Node) {
+		out = append(out, declaredFromDoc(l, src, doc)...)
+	})
 	out = append(out, markerObjects(l, out)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Ref.String(), out[j].Ref.String()
