@@ -128,12 +128,9 @@ func run(docPath, shared string, check bool) error {
 
 	nasaDir := filepath.Join(shared, "traces", "nasa-1995")
 	replicasPath := filepath.Join(nasaDir, "replicas-15s.txt")
-	if obs, err := readReplicas(replicasPath); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		notes = append(notes, fmt.Sprintf("The NASA rows are skipped: %s is absent on this machine.", replicasPath))
-	} else {
+	if obs, ok, err := readTrace(replicasPath, "NASA rows are", &notes); err != nil {
+		return err
+	} else if ok {
 		r, err := measure(setReal, "nasa-1995", "real: NASA-HTTP Jul–Aug 1995, replicas-15s.txt (1 replica per 0.01 req/s)", obs)
 		if err != nil {
 			return err
@@ -159,12 +156,9 @@ func run(docPath, shared string, check bool) error {
 		}
 	}
 	wcPath := filepath.Join(shared, "traces", "worldcup-1998", "replicas-15s.txt")
-	if obs, err := readReplicas(wcPath); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		notes = append(notes, fmt.Sprintf("The WorldCup row is skipped: %s is absent on this machine.", wcPath))
-	} else {
+	if obs, ok, err := readTrace(wcPath, "WorldCup row is", &notes); err != nil {
+		return err
+	} else if ok {
 		r, err := measure(setReal, "worldcup-1998", "real: FIFA World Cup 1998 web site, 30 Apr–26 Jul 1998, replicas-15s.txt (1 replica per request/s)", obs)
 		if err != nil {
 			return err
@@ -291,6 +285,17 @@ func render(rows []row, notes []string) string {
 	}
 	b.WriteString(endMarker + "\n")
 	return b.String()
+}
+
+// readTrace reads the replica trace at path (readReplicas). When the file is
+// absent on this machine it notes that what is skipped and returns ok false.
+func readTrace(path, what string, notes *[]string) (obs []int64, ok bool, err error) {
+	obs, err = readReplicas(path)
+	if errors.Is(err, os.ErrNotExist) {
+		*notes = append(*notes, fmt.Sprintf("The %s skipped: %s is absent on this machine.", what, path))
+		return nil, false, nil
+	}
+	return obs, err == nil, err
 }
 
 func readReplicas(path string) ([]int64, error) {
