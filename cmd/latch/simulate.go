@@ -11,6 +11,8 @@ import (
 
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
+	"github.com/latch-gitops/latch/internal/safefile"
+	"github.com/latch-gitops/latch/internal/simplot"
 	"github.com/latch-gitops/latch/internal/simulate"
 
 	"github.com/latch-gitops/latch/internal/objectid"
@@ -25,12 +27,14 @@ type simulateOptions struct {
 	load       bool
 	perReplica float64
 	optimum    bool
+	plot       string
+	prom       promOptions
 }
 
 func newSimulateCommand(opts *globalOptions) *cobra.Command {
 	o := &simulateOptions{}
 	cmd := &cobra.Command{
-		Use:   "simulate --trace FILE",
+		Use:   "simulate (--trace FILE | --prometheus URL (--workload NS/NAME | --all))",
 		Short: "Replay a replica (or load) trace through the latch policy and measure commits and coverage",
 		Long: `Replay a trace of observed replica counts through the latch state machine and
 report what latching would have written: commits against scale changes seen,
@@ -46,14 +50,24 @@ scale-down stabilisation) turns into replicas at --per-replica load each.
 JSON output (-o json) has exactly the keys samples, naive_commits, commits,
 reduction, coverage, overprovision and max_declared. --series-out writes the
 declared value after every sample, one per line, so the figures can be
-recomputed from the trace.`,
+recomputed from the trace.
+
+With --prometheus, the trace is a workload's history in Prometheus instead:
+kube-state-metrics' kube_horizontalpodautoscaler_status_desired_replicas for
+the HPA NAME in NAMESPACE (falling back to kube_deployment_spec_replicas of the
+Deployment NAME), the last --since (default 30d) up to --until (default now),
+one sample per --step, read through query_range in requests of at most 10,000
+points. --all replays every HPA, one row each. Credentials: a bearer token from
+--prometheus-token-file or $LATCH_PROMETHEUS_TOKEN, or basic auth with
+--prometheus-user and a password from --prometheus-password-file or
+$LATCH_PROMETHEUS_PASSWORD; they are never printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSimulate(opts, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.trace, "trace", "", "trace file: replica counts (or load with --load), whitespace separated or CSV timestamp,value (required)")
+	f.StringVar(&o.trace, "trace", "", "trace file: replica counts (or load with --load), whitespace separated or CSV timestamp,value")
 	f.DurationVar(&o.step, "step", 15*time.Second, "time between samples of a trace without timestamps")
 	f.StringVar(&o.policyFile, "policy", "", "latch policy file (latch.yaml); the spec.replicas policy of a Deployment under an HPA is used (default: the built-in policy)")
 	f.Int64Var(&o.min, "min", 0, "minimum replicas declared in git (the HPA's minReplicas); 0 means unset")
@@ -62,63 +76,107 @@ recomputed from the trace.`,
 	f.BoolVar(&o.load, "load", false, "the trace holds load, not replicas: apply the standard HPA rule first (needs --per-replica)")
 	f.Float64Var(&o.perReplica, "per-replica", 0, "with --load: the load one replica serves (the HPA target)")
 	f.BoolVar(&o.optimum, "optimum", false, "also compute the offline optimum: the fewest commits any schedule of the ladder's levels could make knowing the whole trace, with coverage ≥ 0.99 and overprovision ≤ 1 (text output)")
-	_ = cmd.MarkFlagRequired("trace")
+	f.StringVar(&o.plot, "plot", "", "draw observed replicas, the declared value, each commit and the coverage floor to this .svg or .png file")
+	o.prom.addFlags(f)
 	return cmd
 }
 
 func runSimulate(opts *globalOptions, o *simulateOptions) error {
-	if o.min < 0 {
-		return fmt.Errorf("flag --min: must be ≥ 0, got %d", o.min)
-	}
-	if o.max < 0 {
-		return fmt.Errorf("flag --max: must be ≥ 0, got %d", o.max)
-	}
-	if o.min > 0 && o.max > 0 && o.min > o.max {
-		return fmt.Errorf("flag --min: %d is above --max %d", o.min, o.max)
-	}
-	if o.step <= 0 {
-		return fmt.Errorf("flag --step: must be > 0, got %v", o.step)
-	}
-	if o.load && !(o.perReplica > 0) {
-		return fmt.Errorf("flag --per-replica: must be > 0 with --load, got %v", o.perReplica)
-	}
-	if !o.load && o.perReplica != 0 {
-		return fmt.Errorf("flag --per-replica: only valid with --load")
+	if err := o.validate(); err != nil {
+		return err
 	}
 	params, source, err := simulationParams(o.policyFile)
 	if err != nil {
 		return err
 	}
-
-	f, err := os.Open(o.trace)
-	if err != nil {
-		return fmt.Errorf("flag --trace: %w", err)
+	if o.prom.url != "" {
+		if o.prom.all {
+			return runSimulateAll(opts, o, params, source)
+		}
+		tr, name, err := o.prom.gather(opts, o.step)
+		if err != nil {
+			return err
+		}
+		return simulateTrace(opts, o, params, source, tr, name)
 	}
-	tr, err := simulate.ParseTrace(bufio.NewReader(f), o.trace, !o.load)
-	f.Close()
+	tr, err := o.readTrace()
 	if err != nil {
 		return err
 	}
-	if o.load {
-		if tr.Times != nil {
-			return fmt.Errorf("%s: --load needs evenly spaced samples (one per --step), not CSV timestamps", o.trace)
-		}
-		hpa := simulate.StandardHPA(o.perReplica)
-		hpa.Min, hpa.Max = o.min, o.max
-		replicas, err := hpa.Replicas(tr.Values, o.step)
-		if err != nil {
-			return fmt.Errorf("%s: HPA replay: %w", o.trace, err)
-		}
-		if len(replicas) == 0 {
-			return fmt.Errorf("%s: load trace shorter than one HPA sync period (%v)", o.trace, hpa.Sync)
-		}
-		tr = simulate.Trace{Values: make([]float64, len(replicas))}
-		for i, r := range replicas {
-			tr.Values[i] = float64(r)
-		}
-		o.step = hpa.Sync
-	}
+	return simulateTrace(opts, o, params, source, tr, o.trace)
+}
 
+func (o *simulateOptions) validate() error {
+	switch {
+	case o.min < 0:
+		return fmt.Errorf("flag --min: must be ≥ 0, got %d", o.min)
+	case o.max < 0:
+		return fmt.Errorf("flag --max: must be ≥ 0, got %d", o.max)
+	case o.min > 0 && o.max > 0 && o.min > o.max:
+		return fmt.Errorf("flag --min: %d is above --max %d", o.min, o.max)
+	case o.step <= 0:
+		return fmt.Errorf("flag --step: must be > 0, got %v", o.step)
+	case o.load && !(o.perReplica > 0):
+		return fmt.Errorf("flag --per-replica: must be > 0 with --load, got %v", o.perReplica)
+	case !o.load && o.perReplica != 0:
+		return fmt.Errorf("flag --per-replica: only valid with --load")
+	case o.trace == "" && o.prom.url == "":
+		return fmt.Errorf("no trace: give --trace FILE or --prometheus URL")
+	case o.trace != "" && o.prom.url != "":
+		return fmt.Errorf("flag --prometheus: give --trace or --prometheus, not both")
+	case o.prom.url != "" && o.load:
+		return fmt.Errorf("flag --load: not with --prometheus (its series are replica counts)")
+	case o.prom.url != "" && o.prom.all && (o.seriesOut != "" || o.plot != "" || o.optimum):
+		return fmt.Errorf("flag --all: --series-out, --plot and --optimum take one workload (--workload NS/NAME)")
+	}
+	if o.plot != "" {
+		if _, err := simplot.Format(o.plot); err != nil {
+			return fmt.Errorf("flag --plot: %w", err)
+		}
+	}
+	if o.prom.url != "" {
+		return o.prom.validate()
+	}
+	if o.prom.workload != "" || o.prom.all {
+		return fmt.Errorf("flag --workload / --all: only with --prometheus")
+	}
+	return nil
+}
+
+// readTrace reads --trace, turning load into replicas with --load.
+func (o *simulateOptions) readTrace() (simulate.Trace, error) {
+	f, err := os.Open(o.trace)
+	if err != nil {
+		return simulate.Trace{}, fmt.Errorf("flag --trace: %w", err)
+	}
+	tr, err := simulate.ParseTrace(bufio.NewReader(f), o.trace, !o.load)
+	f.Close()
+	if err != nil || !o.load {
+		return tr, err
+	}
+	if tr.Times != nil {
+		return simulate.Trace{}, fmt.Errorf("%s: --load needs evenly spaced samples (one per --step), not CSV timestamps", o.trace)
+	}
+	hpa := simulate.StandardHPA(o.perReplica)
+	hpa.Min, hpa.Max = o.min, o.max
+	replicas, err := hpa.Replicas(tr.Values, o.step)
+	if err != nil {
+		return simulate.Trace{}, fmt.Errorf("%s: HPA replay: %w", o.trace, err)
+	}
+	if len(replicas) == 0 {
+		return simulate.Trace{}, fmt.Errorf("%s: load trace shorter than one HPA sync period (%v)", o.trace, hpa.Sync)
+	}
+	tr = simulate.Trace{Values: make([]float64, len(replicas))}
+	for i, r := range replicas {
+		tr.Values[i] = float64(r)
+	}
+	o.step = hpa.Sync
+	return tr, nil
+}
+
+// simulateTrace replays one trace (name says where it came from) and
+// writes --series-out, --plot and the report.
+func simulateTrace(opts *globalOptions, o *simulateOptions, params policy.Params, source string, tr simulate.Trace, name string) error {
 	observed := tr.Replicas()
 	declared, err := simulate.Run(tr, simulate.Options{Params: params, Min: o.min, Max: o.max, Start: time.Unix(0, 0).UTC(), Step: o.step})
 	if err != nil {
@@ -128,8 +186,21 @@ func runSimulate(opts *globalOptions, o *simulateOptions) error {
 	if err != nil {
 		return err
 	}
+	var opt *simulate.Optimum
+	if o.optimum {
+		v, err := simulate.ComputeOptimum(observed, simulate.OptimumOptions{Ladder: params.Ladder, Min: o.min})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		opt = &v
+	}
 	if o.seriesOut != "" {
 		if err := writeSeries(o.seriesOut, declared); err != nil {
+			return err
+		}
+	}
+	if o.plot != "" {
+		if err := writePlot(o.plot, name, tr, o.step, declared, opt); err != nil {
 			return err
 		}
 	}
@@ -145,12 +216,8 @@ func runSimulate(opts *globalOptions, o *simulateOptions) error {
 	fmt.Fprintf(w, "reduction      %.1f×\n", summary.Reduction)
 	fmt.Fprintf(w, "coverage       %.4f   (declared ≥ half the observed)\n", summary.Coverage)
 	fmt.Fprintf(w, "overprovision  %.3f   (extra replica-time / replica-time needed)\n", summary.Overprovision)
-	if _, err := fmt.Fprintf(w, "max declared   %d\n", summary.MaxDeclared); err != nil || !o.optimum {
+	if _, err := fmt.Fprintf(w, "max declared   %d\n", summary.MaxDeclared); err != nil || opt == nil {
 		return err
-	}
-	opt, err := simulate.ComputeOptimum(observed, simulate.OptimumOptions{Ladder: params.Ladder, Min: o.min})
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.trace, err)
 	}
 	fmt.Fprintf(w, "optimum        %d   (offline, knowing the whole trace; lower bound %d)\n", opt.Upper, opt.Lower)
 	ratio := "∞"
@@ -186,27 +253,16 @@ func simulationParams(policyFile string) (policy.Params, string, error) {
 	return *fp.Latch, fmt.Sprintf("%s (rule %s)", policyFile, fp.From), nil
 }
 
+// writeSeries writes the declared values, one a line, atomically: on an
+// error no file, and no partial one, is left at path.
 func writeSeries(path string, declared []int64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("flag --series-out: %w", err)
-	}
-	w := bufio.NewWriter(f)
-	buf := make([]byte, 0, 24)
+	buf := make([]byte, 0, 8*len(declared))
 	for _, d := range declared {
-		buf = strconv.AppendInt(buf[:0], d, 10)
+		buf = strconv.AppendInt(buf, d, 10)
 		buf = append(buf, '\n')
-		if _, err := w.Write(buf); err != nil {
-			f.Close()
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if err := safefile.WriteFile(path, buf, 0o644); err != nil {
+		return fmt.Errorf("flag --series-out: %w", err)
 	}
 	return nil
 }

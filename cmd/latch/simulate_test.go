@@ -173,7 +173,7 @@ func TestSimulateErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{[]string{"simulate"}, `required flag(s) "trace" not set`},
+		{[]string{"simulate"}, "no trace: give --trace FILE or --prometheus URL"},
 		{[]string{"simulate", "--trace", bad}, bad + ":3: replica count -1 is negative"},
 		{[]string{"simulate", "--trace", empty}, "empty trace"},
 		{[]string{"simulate", "--trace", filepath.Join(dir, "missing.txt")}, "flag --trace: open"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,4 +168,32 @@ func parseTimestamp(s string) (time.Time, error) {
 	}
 	whole, frac := math.Modf(secs)
 	return time.Unix(int64(whole), int64(math.Round(frac*1e9))).UTC(), nil
+}
+
+// ReplicaTrace checks samples gathered elsewhere (a Prometheus series) as
+// ParseTrace checks a file's: times strictly increasing, every value a
+// whole number ≥ 0. Errors name the series and the sample's time.
+func ReplicaTrace(name string, times []time.Time, values []float64) (Trace, error) {
+	if len(times) != len(values) {
+		return Trace{}, fmt.Errorf("%s: %d times for %d values", name, len(times), len(values))
+	}
+	if len(values) == 0 {
+		return Trace{}, fmt.Errorf("%s: empty trace: no samples", name)
+	}
+	for i, v := range values {
+		at := times[i].UTC().Format(time.RFC3339Nano)
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			return Trace{}, fmt.Errorf("%s: sample at %s: replica count %v is not a number", name, at, v)
+		case v < 0:
+			return Trace{}, fmt.Errorf("%s: sample at %s: replica count %v is negative", name, at, v)
+		case v != math.Trunc(v):
+			return Trace{}, fmt.Errorf("%s: sample at %s: replica count %v is not a whole number", name, at, v)
+		case v > maxExactFloat:
+			return Trace{}, fmt.Errorf("%s: sample at %s: replica count %v is above %d", name, at, v, int64(maxExactFloat))
+		case i > 0 && !times[i].After(times[i-1]):
+			return Trace{}, fmt.Errorf("%s: sample at %s is not after the previous sample's %s", name, at, times[i-1].UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return Trace{Values: slices.Clone(values), Times: slices.Clone(times)}, nil
 }

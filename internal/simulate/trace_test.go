@@ -3,6 +3,7 @@ package simulate
 import (
 	"archive/tar"
 	"compress/bzip2"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -209,5 +210,43 @@ func TestHPARule(t *testing.T) {
 	}
 	if _, err := StandardHPA(1).Replicas(load, 7*time.Second); err == nil {
 		t.Error("sync not a multiple of the step accepted")
+	}
+}
+
+func TestReplicaTrace(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s ...int) []time.Time {
+		out := make([]time.Time, len(s))
+		for i, v := range s {
+			out[i] = t0.Add(time.Duration(v) * time.Second)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name    string
+		times   []time.Time
+		values  []float64
+		wantErr string
+	}{
+		{"ok", at(0, 15, 45), []float64{1, 2, 3}, ""},
+		{"empty", nil, nil, "s: empty trace: no samples"},
+		{"negative", at(0, 15), []float64{1, -2}, "s: sample at 2026-06-01T00:00:15Z: replica count -2 is negative"},
+		{"fraction", at(0), []float64{1.5}, "s: sample at 2026-06-01T00:00:00Z: replica count 1.5 is not a whole number"},
+		{"NaN", at(0), []float64{math.NaN()}, "s: sample at 2026-06-01T00:00:00Z: replica count NaN is not a number"},
+		{"order", at(15, 15), []float64{1, 1}, "s: sample at 2026-06-01T00:00:15Z is not after the previous sample's 2026-06-01T00:00:15Z"},
+		{"lengths", at(0), []float64{1, 2}, "s: 1 times for 2 values"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := ReplicaTrace("s", c.times, c.values)
+			if c.wantErr == "" {
+				if err != nil || tr.Len() != len(c.values) {
+					t.Fatalf("%v, %d samples", err, tr.Len())
+				}
+				return
+			}
+			if err == nil || err.Error() != c.wantErr {
+				t.Errorf("error %v\nwant  %s", err, c.wantErr)
+			}
+		})
 	}
 }
