@@ -193,20 +193,11 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 	if err != nil {
 		return nil, err
 	}
-	// Trailers record kind, namespace and name, not the group.
-	last := map[objectid.Key]string{}
-	for _, c := range history {
-		for _, change := range c.Changes {
-			key := change.Object.Key()
-			if _, seen := last[key]; !seen {
-				last[key] = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
-			}
-		}
-	}
+	last := lastLatches(history)
 	for i := range statuses {
-		key := statuses[i].Key()
-		key.Group = ""
-		statuses[i].LastLatch = last[key]
+		if c, ok := last[historyKey(statuses[i].Ref)]; ok {
+			statuses[i].LastLatch = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
+		}
 	}
 	if err := l.openPRs(ctx, statuses); err != nil {
 		// The rest of the status stands without the PR column.

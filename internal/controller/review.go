@@ -88,12 +88,25 @@ func (l *Latcher) latchedObjects(ctx context.Context) (map[objectid.Key]bool, er
 		return nil, err
 	}
 	out := map[objectid.Key]bool{}
-	for _, c := range history {
-		for _, ch := range c.Changes {
-			out[historyKey(ch.Object)] = true
-		}
+	for key := range lastLatches(history) {
+		out[key] = true
 	}
 	return out, nil
+}
+
+// lastLatches maps each object history's trailers name (historyKey) to the
+// newest commit of history (newest first) that latched it.
+func lastLatches(history []gitrepo.LatchCommit) map[objectid.Key]gitrepo.LatchCommit {
+	out := map[objectid.Key]gitrepo.LatchCommit{}
+	for _, c := range history {
+		for _, ch := range c.Changes {
+			key := historyKey(ch.Object)
+			if _, seen := out[key]; !seen {
+				out[key] = c
+			}
+		}
+	}
+	return out
 }
 
 func historyKey(ref objectid.Ref) objectid.Key {
