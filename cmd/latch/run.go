@@ -113,22 +113,12 @@ func runRun(cmd *cobra.Command, opts *globalOptions, f *runFlags) error {
 	if f.enforceLimit.Window <= 0 {
 		return fmt.Errorf("flag --enforce-window: want a positive duration, got %s", f.enforceLimit.Window)
 	}
-	repoOpts, push, err := f.commitFlags.options()
-	if err != nil {
-		return err
-	}
-	restConfig, err := opts.restConfig()
-	if err != nil {
-		return err
-	}
-	latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, push, state.NewMemory(), log)
+	memory := func() (state.Store, error) { return state.NewMemory(), nil }
+	latcher, restConfig, closeRepo, err := f.openCommitter(ctx, opts, &f.reviewFlags, memory, log)
 	if err != nil {
 		return err
 	}
 	defer closeRepo()
-	if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
-		return err
-	}
 	return controller.Run(ctx, restConfig, controller.RunOptions{
 		Latcher: latcher, BatchWindow: f.batchWindow, Resync: f.resync, ShutdownGrace: f.shutdownGrace, Namespace: opts.namespace(), ExtraKinds: extra,
 		MetricsAddr: f.metricsAddr, ProbeAddr: f.probeAddr, PprofAddr: f.pprofAddr, FollowRollouts: f.followRollouts, DisableStrip: f.unstrippedCache,

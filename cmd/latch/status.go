@@ -42,14 +42,11 @@ declared twice, …). It changes nothing.`,
 				return err
 			}
 			log := opts.logger()
-			latcher, closeRepo, err := f.openLatcher(ctx, f.repoOptions(), gitrepo.PushOptions{}, state.NewMemory(), log)
+			latcher, closeRepo, err := f.openLatcher(ctx, f.repoOptions(), gitrepo.PushOptions{}, state.NewMemory(), &f.reviewFlags, log)
 			if err != nil {
 				return err
 			}
 			defer closeRepo()
-			if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
-				return err
-			}
 			workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)
 			if err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
 	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/evidence"
@@ -39,14 +40,40 @@ func (f *repoFlags) register(cmd *cobra.Command) {
 }
 
 // openLatcher opens the repository the flags name and returns a Latcher
-// over it; closeRepo releases the clone.
-func (f *repoFlags) openLatcher(ctx context.Context, repoOpts controller.RepoOptions, push gitrepo.PushOptions, states state.Store, log *slog.Logger) (latcher *controller.Latcher, closeRepo func() error, err error) {
+// over it with review's flow attached; closeRepo releases the clone.
+func (f *repoFlags) openLatcher(ctx context.Context, repoOpts controller.RepoOptions, push gitrepo.PushOptions, states state.Store, review *reviewFlags, log *slog.Logger) (latcher *controller.Latcher, closeRepo func() error, err error) {
 	repo, closeRepo, err := controller.OpenRepo(ctx, repoOpts)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &controller.Latcher{Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
-		Push: push, States: states, Log: log}, closeRepo, nil
+	latcher = &controller.Latcher{Repo: repo, PolicyFile: f.policyFile, Path: f.path, Cluster: f.clusterName,
+		Push: push, States: states, Log: log}
+	if err := review.attach(latcher, f.credentialsDir, log); err != nil {
+		_ = closeRepo()
+		return nil, nil, err
+	}
+	return latcher, closeRepo, nil
+}
+
+// openCommitter opens the latcher of a command that commits (run, sync),
+// in this order: the commit options, the cluster's rest config, the dwell
+// state store (states) and the repository with review's flow attached.
+func (f *commitFlags) openCommitter(ctx context.Context, opts *globalOptions, review *reviewFlags, states func() (state.Store, error), log *slog.Logger) (latcher *controller.Latcher, cfg *rest.Config, closeRepo func() error, err error) {
+	repoOpts, push, err := f.options()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if cfg, err = opts.restConfig(); err != nil {
+		return nil, nil, nil, err
+	}
+	store, err := states()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if latcher, closeRepo, err = f.openLatcher(ctx, repoOpts, push, store, review, log); err != nil {
+		return nil, nil, nil, err
+	}
+	return latcher, cfg, closeRepo, nil
 }
 
 // commitFlags say how latch's commits look: the commands that write have them.
@@ -167,34 +194,11 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	if err := f.reviewFlags.check(); err != nil {
 		return err
 	}
-	repoOpts, push, err := f.commitFlags.options()
-	if err != nil {
-		return err
-	}
-	cfg, err := opts.restConfig()
-	if err != nil {
-		return err
-	}
-
-	statePath := f.stateFile
-	if statePath == "" {
-		statePath, err = defaultStateFile(f)
-		if err != nil {
-			return err
-		}
-	}
-	states, err := state.OpenFile(statePath)
-	if err != nil {
-		return err
-	}
-	latcher, closeRepo, err := f.openLatcher(ctx, repoOpts, push, states, log)
+	latcher, cfg, closeRepo, err := f.openCommitter(ctx, opts, &f.reviewFlags, f.openStates, log)
 	if err != nil {
 		return err
 	}
 	defer closeRepo()
-	if err := f.reviewFlags.attach(latcher, f.credentialsDir, log); err != nil {
-		return err
-	}
 	if f.followRollouts {
 		if err := followRollouts(latcher, cfg, opts.namespace()); err != nil {
 			return err
@@ -264,6 +268,18 @@ func printOutcome(opts *globalOptions, remote, branch string, o controller.Outco
 
 // defaultStateFile keys the state by everything that makes a latch target
 // distinct, so two repos or clusters never share dwell clocks.
+// openStates opens --state-file, by default the one defaultStateFile names.
+func (f *syncFlags) openStates() (state.Store, error) {
+	path := f.stateFile
+	if path == "" {
+		var err error
+		if path, err = defaultStateFile(f); err != nil {
+			return nil, err
+		}
+	}
+	return state.OpenFile(path)
+}
+
 func defaultStateFile(f *syncFlags) (string, error) {
 	base := os.Getenv("XDG_STATE_HOME")
 	if base == "" {
