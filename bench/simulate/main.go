@@ -32,6 +32,8 @@ import (
 
 	"github.com/latch-gitops/latch/bench/internal/benchdoc"
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/safefile"
+	"github.com/latch-gitops/latch/internal/simplot"
 	"github.com/latch-gitops/latch/internal/simulate"
 )
 
@@ -86,6 +88,10 @@ type row struct {
 	latched      simulate.Summary
 	optimum      simulate.Optimum
 	optimumTime  time.Duration
+	// observed and declared are kept for the real traces' pictures.
+	observed, declared []int64
+	// picture is the file name of its plot beside the doc ("" for none).
+	picture string
 }
 
 // optimumCell renders the optimum's bracket: one number when exact.
@@ -182,6 +188,9 @@ func run(docPath, shared string, check bool) error {
 		}
 	}
 
+	if err := drawPictures(rows, filepath.Dir(docPath)); err != nil {
+		return err
+	}
 	text := render(rows, notes)
 	fmt.Print(text)
 	if err := benchdoc.RewriteSection(docPath, section, text); err != nil {
@@ -229,6 +238,9 @@ func measure(set, name, source string, observed []int64) (row, error) {
 		return row{}, fmt.Errorf("%s: %w", name, err)
 	}
 	r.optimum, r.optimumTime = opt, time.Since(began)
+	if set == setReal {
+		r.observed, r.declared = observed, latched
+	}
 	fmt.Fprintf(os.Stderr, "%s: optimum [%d, %d] over %d levels in %v\n", name, opt.Lower, opt.Upper, opt.Levels, r.optimumTime.Round(time.Millisecond))
 	return r, nil
 }
@@ -270,6 +282,11 @@ func render(rows []row, notes []string) string {
 				r.latched.Coverage, r.latched.Overprovision, r.latched.MaxDeclared, r.optimumCell(), r.latchOverOptimum(), goal)
 		}
 	}
+	for _, r := range rows {
+		if r.picture != "" {
+			fmt.Fprintf(&b, "\n`%s` with the default policy: observed replicas (band), latch's declared value and each commit, the offline optimum and the coverage floor (`latch simulate --trace … --optimum --plot %s`):\n\n![%s](%s)\n", r.name, r.picture, r.name, r.picture)
+		}
+	}
 	b.WriteString("\nBaseline coverage and overprovision, for comparison:\n\n| shape | set | coverage | overprovision | max declared |\n| --- | --- | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %.4f | %.3f | %d |\n", r.name, r.set, r.baseline.Coverage, r.baseline.Overprovision, r.baseline.MaxDeclared)
@@ -285,6 +302,29 @@ func render(rows []row, notes []string) string {
 	}
 	b.WriteString(endMarker + "\n")
 	return b.String()
+}
+
+// pictured are the rows drawn beside the doc: the real replica traces.
+var pictured = map[string]bool{"nasa-1995": true, "worldcup-1998": true}
+
+// drawPictures writes simulate-NAME.svg into dir for each pictured row
+// (atomically, as latch simulate --plot does) and names it on the row.
+func drawPictures(rows []row, dir string) error {
+	for i := range rows {
+		r := &rows[i]
+		if !pictured[r.name] || r.observed == nil {
+			continue
+		}
+		svg, err := simplot.Render(simplot.Input{Title: r.source, Observed: r.observed, Declared: r.declared, Optimum: r.optimum.Declared, Step: step}, "svg")
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
+		}
+		r.picture = "simulate-" + r.name + ".svg"
+		if err := safefile.WriteFile(filepath.Join(dir, r.picture), svg, 0o644); err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
+		}
+	}
+	return nil
 }
 
 // readTrace reads the replica trace at path (readReplicas). When the file is

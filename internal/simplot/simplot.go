@@ -128,6 +128,11 @@ func Render(in Input, format string) ([]byte, error) {
 	band.LineStyle.Width = 0 // filled only: stroking its long outline is slow in PNG
 	p.Add(band)
 	p.Legend.Add("observed (lowest to highest per column)", band)
+	// The band's upper edge stroked thin as well: a peak of a few samples
+	// is one column wide, too thin for the fill alone to show.
+	if err := addLine(p, "", observed[:len(observed)/2], observedColour, 0.6, nil, plotter.NoStep); err != nil {
+		return nil, err
+	}
 	if err := addLine(p, "coverage floor (⌈observed/2⌉)", floor, floorColour, 0.6, []vg.Length{vg.Points(2), vg.Points(2)}, plotter.NoStep); err != nil {
 		return nil, err
 	}
@@ -230,7 +235,7 @@ func addLine(p *plot.Plot, name string, xys plotter.XYs, c color.Color, width fl
 		l.LineStyle.Dashes = dashes
 		l.StepStyle = step
 		p.Add(l)
-		if from == 0 {
+		if from == 0 && name != "" {
 			p.Legend.Add(name, l)
 		}
 	}
