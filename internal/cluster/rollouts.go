@@ -134,12 +134,13 @@ func listPaged[L pagedList](ctx context.Context, reader client.Reader, namespace
 	}
 }
 
-// trimDeployment copies what DeploymentRollout and unsettled read.
+// trimDeployment copies what DeploymentRollout and unsettled read: the
+// status as Strip keeps it, so the live and the cached paths see the same.
 func trimDeployment(d *appsv1.Deployment) appsv1.Deployment {
 	return appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, Generation: d.Generation},
 		Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas, Paused: d.Spec.Paused},
-		Status:     d.Status,
+		Status:     stripDeploymentStatus(d.Status),
 	}
 }
 
