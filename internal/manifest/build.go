@@ -29,11 +29,19 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 
 	b := &builder{loader: l, fields: opts.Fields}
 	rendered, reached, inKustDir := b.renderKustomizations(walked)
-	var all []*object
-	all = append(all, rendered...)
-	l.eachPlainDoc(walked.files, reached, inKustDir, func(src textSource, doc *yaml.Node) {
-		all = append(all, b.objectsFromDoc(src, doc)...)
+	plain := make([][]*object, len(walked.files))
+	markers := l.streamPlain(walked.files, reached, inKustDir, func(i int, f *parsedFile) {
+		if !f.ok {
+			return
+		}
+		for _, doc := range f.docs {
+			plain[i] = append(plain[i], b.objectsFromDoc(f.src, doc)...)
+		}
 	})
+	all := rendered
+	for _, objs := range plain {
+		all = append(all, objs...)
+	}
 
 	idx := &Index{
 		root:     l.root.Dir(),
@@ -84,21 +92,11 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 				len(hs), tid.Kind, tid.Namespace, tid.Name, strings.Join(places, "; "))
 		}
 	}
-	var rels []string
-	for rel, f := range l.files {
-		if f.ok {
-			rels = append(rels, rel)
-		}
-	}
-	sort.Strings(rels)
-	for _, rel := range rels {
-		f := l.files[rel]
-		for _, m := range scanMarkers(f, l) {
-			k := markerKey{id: m.ref.Key(), field: m.field}
-			idx.markers[k] = append(idx.markers[k], m)
-			if m.decl.err == nil {
-				use(m.decl.loc, m.ref, m.field)
-			}
+	for _, m := range markers {
+		k := markerKey{id: m.ref.Key(), field: m.field}
+		idx.markers[k] = append(idx.markers[k], m)
+		if m.decl.err == nil {
+			use(m.decl.loc, m.ref, m.field)
 		}
 	}
 	idx.Problems = l.problems

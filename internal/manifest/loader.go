@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -186,29 +187,9 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// loadAll parses files on all cores; each file is parsed once.
-func (l *loader) loadAll(files []string) {
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for rel := range work {
-				l.get(rel)
-			}
-		}()
-	}
-	for _, f := range files {
-		work <- f
-	}
-	close(work)
-	wg.Wait()
-}
-
-// loadCheckout opens the checkout at root (openCheckout), walks the folder
-// sub and loads every file found there; maxBytes 0 is DefaultMaxFileBytes.
-// The caller closes the loader.
+// loadCheckout opens the checkout at root (openCheckout) and walks the
+// folder sub; files are read when a kustomization or streamPlain needs
+// them. maxBytes 0 is DefaultMaxFileBytes. The caller closes the loader.
 func loadCheckout(root, sub string, maxBytes int64) (*loader, walkResult, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxFileBytes
@@ -217,28 +198,78 @@ func loadCheckout(root, sub string, maxBytes int64) (*loader, walkResult, error)
 	if err != nil {
 		return nil, walkResult{}, err
 	}
-	walked := l.walk(start)
-	l.loadAll(walked.files)
-	return l, walked, nil
+	return l, l.walk(start), nil
 }
 
-// eachPlainDoc calls f on each document of the files that no kustomization
-// renders (reached) or sits beside (a folder in inKustDir): files a
-// kustomization reaches belong to its rendering, and files beside a
-// kustomization that it does not list are not applied.
-func (l *loader) eachPlainDoc(files []string, reached, inKustDir map[string]bool, f func(textSource, *yaml.Node)) {
-	for _, rel := range files {
-		if reached[rel] || inKustDir[path.Dir(rel)] {
-			continue
-		}
-		file := l.get(rel)
-		if !file.ok {
-			continue
-		}
-		for _, doc := range file.docs {
-			f(file.src, doc)
+// cached is the file a kustomization already read, or nil.
+func (l *loader) cached(rel string) *parsedFile {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.files[rel]
+}
+
+// streamPlain reads every walked file once, on all cores, after the
+// kustomizations are rendered. Each plain file (no kustomization reached
+// it and none sits beside it) goes to visit(i, f), i its index in files,
+// concurrently for distinct i; f.ok is false for a file that is already a
+// Problem. A file no kustomization read is parsed, visited, scanned for
+// "$latch" markers and then let go, so the YAML trees of a large repository
+// never live at once: parsing every file up front put the first pass at
+// 10,000 Deployments above the chart's memory limit (issue 9). It returns
+// the markers of every readable file, those kustomizations read included,
+// in file order.
+func (l *loader) streamPlain(files []string, reached, inKustDir map[string]bool, visit func(i int, f *parsedFile)) []markerDecl {
+	streamed := make([][]markerDecl, len(files))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				rel := files[i]
+				f := l.cached(rel)
+				own := f == nil
+				if own {
+					f = l.read(rel)
+				}
+				if !reached[rel] && !inKustDir[path.Dir(rel)] {
+					visit(i, f)
+				}
+				if own && f.ok {
+					streamed[i] = scanMarkers(f, l)
+				}
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
+	// Markers in file order: the streamed files' and the kept files'.
+	byRel := map[string][]markerDecl{}
+	for i, ms := range streamed {
+		if len(ms) > 0 {
+			byRel[files[i]] = ms
 		}
 	}
+	for rel, f := range l.files {
+		if f.ok {
+			byRel[rel] = scanMarkers(f, l)
+		}
+	}
+	rels := make([]string, 0, len(byRel))
+	for rel := range byRel {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	var out []markerDecl
+	for _, rel := range rels {
+		out = append(out, byRel[rel]...)
+	}
+	return out
 }
 
 // openCheckout opens the checkout at root through its guard and resolves

@@ -183,10 +183,19 @@ func Render(root string, opts RenderOptions) (*Rendering, error) {
 	for dir := range kusts {
 		inKustDir[dir] = true
 	}
-	l.eachPlainDoc(walked.files, reached, inKustDir, func(src textSource, doc *yaml.Node) {
-		out = append(out, declaredFromDoc(l, src, doc)...)
+	plain := make([][]*Declared, len(walked.files))
+	markers := l.streamPlain(walked.files, reached, inKustDir, func(i int, f *parsedFile) {
+		if !f.ok {
+			return
+		}
+		for _, doc := range f.docs {
+			plain[i] = append(plain[i], declaredFromDoc(l, f.src, doc)...)
+		}
 	})
-	out = append(out, markerObjects(l, out)...)
+	for _, objs := range plain {
+		out = append(out, objs...)
+	}
+	out = append(out, markerObjects(markers, out)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Ref.String(), out[j].Ref.String()
 		if a != b {
@@ -352,49 +361,40 @@ func normalizeValue(v any) any {
 // markerObjects returns the objects that only "$latch" markers declare
 // (Helm values): each with its identity and the marked integer fields.
 // A marker on an object the checkout renders whole adds nothing here.
-func markerObjects(l *loader, whole []*Declared) []*Declared {
+func markerObjects(markers []markerDecl, whole []*Declared) []*Declared {
 	have := map[objectid.Key]bool{}
 	for _, d := range whole {
 		have[d.Ref.Key()] = true
 	}
-	var rels []string
-	for rel, f := range l.files {
-		if f.ok {
-			rels = append(rels, rel)
-		}
-	}
-	sort.Strings(rels)
 	byID := map[objectid.Key]*Declared{}
 	var out []*Declared
-	for _, rel := range rels {
-		for _, m := range scanMarkers(l.files[rel], l) {
-			if have[m.ref.Key()] || m.decl.err != nil {
-				continue
-			}
-			n, err := strconv.ParseInt(m.decl.loc.Value, 10, 64)
-			if err != nil {
-				continue
-			}
-			d := byID[m.ref.Key()]
-			if d == nil {
-				meta := map[string]any{"name": m.ref.Name}
-				if m.ref.Namespace != "" {
-					meta["namespace"] = m.ref.Namespace
-				}
-				d = &Declared{
-					Ref:     m.ref,
-					Object:  map[string]any{"apiVersion": m.ref.APIVersion(), "kind": m.ref.Kind, "metadata": meta},
-					Origin:  Position{File: m.decl.loc.File, Line: m.decl.loc.Line},
-					Partial: true,
-					Fields:  map[string]Position{},
-				}
-				byID[m.ref.Key()] = d
-				out = append(out, d)
-			}
-			parts := strings.Split(m.field, ".")
-			objtree.Set(d.Object, n, parts...)
-			d.Fields[FieldKey(stringParts(parts)...)] = Position{File: m.decl.loc.File, Line: m.decl.loc.Line, Column: m.decl.loc.Column}
+	for _, m := range markers {
+		if have[m.ref.Key()] || m.decl.err != nil {
+			continue
 		}
+		n, err := strconv.ParseInt(m.decl.loc.Value, 10, 64)
+		if err != nil {
+			continue
+		}
+		d := byID[m.ref.Key()]
+		if d == nil {
+			meta := map[string]any{"name": m.ref.Name}
+			if m.ref.Namespace != "" {
+				meta["namespace"] = m.ref.Namespace
+			}
+			d = &Declared{
+				Ref:     m.ref,
+				Object:  map[string]any{"apiVersion": m.ref.APIVersion(), "kind": m.ref.Kind, "metadata": meta},
+				Origin:  Position{File: m.decl.loc.File, Line: m.decl.loc.Line},
+				Partial: true,
+				Fields:  map[string]Position{},
+			}
+			byID[m.ref.Key()] = d
+			out = append(out, d)
+		}
+		parts := strings.Split(m.field, ".")
+		objtree.Set(d.Object, n, parts...)
+		d.Fields[FieldKey(stringParts(parts)...)] = Position{File: m.decl.loc.File, Line: m.decl.loc.Line, Column: m.decl.loc.Column}
 	}
 	return out
 }
