@@ -29,19 +29,8 @@ func BuildIndex(root string, opts IndexOptions) (*Index, error) {
 
 	b := &builder{loader: l, fields: opts.Fields}
 	rendered, reached, inKustDir := b.renderKustomizations(walked)
-	plain := make([][]*object, len(walked.files))
-	markers := l.streamPlain(walked.files, reached, inKustDir, func(i int, f *parsedFile) {
-		if !f.ok {
-			return
-		}
-		for _, doc := range f.docs {
-			plain[i] = append(plain[i], b.objectsFromDoc(f.src, doc)...)
-		}
-	})
-	all := rendered
-	for _, objs := range plain {
-		all = append(all, objs...)
-	}
+	plain, markers := plainObjects(l, walked.files, reached, inKustDir, b.objectsFromDoc)
+	all := append(rendered, plain...)
 
 	idx := &Index{
 		root:     l.root.Dir(),

@@ -208,16 +208,36 @@ func (l *loader) cached(rel string) *parsedFile {
 	return l.files[rel]
 }
 
-// streamPlain reads every walked file once, on all cores, after the
-// kustomizations are rendered. Each plain file (no kustomization reached
-// it and none sits beside it) goes to visit(i, f), i its index in files,
-// concurrently for distinct i; f.ok is false for a file that is already a
-// Problem. A file no kustomization read is parsed, visited, scanned for
-// "$latch" markers and then let go, so the YAML trees of a large repository
-// never live at once: parsing every file up front put the first pass at
-// 10,000 Deployments above the chart's memory limit (issue 9). It returns
-// the markers of every readable file, those kustomizations read included,
-// in file order.
+// plainObjects reads every walked file once, on all cores, after the
+// kustomizations are rendered, and returns what fromDoc makes of each
+// document of the plain files (those no kustomization reached and none sits
+// beside), in file order. A file no kustomization read is parsed, turned
+// into objects, scanned for "$latch" markers and then let go, so the YAML
+// trees of a large repository never live at once: parsing every file up
+// front put the first pass at 10,000 Deployments above the chart's memory
+// limit (issue 9). fromDoc runs concurrently for documents of different
+// files. It also returns the markers of every readable file, those
+// kustomizations read included, in file order.
+func plainObjects[T any](l *loader, files []string, reached, inKustDir map[string]bool, fromDoc func(textSource, *yaml.Node) []T) ([]T, []markerDecl) {
+	objects := make([][]T, len(files))
+	markers := l.streamPlain(files, reached, inKustDir, func(i int, f *parsedFile) {
+		if !f.ok {
+			return
+		}
+		for _, doc := range f.docs {
+			objects[i] = append(objects[i], fromDoc(f.src, doc)...)
+		}
+	})
+	var out []T
+	for _, objs := range objects {
+		out = append(out, objs...)
+	}
+	return out, markers
+}
+
+// streamPlain is plainObjects' reading: it hands each plain file to
+// visit(i, f), i its index in files, concurrently for distinct i (f.ok is
+// false for a file that is already a Problem), and returns the markers.
 func (l *loader) streamPlain(files []string, reached, inKustDir map[string]bool, visit func(i int, f *parsedFile)) []markerDecl {
 	streamed := make([][]markerDecl, len(files))
 	work := make(chan int)

@@ -183,18 +183,10 @@ func Render(root string, opts RenderOptions) (*Rendering, error) {
 	for dir := range kusts {
 		inKustDir[dir] = true
 	}
-	plain := make([][]*Declared, len(walked.files))
-	markers := l.streamPlain(walked.files, reached, inKustDir, func(i int, f *parsedFile) {
-		if !f.ok {
-			return
-		}
-		for _, doc := range f.docs {
-			plain[i] = append(plain[i], declaredFromDoc(l, f.src, doc)...)
-		}
+	plain, markers := plainObjects(l, walked.files, reached, inKustDir, func(src textSource, doc *yaml.Node) []*Declared {
+		return declaredFromDoc(l, src, doc)
 	})
-	for _, objs := range plain {
-		out = append(out, objs...)
-	}
+	out = append(out, plain...)
 	out = append(out, markerObjects(markers, out)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Ref.String(), out[j].Ref.String()
