@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +27,9 @@ for every Deployment and StatefulSet, and every kind with a /scale
 subresource latch.yaml latches: its mode in latch.yaml, the scale it runs
 at, the value git declares, the value a latch pass starting now would declare
 (a running controller may still be waiting out a dwell), the bounds, the last
-latch commit that touched it, and why it cannot be latched (not found in git,
+latch commit that touched it, a rollout in flight (or not finished in
+git's record: failed, held by latch restore) with its progress and health
+now and the milestone and health its record latched, and why it cannot be latched (not found in git,
 declared twice, …). It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,6 +50,9 @@ declared twice, …). It changes nothing.`,
 				return err
 			}
 			defer closeRepo()
+			if err := followRollouts(latcher, cfg, opts.namespace()); err != nil {
+				return err
+			}
 			workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)
 			if err != nil {
 				return err
@@ -68,7 +74,7 @@ declared twice, …). It changes nothing.`,
 
 func printStatus(opts *globalOptions, statuses []controller.WorkloadStatus) error {
 	tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tWORKLOAD\tMODE\tOBSERVED\tGIT\tLATCH NOW\tBOUNDS\tLAST LATCH\tPR\tPROBLEM")
+	fmt.Fprintln(tw, "KIND\tWORKLOAD\tMODE\tOBSERVED\tGIT\tLATCH NOW\tBOUNDS\tLAST LATCH\tPR\tROLLOUT\tPROBLEM")
 	dash := func(v int64) string {
 		if v == 0 {
 			return "-"
@@ -86,8 +92,47 @@ func printStatus(opts *globalOptions, statuses []controller.WorkloadStatus) erro
 		if s.PR != nil {
 			pr = "#" + strconv.Itoa(s.PR.Number)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Kind, s.NamespacedName(), s.Mode, s.Observed, dash(s.Declared), dash(s.Target),
-			orDash(s.Bounds), orDash(s.LastLatch), pr, orDash(s.Error))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Kind, s.NamespacedName(), s.Mode, s.Observed, dash(s.Declared), dash(s.Target),
+			orDash(s.Bounds), orDash(s.LastLatch), pr, rolloutCell(s.Rollout), orDash(s.Error))
 	}
 	return tw.Flush()
+}
+
+// rolloutCell is the ROLLOUT column: the rollout now (short revision,
+// percent updated and available, health), then what git's record latched
+// ("-" when nothing is in flight and no record is unfinished).
+func rolloutCell(r *controller.RolloutStatus) string {
+	if r == nil {
+		return "-"
+	}
+	var parts []string
+	if r.InFlight {
+		parts = append(parts, fmt.Sprintf("%s %d%% %s", shortRevision(r.Revision), r.Percent, r.Health))
+	} else {
+		parts = append(parts, "not in flight")
+	}
+	if rec := r.Recorded; rec != nil {
+		git := fmt.Sprintf("git: %d%% %s", rec.Milestone, rec.Health)
+		if rec.Revision != "" && rec.Revision != r.Revision {
+			git = fmt.Sprintf("git: %s %d%% %s", shortRevision(rec.Revision), rec.Milestone, rec.Health)
+		}
+		if rec.Held {
+			git += ", held at last good"
+		}
+		parts = append(parts, git)
+	} else {
+		parts = append(parts, "git: no record")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// shortRevision keeps a pod-template hash readable in a table.
+func shortRevision(rev string) string {
+	if rev == "" {
+		return "?"
+	}
+	if len(rev) > 10 {
+		return rev[:10]
+	}
+	return rev
 }

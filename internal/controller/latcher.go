@@ -74,6 +74,9 @@ type WorkloadStatus struct {
 	Suspicious []string `json:"suspicious,omitempty"`
 	// PR is latch's open pull request for the workload (status only).
 	PR *PRRef `json:"pr,omitempty"`
+	// Rollout is the workload's rollout in flight or its unfinished record
+	// in git (status only, when the latcher follows rollouts).
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
 }
 
 // Outcome is what Sync did.
@@ -199,6 +202,7 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 			statuses[i].LastLatch = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
 		}
 	}
+	l.statusRollouts(ctx, statuses, now)
 	if err := l.openPRs(ctx, statuses); err != nil {
 		// The rest of the status stands without the PR column.
 		l.logger().Warn("status without latch's open PRs", "error", err)

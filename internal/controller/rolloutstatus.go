@@ -1,0 +1,89 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/rollout"
+	"github.com/latch-gitops/latch/internal/rolloutrecord"
+)
+
+// RolloutStatus is a workload's rollout as latch status shows it: what the
+// cluster runs now, and what git's record (.latch/rollouts/) says a restore
+// would go by.
+type RolloutStatus struct {
+	// InFlight: a new version is being rolled out now.
+	InFlight bool   `json:"inFlight"`
+	Revision string `json:"revision,omitempty"`
+	// Percent is the share of desired replicas updated and available on
+	// the new version now.
+	Percent int            `json:"percent"`
+	Health  rollout.Health `json:"health,omitempty"`
+	Reason  string         `json:"reason,omitempty"`
+	// Recorded is the record in git (nil: none).
+	Recorded *RecordedRollout `json:"recorded,omitempty"`
+}
+
+// RecordedRollout is the latched part of a rollout: its record in git.
+type RecordedRollout struct {
+	File      string         `json:"file"`
+	Revision  string         `json:"revision,omitempty"`
+	Milestone int            `json:"milestone"`
+	Health    rollout.Health `json:"health"`
+	Reason    string         `json:"reason,omitempty"`
+	Complete  bool           `json:"complete,omitempty"`
+	Held      bool           `json:"held,omitempty"`
+}
+
+// rolloutStatuses sets each status's Rollout from the observed rollouts
+// and the records at the head: a workload gets one while a rollout is in
+// flight or while its record is not complete (a record held by latch
+// restore, a failed one), so the column names only what a restore would
+// treat specially. It decides nothing else and reads nothing.
+func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, records *rolloutrecord.Set, o rollout.Options) {
+	live := make(map[objectid.Key]rollout.Assessment, len(rollouts))
+	for _, r := range rollouts {
+		live[r.Key()] = rollout.Assess(r.Snapshot, o)
+	}
+	for i := range statuses {
+		key := statuses[i].Key()
+		a, observed := live[key]
+		rec := records.Get(statuses[i].Ref)
+		if !a.InFlight && (rec == nil || rec.Complete) {
+			continue
+		}
+		st := &RolloutStatus{}
+		if observed {
+			st.InFlight, st.Revision, st.Percent, st.Health, st.Reason = a.InFlight, a.Revision, a.Percent, a.Health, a.Reason
+		}
+		if rec != nil {
+			st.Recorded = &RecordedRollout{File: records.Files[key], Revision: rec.Current.Revision, Milestone: rec.Milestone,
+				Health: rec.Health, Reason: rec.Reason, Complete: rec.Complete, Held: rec.Held}
+		}
+		statuses[i].Rollout = st
+	}
+}
+
+// statusRollouts fills the rollout column of Status when the latcher
+// follows rollouts. Neither a failed observation nor unreadable records
+// stop the status: they are logged, and the column stays empty.
+func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus, now time.Time) {
+	if l.Rollouts == nil {
+		return
+	}
+	rollouts, err := l.Rollouts(ctx, now)
+	if err != nil {
+		l.logger().Warn("status without rollouts", "error", err)
+		return
+	}
+	records, broken, err := rolloutrecord.Load(l.Repo.Dir())
+	if err != nil {
+		l.logger().Warn("status without rollout records", "error", err)
+	}
+	for _, e := range broken {
+		l.logger().Warn("rollout record not read", "problem", e.Error())
+	}
+	rolloutStatuses(statuses, rollouts, records, l.RolloutOptions)
+}

@@ -1,0 +1,63 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/rollout"
+	"github.com/latch-gitops/latch/internal/rolloutrecord"
+)
+
+func TestRolloutStatuses(t *testing.T) {
+	at := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	ref := func(name string) objectid.Ref {
+		return objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: name}
+	}
+	// web: 8 of 10 on the new version, half-way rollout with old pods left.
+	inFlight := rollout.Snapshot{Kind: rollout.KindDeployment, Desired: 10, Revision: "7d9f8c6b5a", NewReplicas: 8, NewReady: 8,
+		NewAvailable: 8, OldReplicas: 2, At: at}
+	// api: finished.
+	done := rollout.Snapshot{Kind: rollout.KindDeployment, Desired: 4, Revision: "55aa", NewReplicas: 4, NewReady: 4, NewAvailable: 4, At: at}
+	records := &rolloutrecord.Set{
+		Records: map[objectid.Key]*rolloutrecord.Record{
+			ref("web").Key(): {Object: ref("web"), Current: rolloutrecord.Version{Revision: "7d9f8c6b5a"}, Milestone: 75, Health: rollout.Healthy},
+			ref("api").Key(): {Object: ref("api"), Current: rolloutrecord.Version{Revision: "55aa"}, Milestone: 100, Health: rollout.Healthy, Complete: true},
+			ref("pay").Key(): {Object: ref("pay"), Current: rolloutrecord.Version{Revision: "bad1"}, Milestone: 0, Health: rollout.Failed,
+				Reason: "progress deadline exceeded", Held: true},
+		},
+		Files: map[objectid.Key]string{ref("web").Key(): ".latch/rollouts/shop/deployment-web.md",
+			ref("pay").Key(): ".latch/rollouts/shop/deployment-pay.md"},
+	}
+	statuses := []WorkloadStatus{{Ref: ref("web")}, {Ref: ref("api")}, {Ref: ref("pay")}, {Ref: ref("new")}}
+	rollouts := []cluster.Rollout{{Ref: ref("web"), Snapshot: inFlight}, {Ref: ref("api"), Snapshot: done},
+		{Ref: ref("pay"), Snapshot: rollout.Snapshot{Kind: rollout.KindDeployment, Desired: 4, Revision: "old1", NewReplicas: 4,
+			NewReady: 4, NewAvailable: 4, At: at}},
+		{Ref: ref("new"), Snapshot: rollout.Snapshot{Kind: rollout.KindDeployment, Desired: 4, Revision: "n3w", NewReplicas: 1,
+			OldReplicas: 4, At: at}}}
+	rolloutStatuses(statuses, rollouts, records, rollout.Options{})
+
+	web := statuses[0].Rollout
+	if web == nil || !web.InFlight || web.Percent != 80 || web.Health != rollout.Healthy || web.Recorded == nil ||
+		web.Recorded.Milestone != 75 || web.Recorded.File != ".latch/rollouts/shop/deployment-web.md" {
+		t.Errorf("web (in flight at 80 %%, recorded at 75): %+v", web)
+	}
+	if statuses[1].Rollout != nil {
+		t.Errorf("api (finished, record complete) gets no rollout: %+v", statuses[1].Rollout)
+	}
+	pay := statuses[2].Rollout
+	if pay == nil || pay.InFlight || pay.Recorded == nil || !pay.Recorded.Held || pay.Recorded.Health != rollout.Failed || pay.Recorded.Revision != "bad1" {
+		t.Errorf("pay (not in flight, record held after a failure): %+v", pay)
+	}
+	fresh := statuses[3].Rollout
+	if fresh == nil || !fresh.InFlight || fresh.Recorded != nil || fresh.Percent != 0 {
+		t.Errorf("new (in flight, no record yet): %+v", fresh)
+	}
+	// No records at all (a repo without .latch/): only the live part.
+	statuses = []WorkloadStatus{{Ref: ref("web")}}
+	rolloutStatuses(statuses, rollouts[:1], nil, rollout.Options{})
+	if r := statuses[0].Rollout; r == nil || r.Recorded != nil || r.Percent != 80 {
+		t.Errorf("web without records: %+v", r)
+	}
+}
