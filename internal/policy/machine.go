@@ -31,6 +31,15 @@ type State struct {
 	// Extreme is, since Since, the highest observed value for a pending move
 	// down and the lowest for a pending move up: the value that has held.
 	Extreme int64 `json:"extreme,omitempty"`
+	// Held counts, for a pending move down with the window on, the capacity
+	// each observation above the floor needed (⌈observed/2⌉) during the
+	// wait, in the window's bins: the distribution the move's target is
+	// read from, so one noise peak does not set it.
+	Held []BinCount `json:"held,omitempty"`
+	// Window summarises the last Params.Window of observations against the
+	// values declared for them (at most windowBuckets buckets): how much of
+	// the coverage and over-provisioning budgets was spent lately.
+	Window []Bucket `json:"window,omitempty"`
 }
 
 // Resume returns the state of a workload whose declared value in git is
@@ -96,11 +105,20 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 	if err := p.Validate(); err != nil {
 		return s, Decision{Declared: s.Declared, Reason: "policy not applied: " + err.Error()}
 	}
-	l, _ := newRungs(p.Ladder) // validated above
 	if observed < 0 {
 		observed = 0
 	}
 	b := newBounds(p.Min, p.Max, min, max)
+	w := s.totals()
+	out, d := step(p, s, w, b, now, observed)
+	out.Window = s.Window
+	return out.record(p, now, observed, d.Declared, b.lo), d
+}
+
+// step is Step's decision, given the window's totals before this sample;
+// the State it returns carries no window (Step records it).
+func step(p Params, s State, w window, b bounds, now time.Time, observed int64) (State, Decision) {
+	l, _ := newRungs(p.Ladder) // validated by Step
 	target := func(x int64) int64 {
 		return b.clamp(maxInt(l.round(x), l.ceilLevel(MinSafe(x))))
 	}
@@ -153,9 +171,13 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 		var d int64
 		var why string
 		switch {
-		case unsafe:
+		case unsafe && !p.tolerates(w):
 			d = upTarget(observed)
 			why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared; up at once", observed, MinSafe(observed), cur)
+			if p.budgeted() {
+				why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared and %.2g%% of the last %v missed already; up at once",
+					observed, MinSafe(observed), cur, 100*w.missFraction(), p.Window)
+			}
 		case p.DwellUp == 0:
 			d = upTarget(observed)
 			why = fmt.Sprintf("observed %d is past %.4g (boundary %.4g + %g%% hysteresis); up at once", observed, upTh, upBoundary, h*100)
@@ -165,8 +187,19 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 			if held < p.DwellUp {
 				return s, b.decide(before, cur, clampNote)
 			}
-			d = upTarget(s.Extreme)
+			d = maxInt(upTarget(s.Extreme), b.clamp(l.ceilLevel(MinSafe(observed))))
 			why = fmt.Sprintf("observed held above %.4g for %v (lowest %d)", upTh, roundDuration(held), s.Extreme)
+		}
+		if p.Window > 0 {
+			// Up to at least what the window needed: the level that
+			// covered all but the miss budget of the last Window (with
+			// this sample), so a daily peak is met by one move a day.
+			if need, n := quantileOf(append(s.windowHists(), []BinCount{{Bin: needBin(MinSafe(observed)), N: 1}}), p.MissBudget); n > 0 {
+				if lv := b.clamp(l.ceilLevel(int64(math.Ceil(need)))); lv > d {
+					d = lv
+					why += fmt.Sprintf(", and %.4g%% of the last %v needed at most %.0f", 100*(1-p.MissBudget), p.Window, need)
+				}
+			}
 		}
 		if d <= cur {
 			return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)
@@ -179,18 +212,24 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 	case float64(observed) < downTh && cur > b.lo:
 		s = s.track(DirDown, now, observed)
 		held := now.Sub(s.Since)
+		if observed > b.lo && p.Window > 0 {
+			s.Held = addBin(s.Held, needBin(MinSafe(observed)))
+		}
 		if held < downDwell(p.DwellDown, cur, s.Extreme, b.lo) {
 			return s, b.decide(before, cur, clampNote)
 		}
-		d := downTarget(s.Extreme)
+		d, why := downTarget(s.Extreme), ""
+		if p.Window > 0 {
+			d, why = p.budgetDown(s, w, l, b, cur, floorOf(b))
+		}
 		if d >= cur {
 			// Half of the highest value seen still needs the current level.
 			return s, b.decide(before, cur, clampNote)
 		}
 		return State{Valid: true, Declared: d}, Decision{
 			Declared: d, Changed: true,
-			Reason: fmt.Sprintf("observed held below %.4g (boundary %.4g − %g%% hysteresis) for %v (highest %d); down to %d by %s%s%s",
-				downTh, downBoundary, h*100, roundDuration(held), s.Extreme, d, p.Ladder, b.note(d, l.ceilLevel(int64(math.Ceil(float64(s.Extreme)/math.Sqrt2)))), clampNote),
+			Reason: fmt.Sprintf("observed held below %.4g (boundary %.4g − %g%% hysteresis) for %v (highest %d)%s; down to %d by %s%s%s",
+				downTh, downBoundary, h*100, roundDuration(held), s.Extreme, why, d, p.Ladder, b.note(d, l.ceilLevel(int64(math.Ceil(float64(s.Extreme)/math.Sqrt2)))), clampNote),
 		}
 	}
 	return State{Valid: true, Declared: cur}, b.decide(before, cur, clampNote)
@@ -200,7 +239,7 @@ func Step(p Params, s State, now time.Time, observed, min, max int64) (State, De
 // dwell clock when the move was not already pending (or the clock went back).
 func (s State) track(dir Direction, now time.Time, observed int64) State {
 	if s.Pending != dir || now.Before(s.Since) {
-		s.Pending, s.Since, s.Extreme = dir, now, observed
+		s.Pending, s.Since, s.Extreme, s.Held = dir, now, observed, nil
 		return s
 	}
 	if (dir == DirDown && observed > s.Extreme) || (dir == DirUp && observed < s.Extreme) {

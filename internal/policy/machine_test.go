@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +171,7 @@ func TestResume(t *testing.T) {
 func TestInvalidParamsHold(t *testing.T) {
 	st := Resume(20)
 	st2, d := Step(Params{Hysteresis: 2}, st, t0, 1000, 0, 0)
-	if d.Changed || d.Declared != 20 || st2 != st || !strings.Contains(d.Reason, "policy not applied") {
+	if d.Changed || d.Declared != 20 || !reflect.DeepEqual(st2, st) || !strings.Contains(d.Reason, "policy not applied") {
 		t.Fatalf("invalid params: %+v, state %+v", d, st2)
 	}
 }
@@ -272,7 +273,7 @@ func TestProperties(t *testing.T) {
 		if err := json.Unmarshal(data, &restored); err != nil {
 			t.Fatal(err)
 		}
-		if restored != saved {
+		if !reflect.DeepEqual(restored, saved) {
 			t.Fatalf("seed %d: JSON round trip changed the state: %+v != %+v (%s)", seed, restored, saved, data)
 		}
 		st3 := restored

@@ -29,9 +29,12 @@ import (
 //     quarter of an hour, so a ramp climbing through several levels ends in
 //     one commit; a move up that coverage needs is never delayed.
 const (
-	DefaultHysteresis = 0.5
-	DefaultDwellDown  = 4 * time.Hour
-	DefaultDwellUp    = 15 * time.Minute
+	DefaultHysteresis          = 0.5
+	DefaultDwellDown           = 4 * time.Hour
+	DefaultDwellUp             = 15 * time.Minute
+	DefaultWindow              = 24 * time.Hour
+	DefaultMissBudget          = 0.005
+	DefaultOverprovisionBudget = 0.6
 )
 
 // defaultLadder is the rounding ladder of DefaultParams.
@@ -44,6 +47,10 @@ func DefaultParams() Params {
 		Hysteresis: DefaultHysteresis,
 		DwellDown:  DefaultDwellDown,
 		DwellUp:    DefaultDwellUp,
+
+		Window:              DefaultWindow,
+		MissBudget:          DefaultMissBudget,
+		OverprovisionBudget: DefaultOverprovisionBudget,
 	}
 }
 
@@ -64,6 +71,15 @@ func (p Params) Validate() error {
 	if p.DwellUp < 0 {
 		errs = append(errs, fieldErrorf("dwellUp", "must be ≥ 0, got %v", p.DwellUp))
 	}
+	if p.Window < 0 {
+		errs = append(errs, fieldErrorf("window", "must be ≥ 0 (0 turns the budgets off), got %v", p.Window))
+	}
+	if math.IsNaN(p.MissBudget) || p.MissBudget < 0 || p.MissBudget >= 1 {
+		errs = append(errs, fieldErrorf("missBudget", "must be in [0, 1), got %v", p.MissBudget))
+	}
+	if math.IsNaN(p.OverprovisionBudget) || p.OverprovisionBudget < 0 || math.IsInf(p.OverprovisionBudget, 0) {
+		errs = append(errs, fieldErrorf("overprovisionBudget", "must be a number ≥ 0, got %v", p.OverprovisionBudget))
+	}
 	if p.Min < 0 {
 		errs = append(errs, fieldErrorf("min", "must be ≥ 0 (0 means unset), got %d", p.Min))
 	}
@@ -77,4 +93,23 @@ func (p Params) Validate() error {
 		return nil
 	}
 	return errs
+}
+
+// budgeted reports whether the window summary and a miss budget are on.
+func (p Params) budgeted() bool { return p.Window > 0 && p.MissBudget > 0 }
+
+// tolerates reports whether a move up that coverage needs may wait DwellUp:
+// the miss budget is on and the window, with this sample missed, stays
+// within it.
+func (p Params) tolerates(w window) bool {
+	return p.budgeted() && p.DwellUp > 0 && w.missFraction() <= p.MissBudget
+}
+
+// overBudget reports whether a move down may be made: the window has spent
+// more than its over-provisioning budget (always, when the budget is off).
+func (p Params) overBudget(w window) bool {
+	if p.Window <= 0 || p.OverprovisionBudget <= 0 {
+		return true
+	}
+	return w.overprovision() > p.OverprovisionBudget
 }

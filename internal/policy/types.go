@@ -51,6 +51,22 @@ type Params struct {
 	// DwellUp is how long a higher value must hold; 0 means move up at once
 	// (under-declaring is the dangerous side).
 	DwellUp time.Duration `json:"dwellUp"`
+	// Window is how far back the budget summary looks (State.Window); 0
+	// turns the budgets off: every move coverage needs is made at once and
+	// every move down waits only for its dwell.
+	Window time.Duration `json:"window,omitempty"`
+	// MissBudget is the share of the window's samples that may find the
+	// declared value below the coverage floor (⌈observed/2⌉). While the
+	// window has missed less, a move up that coverage needs waits DwellUp
+	// like any other, so an excursion shorter than DwellUp is not chased; 0
+	// makes such a move immediate.
+	MissBudget float64 `json:"missBudget,omitempty"`
+	// OverprovisionBudget is the window's over-provisioning (Σ excess /
+	// Σ need, as latch simulate measures it) the declared value may spend
+	// before a move down is made: at or under it, capacity held above the
+	// need is kept, and the commit a move down costs is saved; 0 releases as
+	// soon as the dwell down has passed.
+	OverprovisionBudget float64 `json:"overprovisionBudget,omitempty"`
 	// Min and Max bound the declared value from the policy; 0 means unset.
 	// The HPA's min/max declared in git are passed to each step and also bind.
 	Min int64 `json:"min,omitempty"`

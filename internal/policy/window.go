@@ -1,0 +1,231 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// windowBuckets is how many time buckets the window summary keeps: the
+// window is Params.Window long and each bucket a twelfth of it (two hours
+// for the default day). Memory per workload is bounded by it: at most
+// windowBuckets buckets of 32 bytes (768 bytes for a day), whatever the
+// sample rate.
+const windowBuckets = 12
+
+// Bucket summarises the observations of one stretch of the window: enough
+// to tell how much of the coverage and over-provisioning budgets the
+// declared value has spent lately, without keeping the series.
+type Bucket struct {
+	// Start is the bucket's start, in Unix seconds (a multiple of its length).
+	Start int64 `json:"start"`
+	// Samples is how many observations fell in the bucket.
+	Samples int32 `json:"n"`
+	// Missed is how many of them found the declared value below the
+	// coverage floor ⌈observed / 2⌉.
+	Missed int32 `json:"missed,omitempty"`
+	// Need is the sum of the observed values above the floor (the minimum,
+	// or 0): the replica-time needed. Samples at the floor say nothing (a
+	// monitoring gap looks like that) and are left out of Need and Excess.
+	Need float64 `json:"need,omitempty"`
+	// Excess is the sum, over the same samples, of how far the declared
+	// value stood above the observed one: the replica-time a restore would
+	// start with beyond the need.
+	Excess float64 `json:"excess,omitempty"`
+	// Hist counts the same samples by the capacity they need, ⌈observed/2⌉,
+	// in bins a quarter of an octave wide (bin k holds needs in
+	// (2^((k-1)/4), 2^(k/4)]), sorted by bin; only bins with samples are kept.
+	Hist []BinCount `json:"hist,omitempty"`
+}
+
+// BinCount is one bin of a Bucket's histogram.
+type BinCount struct {
+	Bin int16 `json:"b"`
+	N   int32 `json:"n"`
+}
+
+// binsPerOctave is the histogram's resolution: a level read from it is at
+// most 2^(1/4) ≈ 1.19× above the exact quantile.
+const binsPerOctave = 4
+
+// needBin is the bin of a need of v replicas (v ≥ 1 → bin ≥ 0).
+func needBin(v int64) int16 {
+	if v <= 1 {
+		return 0
+	}
+	k := int16(math.Ceil(binsPerOctave * math.Log2(float64(v))))
+	// Guard against rounding: v must not exceed the bin's upper edge.
+	for binEdge(k) < float64(v) {
+		k++
+	}
+	return k
+}
+
+// binEdge is the largest need bin k holds.
+func binEdge(k int16) float64 { return math.Exp2(float64(k) / binsPerOctave) }
+
+func (b *Bucket) add(bin int16) { b.Hist = addBin(b.Hist, bin) }
+
+// addBin counts one sample in bin, copying h (the caller's State keeps its own).
+func addBin(h []BinCount, bin int16) []BinCount {
+	out := make([]BinCount, len(h), len(h)+1)
+	copy(out, h)
+	i := sort.Search(len(out), func(i int) bool { return out[i].Bin >= bin })
+	if i < len(out) && out[i].Bin == bin {
+		out[i].N++
+		return out
+	}
+	out = append(out, BinCount{})
+	copy(out[i+1:], out[i:])
+	out[i] = BinCount{Bin: bin, N: 1}
+	return out
+}
+
+// quantileOf is needQuantile over a list of histograms.
+func quantileOf(hists [][]BinCount, miss float64) (float64, int64) {
+	counts := map[int16]int64{}
+	var total int64
+	for _, h := range hists {
+		for _, c := range h {
+			counts[c.Bin] += int64(c.N)
+			total += int64(c.N)
+		}
+	}
+	if total == 0 {
+		return 0, 0
+	}
+	bins := make([]int16, 0, len(counts))
+	for k := range counts {
+		bins = append(bins, k)
+	}
+	sort.Slice(bins, func(i, j int) bool { return bins[i] > bins[j] })
+	allowed := int64(miss * float64(total))
+	var above int64
+	for _, k := range bins {
+		if above+counts[k] > allowed {
+			return binEdge(k), total
+		}
+		above += counts[k]
+	}
+	return 0, total
+}
+
+// windowHists lists the histograms of the window's buckets.
+func (s State) windowHists() [][]BinCount {
+	out := make([][]BinCount, 0, len(s.Window))
+	for _, b := range s.Window {
+		out = append(out, b.Hist)
+	}
+	return out
+}
+
+// record adds one observation, with the value declared after the step, to
+// the window summary (nothing when the window is off). Buckets older than
+// the window are dropped; a clock that goes back adds to the newest bucket.
+func (s State) record(p Params, now time.Time, observed, declared, floor int64) State {
+	if p.Window <= 0 {
+		s.Window = nil
+		return s
+	}
+	length := int64(p.Window/time.Second) / windowBuckets
+	if length < 1 {
+		length = 1
+	}
+	start := now.Unix() - mod(now.Unix(), length)
+	n := len(s.Window)
+	if n == 0 || s.Window[n-1].Start < start {
+		oldest := start - length*(windowBuckets-1)
+		keep := s.Window[:0:0]
+		for _, b := range s.Window {
+			if b.Start >= oldest {
+				keep = append(keep, b)
+			}
+		}
+		s.Window = append(keep, Bucket{Start: start})
+		n = len(s.Window)
+	} else {
+		// Copy on write: the caller's State keeps its own buckets.
+		s.Window = append([]Bucket(nil), s.Window...)
+	}
+	b := &s.Window[n-1]
+	b.Samples++
+	if MinSafe(observed) > declared {
+		b.Missed++
+	}
+	if observed > floor {
+		b.Need += float64(observed)
+		b.add(needBin(MinSafe(observed)))
+		if declared > observed {
+			b.Excess += float64(declared - observed)
+		}
+	}
+	return s
+}
+
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// floorOf is the lowest value the bounds allow: samples at or below it say
+// nothing about the capacity needed.
+func floorOf(b bounds) int64 { return b.lo }
+
+// budgetDown is the target of a move down whose dwell has passed, with the
+// window on: the smallest level that would have covered all but MissBudget
+// of what the wait needed (so one noise peak does not set it), made only
+// when the window has spent its over-provisioning budget or when the whole
+// window would have been covered as well by a lower level. It returns cur
+// when neither says so, and a note for the reason.
+func (p Params) budgetDown(s State, w window, l rungs, b bounds, cur, floor int64) (int64, string) {
+	need, n := quantileOf([][]BinCount{s.Held}, p.MissBudget)
+	if n == 0 {
+		return cur, ""
+	}
+	wait := b.clamp(l.ceilLevel(int64(math.Ceil(need))))
+	if p.overBudget(w) {
+		return wait, fmt.Sprintf(", over-provisioning %.2f over the last %v (budget %.2g), %.4g%% of the wait needing at most %.0f",
+			w.overprovision(), p.Window, p.OverprovisionBudget, 100*(1-p.MissBudget), need)
+	}
+	long, _ := quantileOf(append(s.windowHists(), s.Held), p.MissBudget)
+	lv := b.clamp(l.ceilLevel(int64(math.Ceil(long))))
+	if lv < cur {
+		return maxInt(lv, wait), fmt.Sprintf(", %.4g%% of the last %v needing at most %.0f", 100*(1-p.MissBudget), p.Window, long)
+	}
+	return cur, ""
+}
+
+// window is the summary's view used by Step: totals over the buckets.
+type window struct {
+	samples, missed int64
+	need, excess    float64
+}
+
+func (s State) totals() window {
+	var w window
+	for _, b := range s.Window {
+		w.samples += int64(b.Samples)
+		w.missed += int64(b.Missed)
+		w.need += b.Need
+		w.excess += b.Excess
+	}
+	return w
+}
+
+// missFraction is the share of the window's samples (and this one, counted
+// as missed) that found the declared value below the coverage floor.
+func (w window) missFraction() float64 {
+	return float64(w.missed+1) / float64(w.samples+1)
+}
+
+// overprovision is the window's Σ excess / Σ need, as simulate measures it.
+func (w window) overprovision() float64 {
+	if w.need <= 0 {
+		return 0
+	}
+	return w.excess / w.need
+}
