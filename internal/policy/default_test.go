@@ -62,14 +62,19 @@ func TestDefaultPolicyShapes(t *testing.T) {
 	}{
 		{
 			// 35 → 140 over five minutes: 82 is the first sample needing
-			// more than 40 (half of it is 41). One move, to the smallest
-			// level at or above 82, and the rest of the ramp fits under it.
-			name:  "a 4x burst ramping up from level 40 moves once, to 100, not to 160",
+			// more than 40 (half of it is 41). The window has no history
+			// yet, so the miss is over budget and the move is at once, to
+			// the smallest level at or above 82/√2 (63); the ramp goes on
+			// and needs 100 nine samples later (the window has missed 2 of
+			// 138, still over budget). Before issue 10 the first move went
+			// straight to 100: one commit less here, but every short spike
+			// chased to twice its height.
+			name:  "a 4x burst ramping up from level 40 with no history moves at once",
 			trace: []segment{{quiet, 35, 35}, {perMin(5), 35, 140}, {perMin(25), 140, 140}, {perMin(180), 35, 35}},
-			want: []change{{0, 40}, {quiet + 8, 100},
-				// 35 of 100 used: the wait is 4h × 0.35 = 84 min; then
-				// down to the smallest level at or above 35/√2 = 24.7.
-				{quiet + perMin(30) + perMin(84), 25}},
+			want: []change{{0, 40}, {quiet + 8, 63}, {quiet + 17, 100},
+				// Down only once the window's over-provisioning passes
+				// 0.9 (the default budget): 35 of 100 from then on.
+				{760, 25}},
 		},
 		{
 			name:  "a 6x flash comes down after an hour (a quarter of the dwell)",

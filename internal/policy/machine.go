@@ -172,7 +172,7 @@ func step(p Params, s State, w window, b bounds, now time.Time, observed int64) 
 		var why string
 		switch {
 		case unsafe && !p.tolerates(w):
-			d = upTarget(observed)
+			d = downTarget(observed)
 			why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared; up at once", observed, MinSafe(observed), cur)
 			if p.budgeted() {
 				why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared and %.2g%% of the last %v missed already; up at once",

@@ -34,7 +34,7 @@ const (
 	DefaultDwellUp             = 15 * time.Minute
 	DefaultWindow              = 24 * time.Hour
 	DefaultMissBudget          = 0.005
-	DefaultOverprovisionBudget = 0.6
+	DefaultOverprovisionBudget = 0.9
 )
 
 // defaultLadder is the rounding ladder of DefaultParams.

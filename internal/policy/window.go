@@ -184,7 +184,10 @@ func floorOf(b bounds) int64 { return b.lo }
 func (p Params) budgetDown(s State, w window, l rungs, b bounds, cur, floor int64) (int64, string) {
 	need, n := quantileOf([][]BinCount{s.Held}, p.MissBudget)
 	if n == 0 {
-		return cur, ""
+		// Nothing above the floor for the whole dwell (downDwell gives a
+		// wait pinned to the floor its full length): a real drop to the
+		// minimum, not a gap, and the window's need does not count it.
+		return b.clamp(l.ceilLevel(MinSafe(s.Extreme))), fmt.Sprintf(", nothing above the floor %d", floor)
 	}
 	wait := b.clamp(l.ceilLevel(int64(math.Ceil(need))))
 	if p.overBudget(w) {

@@ -163,6 +163,10 @@ func describeLatch(p *policy.Params) string {
 		return "none"
 	}
 	s := fmt.Sprintf("rule %s, hysteresis %g, dwellDown %s, dwellUp %s", p.Ladder, p.Hysteresis, formatDuration(p.DwellDown), formatDuration(p.DwellUp))
+	// The budgets are named only when they differ from the built-in ones.
+	if d := policy.DefaultParams(); p.Window != d.Window || p.MissBudget != d.MissBudget || p.OverprovisionBudget != d.OverprovisionBudget {
+		s += fmt.Sprintf(", window %s, missBudget %g, overprovisionBudget %g", formatDuration(p.Window), p.MissBudget, p.OverprovisionBudget)
+	}
 	if p.Min > 0 {
 		s += fmt.Sprintf(", min %d", p.Min)
 	}

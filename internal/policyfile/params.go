@@ -23,6 +23,9 @@ func (p *parser) latchParams(m *mapNode, field string, base policy.Params) (poli
 	overlay(m, field, "hysteresis", sources, p.float, &out.Hysteresis)
 	overlay(m, field, "dwellDown", sources, p.duration, &out.DwellDown)
 	overlay(m, field, "dwellUp", sources, p.duration, &out.DwellUp)
+	overlay(m, field, "window", sources, p.duration, &out.Window)
+	overlay(m, field, "missBudget", sources, p.float, &out.MissBudget)
+	overlay(m, field, "overprovisionBudget", sources, p.float, &out.OverprovisionBudget)
 	overlay(m, field, "min", sources, p.int, &out.Min)
 	overlay(m, field, "max", sources, p.int, &out.Max)
 	return out, sources

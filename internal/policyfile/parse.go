@@ -46,7 +46,7 @@ var (
 	convergeKeys  = []string{"grace"}
 	ruleKeys      = []string{"name", "match", "fields", "review"}
 	matchKeys     = []string{"kinds", "namespaces", "names", "labels", "hasHPA"}
-	latchKeys     = []string{"rule", "hysteresis", "dwellDown", "dwellUp", "min", "max"}
+	latchKeys     = []string{"rule", "hysteresis", "dwellDown", "dwellUp", "window", "missBudget", "overprovisionBudget", "min", "max"}
 	fieldKeys     = append([]string{"mode"}, append(slices.Clone(latchKeys), "grace")...)
 	roundRuleKeys = []string{"kind", "step", "series"}
 )

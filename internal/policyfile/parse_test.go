@@ -88,7 +88,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key in field entry",
 			yaml: header + "  rules:\n    - name: a\n      fields:\n        spec.replicas: {mode: latch, hysterisis: 0.2}\n",
-			want: `latch.yaml:7:38: spec.rules[0].fields["spec.replicas"].hysterisis: unknown key "hysterisis"; did you mean "hysteresis"? (want one of mode, rule, hysteresis, dwellDown, dwellUp, min, max, grace)`,
+			want: `latch.yaml:7:38: spec.rules[0].fields["spec.replicas"].hysterisis: unknown key "hysterisis"; did you mean "hysteresis"? (want one of mode, rule, hysteresis, dwellDown, dwellUp, window, missBudget, overprovisionBudget, min, max, grace)`,
 		},
 		{
 			name: "unknown key in round rule",
@@ -189,6 +189,21 @@ func TestParseErrors(t *testing.T) {
 			name: "negative duration",
 			yaml: header + "  defaults:\n    latch: {dwellUp: -5m}\n",
 			want: `latch.yaml:5:22: spec.defaults.latch.dwellUp: must not be negative, got -5m`,
+		},
+		{
+			name: "miss budget out of range",
+			yaml: header + "  defaults:\n    latch: {missBudget: 1.5}\n",
+			want: `latch.yaml:5:25: spec.defaults.latch.missBudget: must be in [0, 1), got 1.5`,
+		},
+		{
+			name: "negative overprovision budget",
+			yaml: header + "  defaults:\n    latch: {overprovisionBudget: -1}\n",
+			want: `latch.yaml:5:34: spec.defaults.latch.overprovisionBudget: must be a number ≥ 0, got -1`,
+		},
+		{
+			name: "window not a duration",
+			yaml: header + "  defaults:\n    latch: {window: day}\n",
+			want: `latch.yaml:5:21: spec.defaults.latch.window: must be a duration such as 90m or 2h, got "day"`,
 		},
 		{
 			name: "invalid label selector",
@@ -351,6 +366,10 @@ func TestParseFillsDefaults(t *testing.T) {
 		DwellDown:  time.Hour,
 		DwellUp:    builtinLatchParams().DwellUp,
 		Max:        300,
+		// The budgets are not in the file: built-in.
+		Window:              builtinLatchParams().Window,
+		MissBudget:          builtinLatchParams().MissBudget,
+		OverprovisionBudget: builtinLatchParams().OverprovisionBudget,
 	}
 	if got := r.Fields["spec.replicas"]; got.Latch == nil || *got.Latch != wantLatch {
 		t.Errorf("spec.replicas latch params = %+v, want %+v", got.Latch, wantLatch)

@@ -165,10 +165,14 @@ type fieldJSON struct {
 	Hysteresis *float64       `json:"hysteresis,omitempty"`
 	DwellDown  string         `json:"dwellDown,omitempty"`
 	DwellUp    string         `json:"dwellUp,omitempty"`
-	Min        int64          `json:"min,omitempty"`
-	Max        int64          `json:"max,omitempty"`
-	Grace      string         `json:"grace,omitempty"`
-	From       string         `json:"from,omitempty"`
+	// The budgets appear only when they differ from the built-in ones.
+	Window              string   `json:"window,omitempty"`
+	MissBudget          *float64 `json:"missBudget,omitempty"`
+	OverprovisionBudget *float64 `json:"overprovisionBudget,omitempty"`
+	Min                 int64    `json:"min,omitempty"`
+	Max                 int64    `json:"max,omitempty"`
+	Grace               string   `json:"grace,omitempty"`
+	From                string   `json:"from,omitempty"`
 }
 
 func fieldView(mode policy.Mode, latch *policy.Params, grace time.Duration, from string) fieldJSON {
@@ -179,6 +183,10 @@ func fieldView(mode policy.Mode, latch *policy.Params, grace time.Duration, from
 		v.Rule, v.Hysteresis = &rule, &hysteresis
 		v.DwellDown, v.DwellUp = formatDuration(latch.DwellDown), formatDuration(latch.DwellUp)
 		v.Min, v.Max = latch.Min, latch.Max
+		if d := policy.DefaultParams(); latch.Window != d.Window || latch.MissBudget != d.MissBudget || latch.OverprovisionBudget != d.OverprovisionBudget {
+			miss, over := latch.MissBudget, latch.OverprovisionBudget
+			v.Window, v.MissBudget, v.OverprovisionBudget = formatDuration(latch.Window), &miss, &over
+		}
 	case mode == policy.ModeConverge:
 		v.Grace = formatDuration(grace)
 	}

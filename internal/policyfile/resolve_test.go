@@ -57,7 +57,7 @@ func TestResolvePrecedence(t *testing.T) {
 			name: "a later matching rule replaces the entry whole",
 			obj:  web, path: "spec.replicas", wantMode: policy.ModeLatch, wantFrom: "second",
 			// hysteresis and max are not carried over from "first".
-			wantLatch: &policy.Params{Ladder: policy.DefaultParams().Ladder, Hysteresis: policy.DefaultHysteresis, DwellDown: policy.DefaultDwellDown, DwellUp: policy.DefaultDwellUp, Min: 2},
+			wantLatch: &policy.Params{Ladder: policy.DefaultParams().Ladder, Hysteresis: policy.DefaultHysteresis, DwellDown: policy.DefaultDwellDown, DwellUp: policy.DefaultDwellUp, Window: policy.DefaultWindow, MissBudget: policy.DefaultMissBudget, OverprovisionBudget: policy.DefaultOverprovisionBudget, Min: 2},
 		},
 		{
 			name: "an earlier rule keeps the fields a later one does not set",
@@ -66,7 +66,7 @@ func TestResolvePrecedence(t *testing.T) {
 		{
 			name: "a file rule overrides a built-in rule",
 			obj:  cart, path: "spec.replicas", wantMode: policy.ModeLatch, wantFrom: "first",
-			wantLatch: &policy.Params{Ladder: policy.DefaultParams().Ladder, Hysteresis: 0.3, DwellDown: policy.DefaultDwellDown, DwellUp: policy.DefaultDwellUp, Max: 500},
+			wantLatch: &policy.Params{Ladder: policy.DefaultParams().Ladder, Hysteresis: 0.3, DwellDown: policy.DefaultDwellDown, DwellUp: policy.DefaultDwellUp, Window: policy.DefaultWindow, MissBudget: policy.DefaultMissBudget, OverprovisionBudget: policy.DefaultOverprovisionBudget, Max: 500},
 		},
 		{
 			name: "built-in rules still apply to fields the file does not name",
