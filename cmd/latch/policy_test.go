@@ -40,7 +40,7 @@ func TestPolicyCheck(t *testing.T) {
 		{
 			name:    "the example is accepted and its rules printed",
 			args:    []string{"policy", "check", "../../examples/latch.yaml"},
-			wantOut: []string{"source: ../../examples/latch.yaml", "1. builtin/pod-templates (built-in)", "3. web-tier (line ", "spec.replicas: latch (rule series 1-2-5, hysteresis 0.2, dwellDown 2h, dwellUp 15m, min 2, max 500)"},
+			wantOut: []string{"source: ../../examples/latch.yaml", "1. builtin/pod-templates (built-in)", "3. web-tier (line ", "spec.replicas: latch (rule series 1-2-5, hysteresis 0.2, dwellDown 2h, dwellUp 10m, min 2, max 500)"},
 		},
 		{
 			name:       "a broken file is an error naming file, line, column and field",
@@ -58,7 +58,7 @@ func TestPolicyCheck(t *testing.T) {
 			args: []string{"policy", "check", "../../examples/latch.yaml", "--object", "Deployment.apps/shop/web-1", "--labels", "tier=frontend,env=prod", "--hpa"},
 			wantOut: []string{"resolved for Deployment.apps/shop/web-1:\n",
 				"metadata.annotations: converge (grace 30m) from web-tier\n",
-				"spec.replicas: latch (rule series 1-2-5, hysteresis 0.2, dwellDown 2h, dwellUp 15m, min 2, max 500) from web-tier\n"},
+				"spec.replicas: latch (rule series 1-2-5, hysteresis 0.2, dwellDown 2h, dwellUp 10m, min 2, max 500) from web-tier\n"},
 		},
 		{
 			name:    "a malformed object reference",

@@ -24,7 +24,7 @@ func TestBudgets(t *testing.T) {
 			// A day at 35 (declared 40, nothing missed), then 140 for five
 			// minutes: 20 samples of the window's ~5,300 (22–24 h: twelve
 			// 2 h buckets) are missed, within the 0.5 % budget, and the
-			// spike ends before dwell up (15 min) passes.
+			// spike ends before dwell up (10 min) passes.
 			name:  "a spike within the miss budget and shorter than dwell up is not chased",
 			trace: buildTrace([]segment{{day, 35, 35}, {perMin(5), 140, 140}, {perMin(60), 35, 35}}),
 			want:  nil,

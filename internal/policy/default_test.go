@@ -86,9 +86,9 @@ func TestDefaultPolicyShapes(t *testing.T) {
 			// but under twice 40: coverage does not need it, so it waits
 			// for dwell up and declares the smallest level at or above the
 			// lowest value held.
-			name:  "a rise past the band that coverage does not need waits 15 minutes",
+			name:  "a rise past the band that coverage does not need waits dwell up (10 minutes)",
 			trace: []segment{{quiet, 35, 35}, {perMin(20), 78, 78}},
-			want:  []change{{0, 40}, {quiet + perMin(15), 100}},
+			want:  []change{{0, 40}, {quiet + perMin(10), 100}},
 		},
 		{
 			name:  "a monitoring gap at the minimum for three hours moves nothing",

@@ -31,7 +31,7 @@ import (
 const (
 	DefaultHysteresis          = 0.5
 	DefaultDwellDown           = 4 * time.Hour
-	DefaultDwellUp             = 15 * time.Minute
+	DefaultDwellUp             = 10 * time.Minute
 	DefaultWindow              = 24 * time.Hour
 	DefaultMissBudget          = 0.005
 	DefaultOverprovisionBudget = 0.9
