@@ -104,7 +104,7 @@ func measure(ctx context.Context, t testenv.T, scenarios []scenario, logf func(s
 
 func render(outs []outcome, machine string) string {
 	var b strings.Builder
-	b.WriteString("A real etcd + kube-apiserver and a git remote served over smart HTTP (git http-backend behind basic auth, on loopback) seeded with the workloads' Deployments and HPAs in up to 50 files and a latch.yaml with `dwellUp: 0s` (so a move up commits at once: this measures latch's machinery, not the dwell a policy adds on purpose). " +
+	b.WriteString("A real etcd + kube-apiserver and a git remote served over smart HTTP (git http-backend behind basic auth, on loopback) seeded with the workloads' Deployments and HPAs in up to 50 files and a latch.yaml with `dwellUp: 0s` and `window: 0s` (so a move up commits at once: this measures latch's machinery, not the dwell or budgets a policy adds on purpose). " +
 		"The real `latch run` binary (`--namespace` of the scenario, `--resync 1h`) starts; once ready, every workload is scaled once through `/scale` (field manager horizontal-pod-autoscaler) from 3 to an R5 value (16–100) at a random time within the spread (fixed seed). " +
 		"The remote's branch is read every 100 ms; a workload's latency is the time its `Latch-Object:` trailer was first seen on the remote minus the time its `/scale` update returned. Baseline: the same with few workloads, in the same run. Target: p99 ≤ window + 2 s.\n\n")
 	b.WriteString("| window | workloads | spread | commits | p50 s | p90 s | p99 s | max s | p99 − window s | target | missing |\n")

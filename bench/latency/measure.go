@@ -75,6 +75,7 @@ spec:
   defaults:
     latch:
       dwellUp: 0s
+      window: 0s
 `
 
 func (e *env) run(ctx context.Context, sc scenario) (outcome, error) {

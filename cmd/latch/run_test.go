@@ -30,6 +30,7 @@ spec:
     latch:
       dwellUp: 0s
       dwellDown: 1h
+      window: 0s
 `
 
 // buildLatch compiles this command into a temp folder.

@@ -25,7 +25,7 @@ const reviewPolicy = `apiVersion: latch.dev/v1alpha1
 kind: LatchPolicy
 spec:
   defaults:
-    latch: {dwellUp: 0s, dwellDown: 1h}
+    latch: {dwellUp: 0s, dwellDown: 1h, window: 0s}
     review: {firstLatch: false}
 `
 

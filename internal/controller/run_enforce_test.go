@@ -57,7 +57,7 @@ const enforcePolicy = `apiVersion: latch.dev/v1alpha1
 kind: LatchPolicy
 spec:
   defaults:
-    latch: {dwellDown: 3s, dwellUp: 0s}
+    latch: {dwellDown: 3s, dwellUp: 0s, window: 0s}
   rules:
     - name: labels
       fields:

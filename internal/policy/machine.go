@@ -172,9 +172,14 @@ func step(p Params, s State, w window, b bounds, now time.Time, observed int64) 
 		var why string
 		switch {
 		case unsafe && !p.tolerates(w):
-			d = downTarget(observed)
+			d = upTarget(observed)
 			why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared; up at once", observed, MinSafe(observed), cur)
-			if p.budgeted() {
+			if p.budgeted() && p.DwellUp > 0 {
+				// The budget is spent: cover this sample with a √2 margin
+				// over the floor, not twice over, so a spike's level is
+				// not held at double its height (dwellUp 0 asks for the
+				// whole observed value at once, as without the budgets).
+				d = downTarget(observed)
 				why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared and %.2g%% of the last %v missed already; up at once",
 					observed, MinSafe(observed), cur, 100*w.missFraction(), p.Window)
 			}

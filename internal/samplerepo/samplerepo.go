@@ -116,6 +116,9 @@ spec:
       # not become a commit.
       dwellDown: ` + dwellDown + `
       dwellUp: 0s
+      # The budgets need a day of history; a demo of seconds turns them
+      # off, so a move down is made once its dwell has passed.
+      window: 0s
 `
 }
 
