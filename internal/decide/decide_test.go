@@ -72,8 +72,12 @@ func TestDecide(t *testing.T) {
 			target: 10, bounds: "live HPA 1..10", edit: true},
 		{name: "clamp up to the minimum",
 			obj: object(1, "1", func(o *Object) { o.GitBounds = &Bounds{Min: 5, Max: 50} }), target: 5, bounds: "HPA 5..50", edit: true},
+		// The dwell resumes and the move is made; the target is the level
+		// covering what the wait needed (⌈10/2⌉ = 5, read from the
+		// quarter-octave bin up to 5.66): 6, where the pre-budget machine
+		// took 10 (the level at or above 10/√2).
 		{name: "stored state that matches git resumes its dwell",
-			obj: object(10, "40", withField(func(d *Declared) { s := pendingDown; d.Stored = &s })), target: 10, edit: true},
+			obj: object(10, "40", withField(func(d *Declared) { s := pendingDown; d.Stored = &s })), target: 6, edit: true},
 		{name: "git moved under the stored state: resume from git",
 			obj: object(10, "50", withField(func(d *Declared) { s := pendingDown; d.Stored = &s })), target: 50},
 		{name: "a person's edit in this round wins",

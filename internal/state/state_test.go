@@ -3,6 +3,7 @@ package state
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestFileKeepsStatesAcrossRuns(t *testing.T) {
 	if got, ok := again.Load("a"); !ok || !got.Since.Equal(pending.Since) || got.Declared != 40 || got.Pending != policy.DirDown || got.Extreme != 12 {
 		t.Errorf("a after reopening: %+v, %t", got, ok)
 	}
-	if got, ok := again.Load("b"); !ok || got != policy.Resume(3) {
+	if got, ok := again.Load("b"); !ok || !reflect.DeepEqual(got, policy.Resume(3)) {
 		t.Errorf("b after reopening (saves merge): %+v, %t", got, ok)
 	}
 }
