@@ -38,12 +38,12 @@ test: testbin fmt-check vet
 demo:
 	@hack/demo.sh
 
-# Rewrites docs/benchmarks.md; memory (~12 min) and latency (~7 min) run
+# Rewrites docs/benchmarks.md; memory (~12 min), latency (~7 min) and fleet (~8 min) run
 # the real API server and the latch binary.
 # Each benchmark writes its section even when it misses its goal (and then
 # exits non-zero); all of them run, and bench fails if any missed.
 bench: testbin
-	@status=0; for b in simulate writeback memory latency diff review restore; do \
+	@status=0; for b in simulate writeback memory latency fleet diff review restore; do \
 		$(GO) run ./bench/$$b || { echo "bench/$$b failed or missed its goal" >&2; status=1; }; \
 	done; exit $$status
 

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/latch-gitops/latch/bench/internal/remotewatch"
+	"github.com/latch-gitops/latch/bench/internal/workloadset"
+)
+
+// ladder is the climb every workload makes, one step per scale: R5 values
+// (latch's default series) each more than twice the one before, so each
+// step trips the coverage rule (⌈observed/2⌉ > declared) and latch
+// declares exactly the new value at once, whatever the dwell says. Values
+// only rise, so a workload's value names the scale that set it.
+var ladder = []int32{16, 40, 100, 250, 630, 1600, 4000, 10000, 25000, 63000, 160000, 400000, 1000000}
+
+// event is one scale of one workload.
+type event struct {
+	cluster, workload int
+	at                time.Duration
+	to                int32
+	// began and returned bound the /scale request (zero if it never ran).
+	began, returned time.Time
+}
+
+// schedule draws every workload's climb (fixed seed): the first scale at a
+// random time in [0, 2·window), then one every [2·window, 4·window) while
+// inside duration and on the ladder. Events are sorted by time.
+func schedule(cfg config) []event {
+	rng := rand.New(rand.NewPCG(cfg.seed, uint64(cfg.instances*100000+cfg.workloads)))
+	var out []event
+	gap := int64(2 * cfg.window)
+	for c := 0; c < cfg.instances; c++ {
+		for w := 0; w < cfg.workloads; w++ {
+			at := time.Duration(rng.Int64N(gap))
+			for step := 0; step < len(ladder) && at < cfg.duration; step++ {
+				out = append(out, event{cluster: c, workload: w, at: at, to: ladder[step]})
+				at += time.Duration(gap + rng.Int64N(gap))
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at < out[j].at })
+	return out
+}
+
+// churn runs the events from start: one goroutine per workload scales it
+// at each of its times, in order. It returns the /scale errors.
+func churn(ctx context.Context, client kubernetes.Interface, sets []workloadset.Set, events []event, start time.Time) []error {
+	perWorkload := map[[2]int][]int{}
+	for i, e := range events {
+		k := [2]int{e.cluster, e.workload}
+		perWorkload[k] = append(perWorkload[k], i)
+	}
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, idx := range perWorkload {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, i := range idx {
+				e := &events[i]
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Until(start.Add(e.at))):
+				}
+				began := time.Now()
+				if err := sets[e.cluster].Scale(ctx, client, e.workload, e.to); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				e.began, e.returned = began, time.Now()
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// verdict is what became of one scale on the remote.
+type verdict int
+
+const (
+	// committed: a commit carrying the workload at this value appeared
+	// after the scale.
+	committed verdict = iota
+	// superseded: no commit carried this value, but one after the scale
+	// carried a higher one (the next scale came before latch's pass; latch
+	// records the value the workload runs at, not every one it passed).
+	superseded
+	// lost: no commit after the scale carried this workload at all.
+	lost
+)
+
+// classify says what became of e given the workload's sightings on the
+// remote, and for a committed scale the latency: first seen − returned.
+func classify(e event, seen []remotewatch.Sighting) (verdict, time.Duration) {
+	if e.returned.IsZero() {
+		return lost, 0
+	}
+	later := false
+	for _, s := range seen {
+		if s.At.Before(e.began) {
+			continue
+		}
+		if s.To == int64(e.to) {
+			return committed, s.At.Sub(e.returned)
+		}
+		if s.To > int64(e.to) {
+			later = true
+		}
+	}
+	if later {
+		return superseded, 0
+	}
+	return lost, 0
+}
+
+// finals is each workload's last scale, keyed namespace/name.
+func finals(sets []workloadset.Set, events []event) map[string]event {
+	out := map[string]event{}
+	for _, e := range events {
+		if e.returned.IsZero() {
+			continue
+		}
+		out[sets[e.cluster].Key(e.workload)] = e
+	}
+	return out
+}
