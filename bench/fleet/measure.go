@@ -151,7 +151,7 @@ func measure(ctx context.Context, t testenv.T, cfg config, logf func(string, ...
 	// fixture's deadline (the test's, or a generous bound for the program).
 	last := finals(sets, events)
 	deadline := testenv.Deadline(t)
-	for time.Now().Before(deadline) && ctx.Err() == nil && !allSeen(watch, last) {
+	for time.Now().Before(deadline) && ctx.Err() == nil && watch.Err() == nil && !allSeen(watch, last) {
 		time.Sleep(cfg.poll)
 	}
 	res.settle = time.Since(start) - cfg.duration
@@ -164,6 +164,9 @@ func measure(ctx context.Context, t testenv.T, cfg config, logf func(string, ...
 	}
 	if err := watch.Stop(); err != nil {
 		return res, err
+	}
+	if n, err := watch.Failures(); n > 0 {
+		logf("%d reads of the remote failed and were retried at the next poll; the last: %v", n, err)
 	}
 	stopAll(insts)
 

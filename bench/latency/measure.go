@@ -151,7 +151,7 @@ func (e *env) run(ctx context.Context, sc scenario) (outcome, error) {
 	// Wait until every workload is in a commit, or the fixture's deadline
 	// (the test's, or a generous bound for the benchmark program).
 	deadline := testenv.Deadline(e.t)
-	for time.Now().Before(deadline) && ctx.Err() == nil && watch.Seen() < sc.n && !p.Exited() {
+	for time.Now().Before(deadline) && ctx.Err() == nil && watch.Err() == nil && watch.Seen() < sc.n && !p.Exited() {
 		time.Sleep(sc.poll)
 	}
 	if err := watch.Stop(); err != nil && ctx.Err() == nil {

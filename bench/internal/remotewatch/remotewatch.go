@@ -43,7 +43,18 @@ type Watcher struct {
 	seen                       map[string][]Sighting
 	latchCommits, otherCommits int
 	rewrites                   []string
+	// failures counts reads that failed (a git command racing a push or
+	// the auto gc receive-pack runs); lastFailure is the newest; fatal is
+	// set when reads kept failing and polling stopped.
+	failures    int
+	lastFailure error
+	fatal       error
 }
+
+// maxConsecutiveFailures is how many reads in a row may fail before the
+// watcher gives up: one failing read is a git command racing a push, a
+// hundred (10 s at 100 ms) a broken repository.
+const maxConsecutiveFailures = 100
 
 // Start begins polling the branch of the bare repository at bare every
 // poll, from base (the head before the measurement; its history is not
@@ -55,8 +66,8 @@ func Start(ctx context.Context, bare, branch, base string, poll time.Duration) *
 	return w
 }
 
-// Stop reads the branch a last time, ends polling and returns the first
-// error polling met (nil if none).
+// Stop ends polling, reads the branch a last time and returns why polling
+// stopped early or the last read's error (nil if neither).
 func (w *Watcher) Stop() error {
 	w.stop()
 	err := <-w.done
@@ -69,19 +80,47 @@ func (w *Watcher) Stop() error {
 func (w *Watcher) loop(ctx context.Context) error {
 	ticker := time.NewTicker(w.poll)
 	defer ticker.Stop()
+	consecutive := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
 		}
-		if err := w.read(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+		err := w.read(ctx)
+		if ctx.Err() != nil {
+			return nil
 		}
+		if err == nil {
+			consecutive = 0
+			continue
+		}
+		consecutive++
+		w.mu.Lock()
+		w.failures++
+		w.lastFailure = err
+		if consecutive >= maxConsecutiveFailures {
+			w.fatal = fmt.Errorf("reading the remote failed %d times in a row: %w", consecutive, err)
+			w.mu.Unlock()
+			return w.fatal
+		}
+		w.mu.Unlock()
 	}
+}
+
+// Failures is how many reads failed and were retried at the next poll, and
+// the last failure.
+func (w *Watcher) Failures() (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failures, w.lastFailure
+}
+
+// Err is non-nil once polling stopped because reads kept failing.
+func (w *Watcher) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.fatal
 }
 
 // read looks at the branch once and records its new commits.
@@ -98,18 +137,15 @@ func (w *Watcher) read(ctx context.Context) error {
 	if head == last {
 		return nil
 	}
-	rng := head
+	rng, ok := head, true
 	if last != "" {
-		ok, err := IsAncestor(ctx, w.bare, last, head)
-		if err != nil {
+		var err error
+		if ok, err = IsAncestor(ctx, w.bare, last, head); err != nil {
 			return err
 		}
 		if ok {
 			rng = last + ".." + head
 		} else {
-			w.mu.Lock()
-			w.rewrites = append(w.rewrites, last+" → "+head)
-			w.mu.Unlock()
 			rng = head + " ^" + last
 		}
 	}
@@ -117,8 +153,13 @@ func (w *Watcher) read(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	// Parse everything first: a failed read records nothing, and the next
+	// poll reads the same commits again.
+	type commit struct {
+		id      string
+		changes []evidence.Change
+	}
+	var commits []commit
 	for _, entry := range strings.Split(log, "\x00") {
 		id, msg, ok := strings.Cut(strings.TrimLeft(entry, "\n"), "\x01")
 		if !ok {
@@ -128,14 +169,22 @@ func (w *Watcher) read(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("commit %s: %w", id, err)
 		}
-		if len(changes) == 0 {
+		commits = append(commits, commit{id: id, changes: changes})
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !ok {
+		w.rewrites = append(w.rewrites, last+" → "+head)
+	}
+	for _, c := range commits {
+		if len(c.changes) == 0 {
 			w.otherCommits++
 			continue
 		}
 		w.latchCommits++
-		for _, c := range changes {
-			key := c.Object.NamespacedName()
-			w.seen[key] = append(w.seen[key], Sighting{To: c.To, At: now, Commit: id})
+		for _, ch := range c.changes {
+			key := ch.Object.NamespacedName()
+			w.seen[key] = append(w.seen[key], Sighting{To: ch.To, At: now, Commit: c.id})
 		}
 	}
 	w.last = head
