@@ -165,6 +165,11 @@ func (w *Watcher) read(ctx context.Context) error {
 		if !ok {
 			continue
 		}
+		if !strings.Contains(msg, "\n"+evidence.TrailerObject+": ") {
+			// A person's commit (or any without latch's evidence).
+			commits = append(commits, commit{id: id})
+			continue
+		}
 		_, changes, err := evidence.ParseMessage(msg)
 		if err != nil {
 			return fmt.Errorf("commit %s: %w", id, err)
