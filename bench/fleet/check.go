@@ -21,7 +21,10 @@ type result struct {
 	// remote − /scale returned); superseded scales were overtaken by the
 	// workload's next one before a pass; lost scales never showed up.
 	scales, superseded, lost int
-	latency                  []time.Duration
+	// scaleRetries are /scale requests repeated after the API server did
+	// not answer (a loaded machine).
+	scaleRetries int
+	latency      []time.Duration
 	// wrongFinal counts workloads whose value declared at the end is not
 	// their last scale (or is missing).
 	wrongFinal int

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -50,8 +51,9 @@ func schedule(cfg config) []event {
 }
 
 // churn runs the events from start: one goroutine per workload scales it
-// at each of its times, in order. It returns the /scale errors.
-func churn(ctx context.Context, client kubernetes.Interface, sets []workloadset.Set, events []event, start time.Time) []error {
+// at each of its times, in order. It returns the /scale errors (a request
+// failing until ctx ends) and adds the /scale requests repeated to retries.
+func churn(ctx context.Context, client kubernetes.Interface, sets []workloadset.Set, events []event, start time.Time, retries *int) []error {
 	perWorkload := map[[2]int][]int{}
 	for i, e := range events {
 		k := [2]int{e.cluster, e.workload}
@@ -72,7 +74,11 @@ func churn(ctx context.Context, client kubernetes.Interface, sets []workloadset.
 				case <-time.After(time.Until(start.Add(e.at))):
 				}
 				began := time.Now()
-				if err := sets[e.cluster].Scale(ctx, client, e.workload, e.to); err != nil {
+				retried, err := scaleRetrying(ctx, sets[e.cluster], client, e.workload, e.to)
+				mu.Lock()
+				*retries += retried
+				mu.Unlock()
+				if err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -84,6 +90,27 @@ func churn(ctx context.Context, client kubernetes.Interface, sets []workloadset.
 	}
 	wg.Wait()
 	return errs
+}
+
+// scaleRetrying makes one scale, trying again (1 s, 2 s, … up to 5 s apart)
+// while the API server does not answer, as the HPA controller's next
+// sync would: on a loaded machine a request may time out, and a scale
+// whose outcome is unknown would leave the expected value unknown too.
+// Setting the same replicas again is idempotent.
+func scaleRetrying(ctx context.Context, set workloadset.Set, client kubernetes.Interface, i int, to int32) (retried int, err error) {
+	wait := time.Second
+	for {
+		if err = set.Scale(ctx, client, i, to); err == nil {
+			return retried, nil
+		}
+		select {
+		case <-ctx.Done():
+			return retried, fmt.Errorf("%w (after %d retries)", err, retried)
+		case <-time.After(wait):
+		}
+		retried++
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // verdict is what became of one scale on the remote.

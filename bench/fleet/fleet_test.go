@@ -38,6 +38,7 @@ func TestFleet(t *testing.T) {
 		t.Errorf("scales %d ≠ committed %d + superseded %d + lost %d", res.scales, len(res.latency), res.superseded, res.lost)
 	}
 	text := render(res, "Machine: test.")
+	t.Logf("measured (not asserted):\n%s", text)
 	for _, want := range []string{"<!-- BEGIN fleet -->", "| 5 | 10 | 1m0s | 2s |", "| lost human commits: pushed, not reachable from the head | 0 | met |", "<!-- END fleet -->\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("section lacks %q:\n%s", want, text)

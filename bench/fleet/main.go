@@ -109,10 +109,10 @@ func render(r result, machine string) string {
 		c.instances, c.workloads, c.duration, c.window, r.scales, len(r.latency), r.superseded,
 		s.P50, s.P90, s.P99, s.Max, s.P99-c.window.Seconds(), mark(r.goalMet()))
 
-	b.WriteString("| commits landed (latch) | per instance | person commits landed | latch push retries | latch passes failed | person push retries | last scales landed after the churn |\n")
-	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	fmt.Fprintf(&b, "| %d | %.0f–%.0f | %d of %d pushed | %.0f | %.0f | %d | %.1f s |\n\n",
-		r.latchCommits, r.minCommits, r.maxCommits, r.otherCommits, r.humanPushed, r.pushRetries, r.failedPasses, r.humanRetries, r.settle.Seconds())
+	b.WriteString("| commits landed (latch) | per instance | person commits landed | latch push retries | latch passes failed | person push retries | /scale requests repeated | last scales landed after the churn |\n")
+	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "| %d | %.0f–%.0f | %d of %d pushed | %.0f | %.0f | %d | %d | %.1f s |\n\n",
+		r.latchCommits, r.minCommits, r.maxCommits, r.otherCommits, r.humanPushed, r.pushRetries, r.failedPasses, r.humanRetries, r.scaleRetries, r.settle.Seconds())
 
 	b.WriteString("| check | found | result |\n| --- | ---: | --- |\n")
 	fmt.Fprintf(&b, "| lost latches: scales never in a commit | %d | %s |\n", r.lost, mark(r.lost == 0))

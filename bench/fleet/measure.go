@@ -137,15 +137,15 @@ func measure(ctx context.Context, t testenv.T, cfg config, logf func(string, ...
 	personCtx, stopPerson := context.WithDeadline(ctx, start.Add(cfg.duration))
 	personDone := make(chan struct{})
 	go func() { defer close(personDone); human.run(personCtx) }()
-	scaleErrs := churn(ctx, client, sets, events, start)
+	scaleErrs := churn(ctx, client, sets, events, start, &res.scaleRetries)
 	<-personDone
 	stopPerson()
 	if len(scaleErrs) > 0 {
 		_ = watch.Stop()
 		return res, fmt.Errorf("%d /scale requests failed, first: %w", len(scaleErrs), scaleErrs[0])
 	}
-	logf("churn done in %v; %d person commits pushed (%d retries); waiting for the last scales' commits",
-		time.Since(start).Round(time.Second), len(human.pushed), human.retries)
+	logf("churn done in %v (%d /scale requests repeated); %d person commits pushed (%d retries); waiting for the last scales' commits",
+		time.Since(start).Round(time.Second), res.scaleRetries, len(human.pushed), human.retries)
 
 	// Wait until every workload's last value is on the remote, or the
 	// fixture's deadline (the test's, or a generous bound for the program).
