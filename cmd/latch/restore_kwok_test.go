@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +137,20 @@ func TestRestoreStories(t *testing.T) {
 	if r := records["pay"]; r.Health != rollout.Failed || r.Milestone > 25 || r.LastGood.Images["pay"] != "example.com/pay:1" {
 		t.Fatalf("pay's record %+v, want failed at 25 %% or less with version 1 as last good", r)
 	}
+	// latch status shows both rollouts in flight beside what git latched.
+	out, err = latch(t, "--kubeconfig", first.Kubeconfig, "status", "--repo", remote.URL)
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	t.Logf("status on the first cluster:\n%s", out)
+	for name, want := range map[string]string{
+		"shop/web": fmt.Sprintf("%% healthy; git: %d%% healthy", records["web"].Milestone),
+		"shop/pay": fmt.Sprintf("%% failed; git: %d%% failed", records["pay"].Milestone),
+	} {
+		if line := lineWith(out, name); !strings.Contains(line, want) {
+			t.Errorf("status line of %s %q lacks %q", name, line, want)
+		}
+	}
 
 	// A fresh cluster; watch every pod from before the restore.
 	second := testenv.Cluster(t, testenv.ClusterOptions{NeverReadyImages: []string{badImage}})
@@ -213,4 +228,14 @@ func newRS(t *testing.T, c kubernetes.Interface, name, image string) (string, in
 		}
 	}
 	return "", 0
+}
+
+// lineWith is the first line of out that contains part ("" when none).
+func lineWith(out, part string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, part) {
+			return line
+		}
+	}
+	return ""
 }
