@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -253,6 +256,8 @@ func TestRunReviewStoryOnGitea(t *testing.T) {
 		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "0")
 	mainBefore := repo.head(g.Branch)
 
+	// The HPA reports load that explains 400 (the HPA's rule: 400 × 70/70).
+	setHPALoad(t, client, "web", 400, 70, 70)
 	scale(t, client, "web", 400)
 	var pr giteaPR
 	waitFor(t, "one open PR", p, func() bool {
@@ -264,6 +269,21 @@ func TestRunReviewStoryOnGitea(t *testing.T) {
 	})
 	if pr.Head.Ref != webBranch || !strings.Contains(pr.Body, "40 → 400") {
 		t.Fatalf("PR %+v", pr)
+	}
+	// The body explains itself from what latch run gathered: the series its
+	// passes observed since the last latch, the HPA's metric and a link to
+	// the file on the PR branch.
+	fileURL := fmt.Sprintf("%s/%s/%s/src/branch/%s/apps/web.yaml", strings.TrimSuffix(g.URL, "/"), g.Owner, g.Repo, webBranch)
+	for _, want := range []string{"| observed since the last latch | min 400 / max 400 / last 400",
+		"| HPA metric cpu utilization % | 70 (target 70) |", "| file | [apps/web.yaml](" + fileURL + ") |",
+		"(set by horizontal-pod-autoscaler)"} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("PR body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	// The link is a page Gitea serves: the file on the PR branch.
+	if code, page := getAs(t, fileURL, g.Username, g.Password); code != http.StatusOK || !strings.Contains(page, "latched") {
+		t.Errorf("GET %s: HTTP %d, want the file's page", fileURL, code)
 	}
 
 	scale(t, client, "web", 630)
@@ -280,6 +300,10 @@ func TestRunReviewStoryOnGitea(t *testing.T) {
 	}
 	if n := repo.commitsAhead(webBranch); n != "1" {
 		t.Errorf("the PR branch is %s commits ahead of main, want 1", n)
+	}
+	// The series goes on across passes: 400, then 630.
+	if open := repo.open(); !strings.Contains(open[0].Body, "| observed since the last latch | min 400 / max 630 / last 630") {
+		t.Errorf("the updated body does not carry the series on:\n%s", open[0].Body)
 	}
 
 	scale(t, client, "web", 40)
@@ -332,4 +356,44 @@ func hasPrefix(set map[string]bool, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// setHPALoad gives name's HPA one CPU utilization target and the status the
+// HPA controller would write (no controller-manager runs on this fixture).
+func setHPALoad(t *testing.T, client kubernetes.Interface, name string, replicas, current, target int32) {
+	t.Helper()
+	ctx := context.Background()
+	hpas := client.AutoscalingV2().HorizontalPodAutoscalers("shop")
+	h, err := hpas.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+		Name: "cpu", Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &target}}}}
+	if h, err = hpas.Update(ctx, h, metav1.UpdateOptions{FieldManager: "flux"}); err != nil {
+		t.Fatal(err)
+	}
+	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: replicas, DesiredReplicas: replicas,
+		CurrentMetrics: []autoscalingv2.MetricStatus{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricStatus{
+			Name: "cpu", Current: autoscalingv2.MetricValueStatus{AverageUtilization: &current}}}}}
+	if _, err := hpas.UpdateStatus(ctx, h, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// getAs GETs url with basic auth, returning the status and body.
+func getAs(t *testing.T, url, user, password string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(testenv.Context(t), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }

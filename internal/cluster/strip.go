@@ -13,8 +13,8 @@ import (
 // Strip is an informer transform that keeps only what latching needs from
 // each object before it enters the cache: identity, labels, the replica
 // count, the managedFields entry that owns spec.replicas (for attribution)
-// and an HPA's target and bounds. Pod templates, annotations (a
-// last-applied-configuration alone can be many KiB), statuses and the rest of
+// and an HPA's target, bounds and metrics (targets and current values). Pod templates, annotations (a
+// last-applied-configuration alone can be many KiB), most of the statuses and the rest of
 // managedFields are dropped: with thousands of workloads they are most of
 // the memory an unstripped cache would hold.
 func Strip(obj any) (any, error) {
@@ -56,6 +56,9 @@ func Strip(obj any) (any, error) {
 			Spec:       appsv1.StatefulSetSpec{Replicas: o.Spec.Replicas},
 		}, nil
 	case *autoscalingv2.HorizontalPodAutoscaler:
+		// The metrics' targets and current values (no selectors) are what
+		// the review flow shows and its hpa-unexplained rule reads.
+		metrics, current := stripHPAMetrics(o.Spec.Metrics, o.Status.CurrentMetrics)
 		return &autoscalingv2.HorizontalPodAutoscaler{
 			TypeMeta:   o.TypeMeta,
 			ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, UID: o.UID, ResourceVersion: o.ResourceVersion},
@@ -63,7 +66,9 @@ func Strip(obj any) (any, error) {
 				ScaleTargetRef: o.Spec.ScaleTargetRef,
 				MinReplicas:    o.Spec.MinReplicas,
 				MaxReplicas:    o.Spec.MaxReplicas,
+				Metrics:        metrics,
 			},
+			Status: autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: o.Status.CurrentReplicas, CurrentMetrics: current},
 		}, nil
 	case *unstructured.Unstructured:
 		// Extra kinds with a /scale subresource: keep spec.replicas only.

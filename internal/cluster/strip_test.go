@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
@@ -80,13 +82,31 @@ func TestStripKeepsWhatLatchingNeeds(t *testing.T) {
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
 			MinReplicas:    ptr.To[int32](2), MaxReplicas: 500,
-			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType}},
+			Metrics: []autoscalingv2.MetricSpec{
+				{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: "cpu",
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](70)}}},
+				{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+					Metric: autoscalingv2.MetricIdentifier{Name: "queue", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"q": "orders"}}},
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: ptr.To(resource.MustParse("30"))}}},
+			},
 		},
+		Status: autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 40, DesiredReplicas: 52,
+			Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.AbleToScale, Message: "long text"}},
+			CurrentMetrics: []autoscalingv2.MetricStatus{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricStatus{Name: "cpu",
+				Current: autoscalingv2.MetricValueStatus{AverageUtilization: ptr.To[int32](91), AverageValue: ptr.To(resource.MustParse("910m"))}}}}},
 	}
 	gotHPA, _ := Strip(hpa)
 	h := gotHPA.(*autoscalingv2.HorizontalPodAutoscaler)
-	if h.Spec.ScaleTargetRef.Name != "web" || *h.Spec.MinReplicas != 2 || h.Spec.MaxReplicas != 500 || len(h.Spec.Metrics) != 0 || len(h.Annotations) != 0 {
-		t.Errorf("stripped HPA = %+v", h.Spec)
+	if h.Spec.ScaleTargetRef.Name != "web" || *h.Spec.MinReplicas != 2 || h.Spec.MaxReplicas != 500 || len(h.Annotations) != 0 ||
+		len(h.Status.Conditions) != 0 || h.Status.DesiredReplicas != 0 || h.Status.CurrentReplicas != 40 {
+		t.Errorf("stripped HPA = %+v / %+v", h.Spec, h.Status)
+	}
+	if len(h.Spec.Metrics) != 2 || h.Spec.Metrics[1].External.Metric.Selector != nil || len(h.Status.CurrentMetrics) != 1 {
+		t.Errorf("stripped HPA metrics = %+v / %+v, want both targets without the selector and the one current value", h.Spec.Metrics, h.Status.CurrentMetrics)
+	}
+	// What the review flow reads is the same from the stripped and the full HPA.
+	if full, stripped := hpaMetrics(hpa), hpaMetrics(h); !reflect.DeepEqual(full, stripped) || len(full) != 1 {
+		t.Errorf("hpaMetrics: full %+v, stripped %+v; want the one measured metric from both", full, stripped)
 	}
 
 	u := &unstructured.Unstructured{Object: map[string]any{

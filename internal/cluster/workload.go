@@ -37,6 +37,12 @@ type HPA struct {
 	Name        string
 	MinReplicas int64
 	MaxReplicas int64
+	// CurrentReplicas is the HPA's status.currentReplicas, the count its
+	// Metrics were measured at (0: not reported yet).
+	CurrentReplicas int64
+	// Metrics are the HPA's targets with the values it last measured (for
+	// the review flow: the PR body and the hpa-unexplained rule).
+	Metrics []HPAMetric
 }
 
 // GVK is the group, version and kind the workload was listed at.
@@ -131,7 +137,8 @@ func hpaIndex(items []autoscalingv2.HorizontalPodAutoscaler) map[targetKey]*HPA 
 		if h.Spec.MinReplicas != nil {
 			minReplicas = int64(*h.Spec.MinReplicas)
 		}
-		out[key] = &HPA{Name: h.Name, MinReplicas: minReplicas, MaxReplicas: int64(h.Spec.MaxReplicas)}
+		out[key] = &HPA{Name: h.Name, MinReplicas: minReplicas, MaxReplicas: int64(h.Spec.MaxReplicas),
+			CurrentReplicas: int64(h.Status.CurrentReplicas), Metrics: hpaMetrics(h)}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -97,7 +98,7 @@ func TestListAgainstAPIServer(t *testing.T) {
 		if g.Kind != w.kind || g.NamespacedName() != w.key || g.Replicas != w.replicas || g.ReplicasManager != w.manager {
 			t.Errorf("workload %d = %s %s replicas %d manager %q, want %s %s %d %q", i, g.Kind, g.NamespacedName(), g.Replicas, g.ReplicasManager, w.kind, w.key, w.replicas, w.manager)
 		}
-		if (g.HPA == nil) != (w.hpa == nil) || (g.HPA != nil && *g.HPA != *w.hpa) {
+		if (g.HPA == nil) != (w.hpa == nil) || (g.HPA != nil && !reflect.DeepEqual(*g.HPA, *w.hpa)) {
 			t.Errorf("workload %s HPA = %+v, want %+v", w.key, g.HPA, w.hpa)
 		}
 	}

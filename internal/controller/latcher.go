@@ -45,6 +45,10 @@ type Latcher struct {
 	Rollouts func(ctx context.Context, now time.Time) ([]cluster.Rollout, error)
 	// RolloutOptions tune the assessment (milestones, failure thresholds).
 	RolloutOptions rollout.Options
+
+	// observed is what the passes of this process saw of each workload in
+	// review mode since its last latch (the PR body's series).
+	observed observedLog
 }
 
 // WorkloadStatus is what one pass found and decided for one workload.
@@ -164,7 +168,9 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 		return out, fmt.Errorf("saving latch state: %w", err)
 	}
 	// The review flow acts after the direct push, at the new head: a PR
-	// branch is the base branch as it is now plus one latch commit.
+	// branch is the base branch as it is now plus one latch commit. Its
+	// bodies show what the passes observed, this one included.
+	l.observed.record(reviews, func(d decide.Decision) string { return l.stateKey(d.Ref, d.Field) }, now)
 	out.Reviews = l.review(ctx, reviews, res)
 	for _, r := range out.Reviews {
 		if r.Error != "" {
@@ -256,6 +262,7 @@ func (l *Latcher) gather(ws gitrepo.Workspace, workloads []cluster.Workload, now
 		}
 		if w.HPA != nil {
 			o.LiveBounds = &decide.Bounds{Min: w.HPA.MinReplicas, Max: w.HPA.MaxReplicas}
+			o.HPAMetrics = hpaMetrics(w.HPA)
 		}
 		o.Policy = pol.Resolve(policyfile.Object{Ref: w.Ref, Labels: w.Labels, HasHPA: o.LiveBounds != nil || o.GitBounds != nil})
 		for _, field := range o.Policy.Paths() {

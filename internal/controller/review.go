@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/decide"
 	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/forge"
@@ -214,11 +215,25 @@ func (l *Latcher) review(ctx context.Context, decisions []decide.Decision, res g
 func (l *Latcher) reviewEvidence(d decide.Decision) review.Evidence {
 	e := review.Evidence{Cluster: l.Cluster, Object: d.Ref, Field: d.Field, File: d.Loc.File,
 		From: d.Declared, To: d.Target, Observed: d.Observed, Min: d.Min, Max: d.Max, BoundsFrom: d.BoundsFrom,
-		Reason: d.Reason, Mode: d.Review.Mode, Suspicious: d.Review.Reasons}
+		Reason: d.Reason, Mode: d.Review.Mode, Suspicious: d.Review.Reasons, HPA: d.Review.HPA,
+		Series: l.observed.series(l.stateKey(d.Ref, d.Field))}
 	if ev := d.Evidence; ev != nil {
 		e.ChangedBy, e.Rule = ev.ChangedBy, ev.Rule
 	}
 	return e
+}
+
+// hpaMetrics is what the live HPA reports about load, for the suspicious
+// rules and the PR body (nil when it reports no measured metric).
+func hpaMetrics(h *cluster.HPA) *review.HPAMetrics {
+	if len(h.Metrics) == 0 {
+		return nil
+	}
+	out := &review.HPAMetrics{Replicas: h.CurrentReplicas, Metrics: make([]review.Metric, len(h.Metrics))}
+	for i, m := range h.Metrics {
+		out.Metrics[i] = review.Metric{Name: m.Name, Current: m.Current, Target: m.Target}
+	}
+	return out
 }
 
 // reviewEdit writes d's latch at the PR branch's base: it finds the field

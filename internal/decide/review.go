@@ -22,6 +22,9 @@ type Review struct {
 	// NeedsReview: this latch goes through a pull request instead of the
 	// direct push (Mode.NeedsReview of the assessment).
 	NeedsReview bool
+	// HPA is the live HPA's metrics the rules read (nil: not readable), for
+	// the PR body.
+	HPA *review.HPAMetrics
 }
 
 // decideReview sets each decision's Review. The suspicious rules see every
@@ -43,7 +46,7 @@ func decideReview(in Input, out []Decision, objs []int) {
 		if mode == "" {
 			mode = review.Never
 		}
-		out[i].Review = &Review{Mode: mode, From: from}
+		out[i].Review = &Review{Mode: mode, From: from, HPA: o.HPAMetrics}
 		d := out[i]
 		if d.Evidence == nil {
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,8 @@ type Client struct {
 	me    atomic.Pointer[string]
 	kind  Kind
 	base  string
+	// path is the repository's OWNER/REPO (GitLab: group/…/project).
+	path string
 	// hook is a retry callback set after construction (SetRetryHook).
 	hook atomic.Pointer[func(op, reason string)]
 }
@@ -30,6 +33,42 @@ func (c *Client) Kind() Kind { return c.kind }
 
 // BaseURL is the forge root requests go to ("" when built by NewClient).
 func (c *Client) BaseURL() string { return c.base }
+
+// FileURL is the web page of file (a slash path from the repository root)
+// on branch, for a PR body to link to; "" when the client was not built by
+// New or file is empty. No request is made: each forge's page has a fixed
+// shape (Gitea src/branch, GitHub blob, GitLab -/blob).
+func (c *Client) FileURL(branch, file string) string {
+	if c.base == "" || c.path == "" || branch == "" || file == "" {
+		return ""
+	}
+	root := strings.TrimSuffix(c.base, "/")
+	var middle string
+	switch c.kind {
+	case Gitea:
+		middle = "src/branch"
+	case GitHub:
+		// The API host is not where people read files.
+		if root == "https://api.github.com" {
+			root = "https://github.com"
+		}
+		middle = "blob"
+	case GitLab:
+		middle = "-/blob"
+	default:
+		return ""
+	}
+	return root + "/" + escapeSegments(c.path) + "/" + middle + "/" + escapeSegments(branch) + "/" + escapeSegments(strings.TrimPrefix(file, "/"))
+}
+
+// escapeSegments path-escapes each slash-separated segment of p.
+func escapeSegments(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
 
 // SetRetryHook adds f to the retry callbacks (Options.OnRetry stays): the
 // controller connects its metric once it has registered it.

@@ -191,7 +191,7 @@ func New(cfg Config) (*Client, error) {
 		next = http.DefaultTransport
 	}
 	c := NewClient(nil, cfg.Token, cfg.Options)
-	c.kind, c.base = kind, base
+	c.kind, c.base, c.path = kind, base, repo.Path
 	hc.Transport = httpcount.Transport{Next: next, N: c.calls}
 	switch kind {
 	case Gitea:

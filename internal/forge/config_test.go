@@ -96,3 +96,35 @@ func TestConfigErrorsAreTypedAndWithoutSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestFileURL(t *testing.T) {
+	const branch = "latch/prod/shop/deployment.apps/web"
+	for _, tc := range []struct {
+		kind        Kind
+		remote, url string
+		file, want  string
+	}{
+		{Gitea, "http://127.0.0.1:3000/latch/fleet.git", "http://127.0.0.1:3000/", "apps/web.yaml",
+			"http://127.0.0.1:3000/latch/fleet/src/branch/latch/prod/shop/deployment.apps/web/apps/web.yaml"},
+		{GitHub, "git@github.com:acme/fleet.git", "", "apps/web app.yaml",
+			"https://github.com/acme/fleet/blob/latch/prod/shop/deployment.apps/web/apps/web%20app.yaml"},
+		{GitHub, "https://github.com/acme/fleet.git", "https://api.github.com", "apps/web.yaml",
+			"https://github.com/acme/fleet/blob/latch/prod/shop/deployment.apps/web/apps/web.yaml"},
+		{GitHub, "https://ghe.example.com/acme/fleet.git", "https://ghe.example.com/", "/apps/web.yaml",
+			"https://ghe.example.com/acme/fleet/blob/latch/prod/shop/deployment.apps/web/apps/web.yaml"},
+		{GitLab, "https://gitlab.example.com/group/sub/fleet.git", "", "apps/web.yaml",
+			"https://gitlab.example.com/group/sub/fleet/-/blob/latch/prod/shop/deployment.apps/web/apps/web.yaml"},
+		{Gitea, "http://127.0.0.1:3000/latch/fleet.git", "http://127.0.0.1:3000/", "", ""},
+	} {
+		c, err := New(Config{Kind: tc.kind, RemoteURL: tc.remote, URL: tc.url, Token: "t"})
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.kind, tc.remote, err)
+		}
+		if got := c.FileURL(branch, tc.file); got != tc.want {
+			t.Errorf("%s %s FileURL(%q) = %q, want %q", tc.kind, tc.remote, tc.file, got, tc.want)
+		}
+	}
+	if got := NewClient(nil, "", Options{}).FileURL(branch, "apps/web.yaml"); got != "" {
+		t.Errorf("a client not built by New links to %q", got)
+	}
+}

@@ -41,14 +41,32 @@ type Evidence struct {
 
 // Series is the observed value sampled since the last latch.
 type Series struct {
+	// Values are the samples in time order, possibly downsampled (each
+	// value then the largest of the samples it stands for).
 	Values []int64
 	// Span is how long the samples cover.
 	Span time.Duration
+	// Low and High, when Ranged, are the exact smallest and largest of
+	// every sample, which downsampled Values may no longer hold.
+	Low, High int64
+	Ranged    bool
 }
 
 // Min, Max and Last summarise the series (0 when empty).
-func (s Series) Min() int64 { return s.fold(func(a, b int64) int64 { return min(a, b) }) }
-func (s Series) Max() int64 { return s.fold(func(a, b int64) int64 { return max(a, b) }) }
+func (s Series) Min() int64 {
+	if s.Ranged && len(s.Values) > 0 {
+		return s.Low
+	}
+	return s.fold(func(a, b int64) int64 { return min(a, b) })
+}
+
+func (s Series) Max() int64 {
+	if s.Ranged && len(s.Values) > 0 {
+		return s.High
+	}
+	return s.fold(func(a, b int64) int64 { return max(a, b) })
+}
+
 func (s Series) Last() int64 {
 	if len(s.Values) == 0 {
 		return 0

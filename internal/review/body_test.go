@@ -42,6 +42,11 @@ func TestSeriesSummary(t *testing.T) {
 	if s.Min() != 40 || s.Max() != 398 || s.Last() != 120 || s.Duration() != "2h30m" {
 		t.Fatalf("min %d max %d last %d duration %q", s.Min(), s.Max(), s.Last(), s.Duration())
 	}
+	// Downsampled values lost the dip to 3; the exact range keeps it.
+	r := Series{Values: []int64{40, 400}, Low: 3, High: 400, Ranged: true}
+	if r.Min() != 3 || r.Max() != 400 || r.Last() != 400 {
+		t.Errorf("ranged series: min %d max %d last %d, want 3 400 400", r.Min(), r.Max(), r.Last())
+	}
 	for d, want := range map[time.Duration]string{45 * time.Second: "45s", 90 * time.Second: "1m30s", 2 * time.Minute: "2m", 3 * time.Hour: "3h", 0: ""} {
 		if got := (Series{Span: d}).Duration(); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", d, got, want)

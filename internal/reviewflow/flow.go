@@ -139,6 +139,9 @@ func (f *Flow) Run(ctx context.Context, it Item) (Outcome, error) {
 		}
 		ev := it.Evidence
 		ev.OnTop = onTop
+		if ev.FileURL == "" {
+			ev.FileURL = f.Forge.FileURL(branch, ev.File)
+		}
 		m := review.NewMarker(f.Cluster, it.Object, it.Field, *it.Proposal, commit)
 		title, body, err := f.Templates.Render(ev, m)
 		if err != nil {
