@@ -33,6 +33,13 @@ type step struct {
 	// time from the decision (Flow.Run called) to the PR updated.
 	updateCalls []float64
 	updateTimes []time.Duration
+	// find, push and write split each update: gather (find the PR by
+	// branch, check the branch), git push of the PR branch, forge edit.
+	find, push, write []time.Duration
+	// baseline: a bare `git push` of one commit to the same Gitea repository
+	// with the git CLI, interleaved with the updates: the physical floor of
+	// the push phase (Gitea runs its hooks per push).
+	baseline []time.Duration
 	// idleCalls: forge calls of a pass that finds the PR already right.
 	idleCalls []float64
 	// createCalls: forge calls per PR opened to reach this step.
@@ -94,11 +101,45 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	flow := &reviewflow.Flow{Repo: repo, Forge: fc, Cluster: "bench", Push: gitrepo.PushOptions{Cluster: "bench"}}
+	// The flow's Step hook marks where each phase begins.
+	marks := map[string]time.Time{}
+	flow := &reviewflow.Flow{Repo: repo, Forge: fc, Cluster: "bench", Push: gitrepo.PushOptions{Cluster: "bench"},
+		Step: func(name string) error { marks[name] = time.Now(); return nil }}
 	run := func(i int, to int64) (reviewflow.Outcome, float64, time.Duration, error) {
+		clear(marks)
 		before, start := fc.Calls(), time.Now()
+		marks["start"] = start
 		out, err := flow.Run(ctx, item(i, to))
+		marks["end"] = time.Now()
 		return out, float64(fc.Calls() - before), time.Since(start), err
+	}
+	phase := func(from, to string) time.Duration {
+		a, okA := marks[from]
+		b, okB := marks[to]
+		if !okA || !okB {
+			return 0
+		}
+		return b.Sub(a)
+	}
+	// baselinePush commits one change in the seed clone and pushes it with
+	// the git CLI to a branch of its own.
+	baselines := 0
+	baselinePush := func() (time.Duration, error) {
+		baselines++
+		if err := os.WriteFile(filepath.Join(seed, "baseline.txt"), fmt.Appendf(nil, "%d\n", baselines), 0o644); err != nil {
+			return 0, err
+		}
+		if err := git(ctx, seed, "add", "baseline.txt"); err != nil {
+			return 0, err
+		}
+		if err := git(ctx, seed, "commit", "--quiet", "-m", "baseline "+strconv.Itoa(baselines)); err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		if err := git(ctx, seed, "push", "--quiet", "origin", "HEAD:refs/heads/bench/baseline"); err != nil {
+			return 0, err
+		}
+		return time.Since(start), nil
 	}
 	opened := 0
 	for _, target := range cfg.steps {
@@ -129,6 +170,14 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 				return res, fmt.Errorf("the PR of %s was not updated: %+v", workload(i).Name, out.Decision)
 			}
 			s.updateCalls, s.updateTimes = append(s.updateCalls, calls), append(s.updateTimes, took)
+			s.find = append(s.find, phase("start", "push-branch"))
+			s.push = append(s.push, phase("push-branch", "forge-write"))
+			s.write = append(s.write, phase("forge-write", "end"))
+			floor, err := baselinePush()
+			if err != nil {
+				return res, fmt.Errorf("baseline git push: %w", err)
+			}
+			s.baseline = append(s.baseline, floor)
 			out, calls, _, err = run(i, to)
 			if err != nil || out.Created || out.Updated || out.Closed {
 				return res, fmt.Errorf("a second pass over %s acted (%+v) or failed: %v", workload(i).Name, out.Decision, err)
