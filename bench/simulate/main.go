@@ -203,6 +203,11 @@ func run(docPath, shared string, check bool) error {
 		}
 	}
 
+	if len(notes) > 0 {
+		// A section without its real rows would read as a full report and
+		// hide what the defaults do on real traffic: write nothing.
+		return fmt.Errorf("%s Pass -shared with the folder that holds traces/; %s and the pictures are left as they are", strings.Join(notes, " "), docPath)
+	}
 	if err := drawPictures(rows, filepath.Dir(docPath)); err != nil {
 		return err
 	}
