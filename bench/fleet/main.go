@@ -95,7 +95,7 @@ func render(r result, machine string) string {
 	c := r.cfg
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d simulated clusters on one real etcd + kube-apiserver (namespace `cluster-NN` each) and one git remote served over smart HTTP (git http-backend behind basic auth, on loopback; non-fast-forward pushes refused, as a protected branch). "+
-		"Each cluster declares %d Deployments with HPAs in 5 files under `clusters/cluster-NN/`; the real `latch run` binary runs once per cluster with `--namespace cluster-NN --cluster-name cluster-NN --path clusters/cluster-NN --batch-window %v --resync 1h` (latch.yaml at the root, `dwellUp: 0s`). "+
+		"Each cluster declares %d Deployments with HPAs in 5 files under `clusters/cluster-NN/`; the real `latch run` binary runs once per cluster with `--namespace cluster-NN --cluster-name cluster-NN --path clusters/cluster-NN --batch-window %v --resync 1h` (latch.yaml at the root, `dwellUp: 0s` and `window: 0s`: a move up commits at once). "+
 		"For %v every workload climbs through `/scale` (field manager horizontal-pod-autoscaler) along R5 values each more than twice the last (3 → 16 → 40 → 100 → …, so each scale needs a commit at once), the first at a random time within 2 windows, then every 2–4 windows (fixed seed). "+
 		"Meanwhile a person commits a new `people/notes-NNNN.md` every %v and pushes, pulling with rebase and pushing again when refused. "+
 		"The remote's branch is read every 100 ms; a scale's latency is the time a commit with its `Latch-Object:` trailer and value was first seen there minus the time its `/scale` update returned. "+

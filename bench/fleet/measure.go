@@ -39,17 +39,6 @@ type instance struct {
 	metrics map[string]float64
 }
 
-// policy: moves up commit at once. The churn only climbs past twice the
-// declared value, which commits at once whatever the dwell; dwellUp 0s
-// keeps the benchmark about latch's machinery, as bench/latency does.
-const policy = `apiVersion: latch.dev/v1alpha1
-kind: LatchPolicy
-spec:
-  defaults:
-    latch:
-      dwellUp: 0s
-`
-
 // initialReplicas is what git declares and the clusters run before the churn.
 const initialReplicas = 3
 
@@ -77,7 +66,7 @@ func measure(ctx context.Context, t testenv.T, cfg config, logf func(string, ...
 	// Git: one remote declaring every cluster's workloads in its folder.
 	remote := testenv.NewGitRemote(t)
 	seed := remote.Human(t)
-	seed.WriteFile("latch.yaml", policy)
+	seed.WriteFile("latch.yaml", workloadset.MachinePolicy)
 	seed.WriteFile("people/README.md", "# Notes by people\n\nOutside every cluster's folder.\n")
 	sets := make([]workloadset.Set, cfg.instances)
 	for i := range sets {

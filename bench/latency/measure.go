@@ -58,18 +58,6 @@ var targets = []int32{16, 25, 40, 63, 100}
 // would (at least one workload per file).
 const filesPerScenario = 50
 
-// policy: moves up commit at once (dwell up 0), so the benchmark measures
-// latch's machinery (watch → batch window → pass → push), not the dwell a
-// real policy adds on purpose.
-const policy = `apiVersion: latch.dev/v1alpha1
-kind: LatchPolicy
-spec:
-  defaults:
-    latch:
-      dwellUp: 0s
-      window: 0s
-`
-
 func (e *env) run(ctx context.Context, sc scenario) (outcome, error) {
 	out := outcome{scenario: sc}
 	set := workloadset.Set{Namespace: fmt.Sprintf("lat-w%ds-n%d", int(sc.window.Seconds()), sc.n), N: sc.n,
@@ -79,7 +67,7 @@ func (e *env) run(ctx context.Context, sc scenario) (outcome, error) {
 	// Git: a fresh remote declaring the n Deployments and HPAs.
 	remote := testenv.NewGitRemote(e.t)
 	human := remote.Human(e.t)
-	human.WriteFile("latch.yaml", policy)
+	human.WriteFile("latch.yaml", workloadset.MachinePolicy)
 	for file, text := range set.Manifests("clusters/bench/" + ns) {
 		human.WriteFile(file, text)
 	}

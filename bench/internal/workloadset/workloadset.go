@@ -25,6 +25,19 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// MachinePolicy is the latch.yaml the end-to-end benchmarks seed: a move
+// up commits at once (dwell up 0, no window budgets), so they measure
+// latch's machinery (watch → batch window → pass → push), not the dwell
+// or budgets a real policy adds on purpose.
+const MachinePolicy = `apiVersion: latch.dev/v1alpha1
+kind: LatchPolicy
+spec:
+  defaults:
+    latch:
+      dwellUp: 0s
+      window: 0s
+`
+
 // Set is N Deployments named svc-0000… in Namespace, each with an HPA of
 // the same name, declared and running at Replicas.
 type Set struct {
