@@ -27,10 +27,12 @@ fmt-check:
 	@out=$$(gofmt -l cmd internal bench hack deploy 2>/dev/null); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Every process the tests start inherits LATCH_TEST_RUN; afterwards
-# no-leftovers.sh fails if any of them still runs.
+# no-leftovers.sh fails if any of them still runs. On a failure the end of
+# the output repeats what failed (test-summary.sh): CI shows only the end.
 test: testbin fmt-check vet
-	@run="test-$$$$-$$(date +%s)"; status=0; \
-	LATCH_TEST_RUN=$$run $(GO) test $(GOTEST_FLAGS) ./... || status=$$?; \
+	@run="test-$$$$-$$(date +%s)"; status=0; log=$$(mktemp /tmp/latch-test.XXXXXX.log); \
+	set -o pipefail; LATCH_TEST_RUN=$$run $(GO) test $(GOTEST_FLAGS) ./... 2>&1 | tee "$$log" || status=$$?; \
+	if [ $$status -ne 0 ]; then hack/test-summary.sh "$$log"; fi; rm -f "$$log"; \
 	if [ $$status -eq 0 ]; then LATCH_TEST_RUN=$$run deploy/test/run.sh || status=$$?; fi; \
 	hack/no-leftovers.sh $$run || status=1; \
 	exit $$status

@@ -11,7 +11,7 @@ import (
 // cancellation kill the whole group: git's helpers (git-remote-https, ssh,
 // gpg) die with it instead of outliving latch's deadline.
 func killGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = groupAttr()
 	cmd.Cancel = func() error {
 		if cmd.Process == nil {
 			return nil
