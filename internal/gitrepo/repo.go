@@ -353,19 +353,28 @@ func (r *Repo) refresh(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("fetch %s: branch %s not found after fetch: %w", r.remoteURL, r.branch, err)
 	}
 	head = strings.TrimSpace(head)
+	if err := r.settle(ctx, head); err != nil {
+		return "", err
+	}
+	return head, nil
+}
+
+// settle puts latch's work tree at exactly head (adding it as a worktree of
+// the user's clone the first time), with no edit or stray file left.
+func (r *Repo) settle(ctx context.Context, head string) error {
 	if r.userDir != "" && !r.worktreeAdded {
 		if _, err := r.git.run(ctx, r.userDir, nil, "worktree", "add", "--quiet", "--detach", r.workDir, head); err != nil {
-			return "", fmt.Errorf("adding latch's worktree to %s: %w", r.userDir, err)
+			return fmt.Errorf("adding latch's worktree to %s: %w", r.userDir, err)
 		}
 		r.worktreeAdded = true
 	}
 	if _, err := r.git.run(ctx, r.workDir, nil, "reset", "--quiet", "--hard", head); err != nil {
-		return "", fmt.Errorf("resetting %s to %s: %w", r.workDir, head, err)
+		return fmt.Errorf("resetting %s to %s: %w", r.workDir, head, err)
 	}
 	if _, err := r.git.run(ctx, r.workDir, nil, "clean", "-ffdxq"); err != nil {
-		return "", fmt.Errorf("cleaning %s: %w", r.workDir, err)
+		return fmt.Errorf("cleaning %s: %w", r.workDir, err)
 	}
-	return head, nil
+	return nil
 }
 
 // Diff stages every edit in latch's work tree and returns it as a unified

@@ -21,6 +21,22 @@ type ReviewPush struct {
 	// OnTop adds latch's commit on top of the branch's head (a person
 	// pushed to it) instead of rebuilding the branch as base + one commit.
 	OnTop bool
+	// Seen, when set, is what ReviewHeads read for Branch moments ago:
+	// PushReview builds on it instead of fetching again. That is safe
+	// because the push never trusts it: a rebuild is leased on Seen.Head
+	// and any other push is a fast-forward, so a branch that moved since
+	// is a KindConflict, never an overwrite; a base that moved since only
+	// leaves the PR one commit behind until the next update.
+	Seen *ReviewHeads
+}
+
+// ReviewHeads is what ReviewHeads read of the remote.
+type ReviewHeads struct {
+	Branch string
+	// Base is the base branch's head; Head the PR branch's ("" : none).
+	Base, Head string
+	// Foreign: the PR branch holds a commit latch did not make.
+	Foreign bool
 }
 
 // ReviewResult is what PushReview did.
@@ -43,21 +59,25 @@ type ReviewResult struct {
 // not on the base branch whose message has no Latch-* trailers: a person
 // pushed to the PR).
 func (r *Repo) ReviewBranch(ctx context.Context, branch string) (head string, foreign bool, err error) {
+	h, err := r.ReviewHeads(ctx, branch)
+	return h.Head, h.Foreign, err
+}
+
+// ReviewHeads is ReviewBranch with the base head it compared against, for
+// a PushReview right after it (ReviewPush.Seen) to skip its own fetch.
+func (r *Repo) ReviewHeads(ctx context.Context, branch string) (ReviewHeads, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	h := ReviewHeads{Branch: branch}
 	if err := checkReviewBranch(branch, r.branch); err != nil {
-		return "", false, err
+		return h, err
 	}
-	base, err := r.refresh(ctx)
-	if err != nil {
-		return "", false, err
+	var err error
+	if h.Base, h.Head, err = r.fetchForReview(ctx, branch); err != nil || h.Head == "" {
+		return h, err
 	}
-	head, err = r.fetchReviewBranch(ctx, branch)
-	if err != nil || head == "" {
-		return head, false, err
-	}
-	foreign, err = r.hasForeignCommits(ctx, base, head)
-	return head, foreign, err
+	h.Foreign, err = r.hasForeignCommits(ctx, h.Base, h.Head)
+	return h, err
 }
 
 // PushReview builds one latch commit for a PR branch and pushes it there,
@@ -74,19 +94,22 @@ func (r *Repo) PushReview(ctx context.Context, opts PushOptions, req ReviewPush,
 	if err := checkReviewBranch(req.Branch, r.branch); err != nil {
 		return res, err
 	}
-	base, err := r.refresh(ctx)
-	if err != nil {
-		return res, err
-	}
-	if res.Previous, err = r.fetchReviewBranch(ctx, req.Branch); err != nil {
-		return res, err
-	}
-	start := base
-	if req.OnTop && res.Previous != "" {
-		start = res.Previous
-		if _, err := r.git.run(ctx, r.workDir, nil, "reset", "--quiet", "--hard", start); err != nil {
-			return res, fmt.Errorf("resetting %s to %s: %w", r.workDir, start, err)
+	var base, previous string
+	if seen := req.Seen; seen != nil && seen.Branch == req.Branch && seen.Base != "" {
+		base, previous = seen.Base, seen.Head
+	} else {
+		var err error
+		if base, previous, err = r.fetchForReview(ctx, req.Branch); err != nil {
+			return res, err
 		}
+	}
+	res.Previous = previous
+	start := base
+	if req.OnTop && previous != "" {
+		start = previous
+	}
+	if err := r.settle(ctx, start); err != nil {
+		return res, err
 	}
 	res.Base = start
 	changes, err := edit(ctx, Workspace{Dir: r.workDir, Head: start, Attempt: 1, repo: r})
@@ -152,27 +175,42 @@ func (r *Repo) reviewTrackingRef(branch string) string {
 	return "refs/latch-review/" + r.remote + "/" + branch
 }
 
-// fetchReviewBranch fetches branch into a private ref and returns its head
-// ("" when the remote has no such branch).
-func (r *Repo) fetchReviewBranch(ctx context.Context, branch string) (string, error) {
-	out, err := r.git.run(ctx, r.gitDir(), nil, "ls-remote", "--heads", r.remote, "refs/heads/"+branch)
+// fetchForReview brings latch's view of the base branch and of its PR
+// branch up to date in one fetch (one connection to the remote instead of a
+// fetch, an ls-remote and a second fetch) and returns both heads; review is
+// "" when the remote has no such branch. It does not touch the work tree.
+//
+// The PR branch may not exist, and a fetch of a named ref that does not
+// exist fails, so it is fetched through a glob that matches its exact name
+// plus any suffix (branch names cannot hold "*"); --prune then drops the
+// private ref when the branch is gone, so a stale head is never returned.
+// Siblings the glob also matches (latch/…/web and latch/…/web2) land in
+// their own private refs, which only their own fetches read. Like refresh,
+// the "+" is on the fetch side: it only updates latch's private view.
+func (r *Repo) fetchForReview(ctx context.Context, branch string) (base, review string, err error) {
+	reviewRef := r.reviewTrackingRef(branch)
+	if _, err := r.git.run(ctx, r.gitDir(), nil, "fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", r.remote,
+		"+refs/heads/"+r.branch+":"+r.trackingRef(),
+		"+refs/heads/"+branch+"*:"+reviewRef+"*"); err != nil {
+		return "", "", fmt.Errorf("fetch %s branches %s and %s: %w", r.remoteURL, r.branch, branch, err)
+	}
+	out, err := r.git.run(ctx, r.gitDir(), nil, "for-each-ref", "--format=%(refname) %(objectname)", r.trackingRef(), reviewRef)
 	if err != nil {
-		return "", fmt.Errorf("reading %s branch %s: %w", r.remoteURL, branch, err)
+		return "", "", fmt.Errorf("reading fetched heads of %s and %s: %w", r.branch, branch, err)
 	}
-	head, _, _ := strings.Cut(strings.TrimSpace(out), "\t")
-	if head == "" {
-		return "", nil
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		ref, id, _ := strings.Cut(line, " ")
+		switch ref {
+		case r.trackingRef():
+			base = id
+		case reviewRef:
+			review = id
+		}
 	}
-	// Like refresh, the "+" is on the fetch side: only latch's private view.
-	if _, err := r.git.run(ctx, r.gitDir(), nil, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-		r.remote, "+refs/heads/"+branch+":"+r.reviewTrackingRef(branch)); err != nil {
-		return "", fmt.Errorf("fetch %s branch %s: %w", r.remoteURL, branch, err)
+	if base == "" {
+		return "", "", fmt.Errorf("fetch %s: branch %s not found after fetch", r.remoteURL, r.branch)
 	}
-	got, err := r.git.run(ctx, r.gitDir(), nil, "rev-parse", "--verify", "--quiet", r.reviewTrackingRef(branch)+"^{commit}")
-	if err != nil {
-		return "", fmt.Errorf("fetch %s branch %s: %w", r.remoteURL, branch, err)
-	}
-	return strings.TrimSpace(got), nil
+	return base, review, nil
 }
 
 // hasForeignCommits reports whether base..head has a commit without

@@ -182,3 +182,98 @@ func TestCheckReviewPush(t *testing.T) {
 		}
 	}
 }
+
+// Each git subprocess that talks to the remote costs the PR update a round
+// trip (issue 11): PushReview reads the base and the PR branch in one fetch,
+// and a branch deleted on the remote, or a sibling whose name extends this
+// one, never stands in for it.
+func TestPushReviewOneFetchAndNoStaleHead(t *testing.T) {
+	remote, _ := seedRemote(t)
+	allowLeasedRewrites(t, remote.BareDir)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	ctx := testContext(t)
+	var remoteOps []string
+	r.git.observe = func(a []string) {
+		switch a[0] {
+		case "fetch", "ls-remote", "push", "pull", "clone":
+			remoteOps = append(remoteOps, a[0])
+		}
+	}
+	res, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40)))
+	if err != nil || !res.Pushed {
+		t.Fatalf("first push = %+v, %v", res, err)
+	}
+	if strings.Join(remoteOps, ",") != "fetch,push" {
+		t.Fatalf("remote operations %q, want one fetch and one push", remoteOps)
+	}
+	remoteOps = nil
+	res2, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 50)))
+	if err != nil || res2.Previous != res.Commit {
+		t.Fatalf("update = %+v, %v; want previous %s", res2, err, res.Commit)
+	}
+	if strings.Join(remoteOps, ",") != "fetch,push" {
+		t.Fatalf("update's remote operations %q, want one fetch and one push", remoteOps)
+	}
+	r.git.observe = nil
+
+	// A sibling branch whose name extends this one exists; this one is
+	// deleted on the remote (as a forge does after a merge).
+	testGit(t, remote.BareDir, "branch", reviewBranch+"-2", reviewBranch)
+	testGit(t, remote.BareDir, "branch", "-D", reviewBranch)
+	head, foreign, err := r.ReviewBranch(ctx, reviewBranch)
+	if err != nil || head != "" || foreign {
+		t.Fatalf("ReviewBranch of a deleted branch = %q %v %v, want none", head, foreign, err)
+	}
+	res3, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 60)))
+	if err != nil || !res3.Pushed || res3.Previous != "" {
+		t.Fatalf("push after deletion = %+v, %v; want a fresh branch", res3, err)
+	}
+	if got := testGit(t, remote.BareDir, "rev-parse", reviewBranch+"-2"); got != res2.Commit {
+		t.Fatalf("sibling branch moved to %s", got)
+	}
+}
+
+// A PushReview that builds on ReviewHeads' read (no fetch of its own) must
+// still never overwrite a commit pushed after that read.
+func TestPushReviewSeenHeadsStillLeased(t *testing.T) {
+	remote, _ := seedRemote(t)
+	allowLeasedRewrites(t, remote.BareDir)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	ctx := testContext(t)
+	if _, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40))); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := r.ReviewHeads(ctx, reviewBranch)
+	if err != nil || seen.Head == "" || seen.Base == "" || seen.Foreign {
+		t.Fatalf("ReviewHeads = %+v, %v", seen, err)
+	}
+	var fetches int
+	r.git.observe = func(a []string) {
+		if a[0] == "fetch" || a[0] == "ls-remote" {
+			fetches++
+		}
+	}
+	res, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch, Seen: &seen}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 50)))
+	r.git.observe = nil
+	if err != nil || !res.Pushed || res.Previous != seen.Head || fetches != 0 {
+		t.Fatalf("push on seen heads = %+v, %v, %d fetches; want a push leased on %s and no fetch", res, err, fetches, seen.Head)
+	}
+
+	// The read goes stale: a person pushes after it.
+	person := remote.Human(t)
+	testGit(t, person.Dir, "fetch", "--quiet", "origin", reviewBranch)
+	testGit(t, person.Dir, "checkout", "--quiet", "-B", "review", "FETCH_HEAD")
+	person.WriteFile("NOTE.md", "please wait\n")
+	personCommit := person.Commit("note")
+	testGit(t, person.Dir, "push", "--quiet", "origin", "HEAD:refs/heads/"+reviewBranch)
+	stale := ReviewHeads{Branch: reviewBranch, Base: seen.Base, Head: res.Commit}
+	for _, onTop := range []bool{false, true} {
+		_, err = r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch, OnTop: onTop, Seen: &stale}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 60)))
+		if err == nil || KindOf(err) != KindConflict {
+			t.Fatalf("onTop=%v push on a stale read: %v (kind %v), want a conflict", onTop, err, KindOf(err))
+		}
+		if got := testGit(t, remote.BareDir, "rev-parse", reviewBranch); got != personCommit {
+			t.Fatalf("branch is at %s, want the person's %s kept", got, personCommit)
+		}
+	}
+}
