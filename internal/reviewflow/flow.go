@@ -74,16 +74,25 @@ func (f *Flow) labels() []string {
 // call), whether latch wrote it and its marker, and whether a person pushed
 // to the branch (git).
 func (f *Flow) Gather(ctx context.Context, it Item) (review.Situation, *forge.PR, error) {
+	s, fp, _, err := f.gather(ctx, it)
+	return s, fp, err
+}
+
+// gather is Gather that also returns what git read of the branch (nil when
+// it did not look: no open PR), for Run's push to build on without a
+// second fetch.
+func (f *Flow) gather(ctx context.Context, it Item) (review.Situation, *forge.PR, *gitrepo.ReviewHeads, error) {
 	s := review.Situation{Proposal: it.Proposal, NeedsReview: it.NeedsReview}
 	branch := review.Branch(f.Cluster, it.Object)
 	me, err := f.Forge.Me(ctx)
 	if err != nil {
-		return s, nil, err
+		return s, nil, nil, err
 	}
 	fp, err := f.Forge.FindByBranch(ctx, f.Repo.Branch(), branch)
 	if err != nil {
-		return s, nil, err
+		return s, nil, nil, err
 	}
+	var seen *gitrepo.ReviewHeads
 	if fp != nil {
 		pr := &review.PR{Number: fp.Number, State: review.State(fp.State), ByLatch: fp.Author == me, URL: fp.URL}
 		if m, err := review.ParseMarker(fp.Body); err == nil && sameObject(m.Object, it.Object) && m.Cluster == f.Cluster {
@@ -91,21 +100,21 @@ func (f *Flow) Gather(ctx context.Context, it Item) (review.Situation, *forge.PR
 		}
 		s.PR = pr
 		if fp.State == forge.StateOpen {
-			if _, foreign, err := f.Repo.ReviewBranch(ctx, branch); err != nil {
-				return s, fp, err
-			} else {
-				s.BranchForeign = foreign
+			h, err := f.Repo.ReviewHeads(ctx, branch)
+			if err != nil {
+				return s, fp, nil, err
 			}
+			s.BranchForeign, seen = h.Foreign, &h
 		}
 	}
-	return s, fp, nil
+	return s, fp, seen, nil
 }
 
 // Run gathers, decides and acts for one item. Push decisions are returned
 // for the caller to commit with the window's direct latches; PushAndClose
 // closes the PR here and leaves the push to the caller as well.
 func (f *Flow) Run(ctx context.Context, it Item) (Outcome, error) {
-	s, fp, err := f.Gather(ctx, it)
+	s, fp, seen, err := f.gather(ctx, it)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -123,19 +132,16 @@ func (f *Flow) Run(ctx context.Context, it Item) (Outcome, error) {
 			return out, err
 		}
 		onTop := d.Action == review.UpdateOnTop
-		res, err := f.Repo.PushReview(ctx, f.Push, gitrepo.ReviewPush{Branch: branch, OnTop: onTop}, it.Edit)
+		res, err := f.Repo.PushReview(ctx, f.Push, gitrepo.ReviewPush{Branch: branch, OnTop: onTop, Seen: seen}, it.Edit)
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", branch, err)
 		}
 		commit := res.Commit
 		if commit == "" {
 			// The branch already declared it (an earlier push whose forge
-			// step did not happen): the marker names the branch's head.
-			head, _, err := f.Repo.ReviewBranch(ctx, branch)
-			if err != nil {
-				return out, err
-			}
-			commit = head
+			// step did not happen): the marker names the branch's head,
+			// which PushReview just fetched (no second fetch for it).
+			commit = res.Previous
 		}
 		ev := it.Evidence
 		ev.OnTop = onTop
