@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/latch-gitops/latch/internal/testenv"
 )
 
 const reviewBranch = "latch/test/apps/deployment.apps/web"
@@ -15,11 +17,25 @@ func allowLeasedRewrites(t *testing.T, bare string) {
 	testGit(t, bare, "config", "receive.denyNonFastForwards", "false")
 }
 
-func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
+// reviewRemote is the set-up of the review tests: a seeded remote that
+// takes leased rewrites, and latch's clone of it.
+func reviewRemote(t *testing.T) (*testenv.GitRemote, *testenv.Human, *Repo, context.Context) {
+	t.Helper()
 	remote, human := seedRemote(t)
 	allowLeasedRewrites(t, remote.BareDir)
-	r := cloneRemote(t, remote, remoteAuth(remote))
-	ctx := testContext(t)
+	return remote, human, cloneRemote(t, remote, remoteAuth(remote)), testContext(t)
+}
+
+// openReview pushes latch's first proposal (web at 40) to the review branch.
+func openReview(t *testing.T, ctx context.Context, r *Repo) {
+	t.Helper()
+	if _, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
+	remote, human, r, ctx := reviewRemote(t)
 	mainBefore := remote.Log(t, "main", "%H")
 
 	res, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40)))
@@ -101,13 +117,8 @@ func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
 }
 
 func TestPushReviewLeaseRefusesToOverwrite(t *testing.T) {
-	remote, _ := seedRemote(t)
-	allowLeasedRewrites(t, remote.BareDir)
-	r := cloneRemote(t, remote, remoteAuth(remote))
-	ctx := testContext(t)
-	if _, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40))); err != nil {
-		t.Fatal(err)
-	}
+	remote, _, r, ctx := reviewRemote(t)
+	openReview(t, ctx, r)
 	// While latch builds its rebuild, a person pushes to the branch.
 	var personCommit string
 	race := func(ws Workspace) {
@@ -188,10 +199,7 @@ func TestCheckReviewPush(t *testing.T) {
 // and a branch deleted on the remote, or a sibling whose name extends this
 // one, never stands in for it.
 func TestPushReviewOneFetchAndNoStaleHead(t *testing.T) {
-	remote, _ := seedRemote(t)
-	allowLeasedRewrites(t, remote.BareDir)
-	r := cloneRemote(t, remote, remoteAuth(remote))
-	ctx := testContext(t)
+	remote, _, r, ctx := reviewRemote(t)
 	var remoteOps []string
 	r.git.observe = func(a []string) {
 		switch a[0] {
@@ -236,13 +244,8 @@ func TestPushReviewOneFetchAndNoStaleHead(t *testing.T) {
 // A PushReview that builds on ReviewHeads' read (no fetch of its own) must
 // still never overwrite a commit pushed after that read.
 func TestPushReviewSeenHeadsStillLeased(t *testing.T) {
-	remote, _ := seedRemote(t)
-	allowLeasedRewrites(t, remote.BareDir)
-	r := cloneRemote(t, remote, remoteAuth(remote))
-	ctx := testContext(t)
-	if _, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40))); err != nil {
-		t.Fatal(err)
-	}
+	remote, _, r, ctx := reviewRemote(t)
+	openReview(t, ctx, r)
 	seen, err := r.ReviewHeads(ctx, reviewBranch)
 	if err != nil || seen.Head == "" || seen.Base == "" || seen.Foreign {
 		t.Fatalf("ReviewHeads = %+v, %v", seen, err)
