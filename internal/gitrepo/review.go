@@ -54,17 +54,11 @@ type ReviewResult struct {
 	Pushed   bool
 }
 
-// ReviewBranch reads latch's PR branch on the remote: its head ("" when it
-// does not exist) and whether it holds a commit latch did not make (one
-// not on the base branch whose message has no Latch-* trailers: a person
-// pushed to the PR).
-func (r *Repo) ReviewBranch(ctx context.Context, branch string) (head string, foreign bool, err error) {
-	h, err := r.ReviewHeads(ctx, branch)
-	return h.Head, h.Foreign, err
-}
-
-// ReviewHeads is ReviewBranch with the base head it compared against, for
-// a PushReview right after it (ReviewPush.Seen) to skip its own fetch.
+// ReviewHeads reads latch's PR branch on the remote: its head ("" when it
+// does not exist), whether it holds a commit latch did not make (one not
+// on the base branch whose message has no Latch-* trailers: a person
+// pushed to the PR), and the base head it compared against, for a
+// PushReview right after it (ReviewPush.Seen) to skip its own fetch.
 func (r *Repo) ReviewHeads(ctx context.Context, branch string) (ReviewHeads, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

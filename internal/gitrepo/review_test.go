@@ -48,9 +48,10 @@ func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
 	if n := testGit(t, remote.BareDir, "rev-list", "--count", "main.."+reviewBranch); n != "1" {
 		t.Fatalf("%s commits beyond main, want 1", n)
 	}
-	head, foreign, err := r.ReviewBranch(ctx, reviewBranch)
+	h, err := r.ReviewHeads(ctx, reviewBranch)
+	head, foreign := h.Head, h.Foreign
 	if err != nil || head != res.Commit || foreign {
-		t.Fatalf("ReviewBranch = %s %v %v", head, foreign, err)
+		t.Fatalf("ReviewHeads = %s %v %v", head, foreign, err)
 	}
 
 	// main moves; a further change rebuilds the branch as new base + one
@@ -94,8 +95,8 @@ func TestPushReviewRebuildsWithLeaseAndNeverTouchesBase(t *testing.T) {
 	testGit(t, person.Dir, "commit", "--quiet", "-am", "web: 45 is enough")
 	personCommit := testGit(t, person.Dir, "rev-parse", "HEAD")
 	testGit(t, person.Dir, "push", "--quiet", "origin", "HEAD:refs/heads/"+reviewBranch)
-	if _, foreign, err := r.ReviewBranch(ctx, reviewBranch); err != nil || !foreign {
-		t.Fatalf("ReviewBranch after a person's push: foreign %v, %v", foreign, err)
+	if h, err := r.ReviewHeads(ctx, reviewBranch); err != nil || !h.Foreign {
+		t.Fatalf("ReviewHeads after a person's push: foreign %v, %v", foreign, err)
 	}
 	pushes = nil
 	r.git.observe = func(a []string) {
@@ -145,8 +146,8 @@ func TestPushReviewOnlyToLatchBranches(t *testing.T) {
 		if _, err := r.PushReview(context.Background(), fastOptions(), ReviewPush{Branch: b}, edits(nil)); err == nil {
 			t.Errorf("PushReview to %q accepted", b)
 		}
-		if _, _, err := r.ReviewBranch(context.Background(), b); err == nil {
-			t.Errorf("ReviewBranch(%q) accepted", b)
+		if _, err := r.ReviewHeads(context.Background(), b); err == nil {
+			t.Errorf("ReviewHeads(%q) accepted", b)
 		}
 	}
 }
@@ -228,9 +229,10 @@ func TestPushReviewOneFetchAndNoStaleHead(t *testing.T) {
 	// deleted on the remote (as a forge does after a merge).
 	testGit(t, remote.BareDir, "branch", reviewBranch+"-2", reviewBranch)
 	testGit(t, remote.BareDir, "branch", "-D", reviewBranch)
-	head, foreign, err := r.ReviewBranch(ctx, reviewBranch)
+	h, err := r.ReviewHeads(ctx, reviewBranch)
+	head, foreign := h.Head, h.Foreign
 	if err != nil || head != "" || foreign {
-		t.Fatalf("ReviewBranch of a deleted branch = %q %v %v, want none", head, foreign, err)
+		t.Fatalf("ReviewHeads of a deleted branch = %q %v %v, want none", head, foreign, err)
 	}
 	res3, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 60)))
 	if err != nil || !res3.Pushed || res3.Previous != "" {

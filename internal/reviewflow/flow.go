@@ -70,16 +70,10 @@ func (f *Flow) labels() []string {
 	return f.Labels
 }
 
-// Gather reads the situation for it: the newest PR of its branch (one forge
+// gather reads the situation for it: the newest PR of its branch (one forge
 // call), whether latch wrote it and its marker, and whether a person pushed
-// to the branch (git).
-func (f *Flow) Gather(ctx context.Context, it Item) (review.Situation, *forge.PR, error) {
-	s, fp, _, err := f.gather(ctx, it)
-	return s, fp, err
-}
-
-// gather is Gather that also returns what git read of the branch (nil when
-// it did not look: no open PR), for Run's push to build on without a
+// to the branch (git). It also returns what git read of the branch (nil
+// when it did not look: no open PR), for Run's push to build on without a
 // second fetch.
 func (f *Flow) gather(ctx context.Context, it Item) (review.Situation, *forge.PR, *gitrepo.ReviewHeads, error) {
 	s := review.Situation{Proposal: it.Proposal, NeedsReview: it.NeedsReview}
