@@ -124,14 +124,25 @@ func httpGet(addr, path string) (int, string) {
 // at once if latch exits meanwhile.
 func waitFor(t *testing.T, what string, p *latchProcess, cond func() bool) {
 	t.Helper()
-	testenv.WaitUntil(t, what, func() bool {
+	testenv.WaitUntil(t, what, whileRunning(t, what, p, cond))
+}
+
+// waitForWithin is waitFor giving up after limit (testenv.WaitWithin).
+func waitForWithin(t *testing.T, what string, limit time.Duration, p *latchProcess, cond func() bool) {
+	t.Helper()
+	testenv.WaitWithin(t, what, limit, whileRunning(t, what, p, cond))
+}
+
+// whileRunning is cond, failing t if latch exits before it holds.
+func whileRunning(t *testing.T, what string, p *latchProcess, cond func() bool) func() bool {
+	return func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("latch exited (%v) while waiting for %s", p.err, what)
 		default:
 		}
 		return cond()
-	})
+	}
 }
 
 // metricValue reads an unlabelled sample (or the first with labels

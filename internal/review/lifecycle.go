@@ -50,6 +50,11 @@ type Situation struct {
 	// BranchForeign: the PR branch holds commits latch did not make (a
 	// person pushed to it).
 	BranchForeign bool
+	// BranchHead is the open PR branch's head ("" : gone, or not looked).
+	// A marker naming another commit is stale: latch pushed the branch and
+	// was stopped before its PR edit, so the PR may describe one value
+	// while its branch declares another.
+	BranchHead string
 }
 
 // Action is what to do for one workload.
@@ -126,11 +131,14 @@ func Decide(s Situation) Decision {
 	}
 	if open {
 		m := pr.Marker
-		if m.To == p.To && m.From == p.From {
+		if m.To == p.To && m.From == p.From && (s.BranchForeign || m.Commit == s.BranchHead) {
 			return Decision{Action: Nothing, PR: pr.Number, Why: fmt.Sprintf("PR #%d already proposes %d → %d", pr.Number, p.From, p.To)}
 		}
 		if s.BranchForeign {
 			return Decision{Action: UpdateOnTop, PR: pr.Number, Why: fmt.Sprintf("PR #%d now proposes %d → %d; a person pushed to its branch, so latch adds its commit on top", pr.Number, p.From, p.To)}
+		}
+		if m.To == p.To && m.From == p.From {
+			return Decision{Action: Update, PR: pr.Number, Why: fmt.Sprintf("PR #%d proposes %d → %d but its branch moved since (head %s, marker %s); rebuilding it", pr.Number, p.From, p.To, short(s.BranchHead), short(m.Commit))}
 		}
 		return Decision{Action: Update, PR: pr.Number, Why: fmt.Sprintf("PR #%d now proposes %d → %d (was %d → %d)", pr.Number, p.From, p.To, m.From, m.To)}
 	}
@@ -141,6 +149,17 @@ func Decide(s Situation) Decision {
 		return Decision{Action: Nothing, PR: pr.Number, Why: fmt.Sprintf("a person closed PR #%d unmerged: band %d..%d is rejected until the value leaves it", pr.Number, b.Lo, b.Hi)}
 	}
 	return Decision{Action: Open, Why: fmt.Sprintf("%d → %d needs review", p.From, p.To)}
+}
+
+// short is a commit's abbreviation for a Why ("none" for no commit).
+func short(commit string) string {
+	switch {
+	case commit == "":
+		return "none"
+	case len(commit) > 12:
+		return commit[:12]
+	}
+	return commit
 }
 
 // rejected: a person closed latch's PR unmerged and the value has not

@@ -7,8 +7,9 @@ import (
 
 func TestDecide(t *testing.T) {
 	web := Object{Group: "apps", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	const markerCommit = "0123456789abcdef0123456789abcdef01234567"
 	marker := func(from, to int64, mut ...func(*Marker)) *Marker {
-		m := NewMarker("prod", web, "spec.replicas", Proposal{From: from, To: to}, "0123456789abcdef0123456789abcdef01234567")
+		m := NewMarker("prod", web, "spec.replicas", Proposal{From: from, To: to}, markerCommit)
 		for _, f := range mut {
 			f(&m)
 		}
@@ -29,7 +30,11 @@ func TestDecide(t *testing.T) {
 		{"nothing to latch, no PR", Situation{}, Nothing, 0, false},
 		{"ordinary latch pushed directly", Situation{Proposal: prop(40, 60)}, Push, 0, false},
 		{"suspicious latch opens a PR", Situation{Proposal: prop(40, 400), NeedsReview: true}, Open, 0, false},
-		{"open PR already says it: nothing", Situation{Proposal: prop(40, 400), NeedsReview: true, PR: openPR(marker(40, 400))}, Nothing, 12, false},
+		{"open PR already says it: nothing", Situation{Proposal: prop(40, 400), NeedsReview: true, PR: openPR(marker(40, 400)), BranchHead: markerCommit}, Nothing, 12, false},
+		// Killed after pushing the branch for another value and before the
+		// PR edit; the value then came back to what the PR says.
+		{"branch moved past the marker: update", Situation{Proposal: prop(40, 400), NeedsReview: true, PR: openPR(marker(40, 400)), BranchHead: strings.Repeat("f", 40)}, Update, 12, false},
+		{"branch gone under an open PR: update", Situation{Proposal: prop(40, 400), NeedsReview: true, PR: openPR(marker(40, 400))}, Update, 12, false},
 		{"further change updates in place", Situation{Proposal: prop(40, 500), NeedsReview: true, PR: openPR(marker(40, 400))}, Update, 12, false},
 		{"person pushed: commit on top", Situation{Proposal: prop(40, 500), NeedsReview: true, PR: openPR(marker(40, 400)), BranchForeign: true}, UpdateOnTop, 12, false},
 		{"person pushed but same proposal: nothing", Situation{Proposal: prop(40, 400), NeedsReview: true, PR: openPR(marker(40, 400)), BranchForeign: true}, Nothing, 12, false},
@@ -71,22 +76,23 @@ func TestDecide(t *testing.T) {
 func TestDecideCycle(t *testing.T) {
 	web := Object{Kind: "Deployment", Namespace: "shop", Name: "web"}
 	var pr *PR
+	head := "" // the PR branch's head as git would hold it
 	next := 1
 	opened := 0
 	step := func(p *Proposal, review bool) Action {
-		d := Decide(Situation{Proposal: p, NeedsReview: review, PR: pr})
+		d := Decide(Situation{Proposal: p, NeedsReview: review, PR: pr, BranchHead: head})
 		switch d.Action {
 		case Open:
 			m := NewMarker("c", web, "spec.replicas", *p, strings.Repeat("a", 40))
 			if pr != nil && pr.State == StateOpen {
 				t.Fatalf("opened a second PR while #%d is open", pr.Number)
 			}
-			pr = &PR{Number: next, State: StateOpen, ByLatch: true, Marker: &m}
+			pr, head = &PR{Number: next, State: StateOpen, ByLatch: true, Marker: &m}, m.Commit
 			next++
 			opened++
 		case Update, UpdateOnTop:
 			m := NewMarker("c", web, "spec.replicas", *p, strings.Repeat("b", 40))
-			pr.Marker = &m
+			pr.Marker, head = &m, m.Commit
 		case Close, PushAndClose:
 			pr.Marker.ClosedByLatch = true
 			pr.State = StateClosed

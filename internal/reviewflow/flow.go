@@ -98,7 +98,7 @@ func (f *Flow) gather(ctx context.Context, it Item) (review.Situation, *forge.PR
 			if err != nil {
 				return s, fp, nil, err
 			}
-			s.BranchForeign, seen = h.Foreign, &h
+			s.BranchForeign, s.BranchHead, seen = h.Foreign, h.Head, &h
 		}
 	}
 	return s, fp, seen, nil

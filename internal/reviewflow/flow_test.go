@@ -2,9 +2,11 @@ package reviewflow
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +120,15 @@ func (e *env) declared(ref, name string) string {
 		e.t.Fatal(err)
 	}
 	return f.Content // base64 of the file
+}
+
+// branchHead is the commit the forge holds for branch.
+func (e *env) branchHead(branch string) string {
+	var b struct{ Commit struct{ ID string } }
+	if _, err := e.g.API(e.ctx, "GET", "/api/v1/repos/"+e.g.Owner+"/"+e.g.Repo+"/branches/"+url.PathEscape(branch), nil, &b); err != nil {
+		e.t.Fatal(err)
+	}
+	return b.Commit.ID
 }
 
 func (e *env) openPRs() []forge.PR {
@@ -243,11 +254,24 @@ func TestGiteaInterruptedFlowNeverDuplicates(t *testing.T) {
 	t.Logf("seed %d (set LATCH_TEST_SEED to replay)", seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	errCrash := errors.New("simulated crash")
+	branch := review.Branch("test", web)
+	draw := func() int64 {
+		if rng.IntN(5) == 0 {
+			return 40 // the value comes back
+		}
+		return int64(400 + 100*rng.IntN(6))
+	}
+	proposed := int64(40) // what the open PR proposes (40: none open)
 	rounds := 50
 	for i := 0; i < rounds; i++ {
-		to := int64(400 + 100*rng.IntN(6))
-		if rng.IntN(5) == 0 {
-			to = 40 // the value comes back
+		// The crashed pass and the restart may see different values (the
+		// live value moved while latch was down); often the restart's is
+		// the one the PR already proposes, so a crash that pushed the
+		// branch but not the PR edit leaves a marker that looks current
+		// while the branch declares something else.
+		crashTo, to := draw(), draw()
+		if rng.IntN(3) == 0 {
+			to = proposed
 		}
 		crashAt := rng.IntN(4)
 		n := 0
@@ -258,7 +282,7 @@ func TestGiteaInterruptedFlowNeverDuplicates(t *testing.T) {
 			}
 			return nil
 		}
-		if _, err := e.flow.Run(e.ctx, e.item(40, to)); err != nil && !errors.Is(err, errCrash) {
+		if _, err := e.flow.Run(e.ctx, e.item(40, crashTo)); err != nil && !errors.Is(err, errCrash) {
 			t.Fatalf("round %d: %v", i, err)
 		}
 		e.flow.Step = nil
@@ -277,11 +301,20 @@ func TestGiteaInterruptedFlowNeverDuplicates(t *testing.T) {
 		if len(open) != 1 && !rejectedHold {
 			t.Fatalf("round %d: %d open PRs for a 40 → %d proposal (%+v)", i, len(open), to, out)
 		}
+		proposed = 40
 		if len(open) == 1 {
 			m, err := review.ParseMarker(open[0].Body)
 			if err != nil || m.To != to {
 				t.Fatalf("round %d: PR #%d marker %+v %v, want to=%d", i, open[0].Number, m, err, to)
 			}
+			// What a person would merge is what the PR says.
+			if head := e.branchHead(branch); m.Commit != head {
+				t.Fatalf("round %d (crashed at step %d proposing %d): PR #%d's marker names %s, its branch is at %s", i, crashAt, crashTo, open[0].Number, m.Commit, head)
+			}
+			if got, err := base64.StdEncoding.DecodeString(e.declared(branch, "web")); err != nil || !strings.Contains(string(got), fmt.Sprintf("replicas: %d\n", to)) {
+				t.Fatalf("round %d: the PR proposes %d but its branch declares %q (%v)", i, to, got, err)
+			}
+			proposed = to
 		}
 		if again := e.run(e.item(40, to)); again.Decision.Action != review.Nothing {
 			t.Fatalf("round %d: not settled after the restart: %+v", i, again)

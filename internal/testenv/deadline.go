@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -52,12 +53,30 @@ func Context(t T) context.Context {
 // what it waited for and for how long.
 func WaitUntil(t T, what string, cond func() bool) {
 	t.Helper()
-	start, deadline := time.Now(), Deadline(t)
+	waitUntil(t, what, Deadline(t), "the test binary's deadline, go test -timeout, is near", cond)
+}
+
+// WaitWithin is WaitUntil for a wait whose usual length the test measured
+// on this machine in this run (a warm restart, say): it gives up after
+// limit, a generous multiple of that, or at Deadline(t) if sooner. A state
+// that never comes then fails in minutes instead of eating the package's
+// whole timeout, which kills the tests after it and leaks their servers.
+func WaitWithin(t T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline, why := Deadline(t), "the test binary's deadline, go test -timeout, is near"
+	if end := time.Now().Add(limit); end.Before(deadline) {
+		deadline, why = end, fmt.Sprintf("%s, a multiple of what the test measured for it", limit.Round(time.Millisecond))
+	}
+	waitUntil(t, what, deadline, why, cond)
+}
+
+func waitUntil(t T, what string, deadline time.Time, why string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
 	poll := 20 * time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s after %s (the test binary's deadline, go test -timeout, is near)",
-				what, time.Since(start).Round(time.Millisecond))
+			t.Fatalf("gave up waiting for %s after %s (%s)", what, time.Since(start).Round(time.Millisecond), why)
 		}
 		time.Sleep(poll)
 		// Quick at first (most conditions hold soon), then gentle on a
