@@ -347,6 +347,7 @@ func TestCheckersCatchViolations(t *testing.T) {
 	}{
 		{"delete on deployments", []grant{{"ClusterRole", "apps", "deployments", "delete", ""}}, "write verb not allowed"},
 		{"patch on deployments without enforce", []grant{{"ClusterRole", "apps", "deployments", "patch", ""}}, "without enforce.enabled"},
+		{"get on pods (only list is granted)", []grant{{"ClusterRole", "", "pods", "get", ""}}, "no access to pods"},
 		{"update on HPAs", []grant{{"ClusterRole", "autoscaling", "horizontalpodautoscalers", "update", ""}}, "write verb not allowed"},
 		{"read secrets", []grant{{"ClusterRole", "", "secrets", "get", ""}}, "no access to secrets"},
 		{"wildcard verb", []grant{{"ClusterRole", "apps", "deployments", "*", ""}}, "wildcard"},

@@ -96,13 +96,17 @@ var readVerbs = map[string]bool{"get": true, "list": true, "watch": true}
 //     Leases (namespaced Role only, and every verb but create restricted to the
 //     Lease latch-leader), and, only with allowEnforce, patch on apps
 //     deployments and statefulsets;
-//   - no access at all to Secrets, ConfigMaps or Pods (latch reads workloads,
-//     not their data).
+//   - no access at all to Secrets or ConfigMaps (latch reads workloads, not
+//     their data), and to Pods only list: the rollout follower lists the
+//     pods of a rollout in flight for crash loops and pods never Ready.
 func rbacProblems(grants []grant, allowEnforce bool) []string {
 	var problems []string
 	for _, g := range grants {
 		if g.group == "*" || g.resource == "*" || g.verb == "*" || strings.HasPrefix(g.resource, "*/") {
 			problems = append(problems, fmt.Sprintf("%v: wildcard", g))
+			continue
+		}
+		if g.group == "" && g.resource == "pods" && g.verb == "list" && g.scope == "ClusterRole" {
 			continue
 		}
 		switch g.resource {
@@ -157,6 +161,8 @@ func defaultGrants() []grant {
 	read := []string{"get", "list", "watch"}
 	add("ClusterRole", "apps", []string{"deployments", "statefulsets", "replicasets"}, read, "")
 	add("ClusterRole", "autoscaling", []string{"horizontalpodautoscalers"}, read, "")
+	add("ClusterRole", "", []string{"pods"}, []string{"list"}, "")
+	add("ClusterRole", "apps", []string{"controllerrevisions"}, []string{"get"}, "")
 	add("ClusterRole", "", []string{"events"}, []string{"create", "patch"}, "")
 	add("ClusterRole", "events.k8s.io", []string{"events"}, []string{"create", "patch"}, "")
 	add("Role", "coordination.k8s.io", []string{"leases"}, []string{"create"}, "")

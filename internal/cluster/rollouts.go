@@ -17,7 +17,8 @@ import (
 	"github.com/latch-gitops/latch/internal/rollout"
 )
 
-// Rollout is what the rollout follower observed of one Deployment.
+// Rollout is what the rollout follower observed of one Deployment or
+// StatefulSet.
 type Rollout struct {
 	objectid.Ref
 	Snapshot rollout.Snapshot
@@ -25,7 +26,8 @@ type Rollout struct {
 	// ReplicaSet's template and in the newest older one that still has
 	// pods (nil when there is none).
 	NewImages, OldImages map[string]string
-	// OldRevision is that older ReplicaSet's pod-template-hash.
+	// OldRevision is that older ReplicaSet's pod-template-hash (a
+	// StatefulSet's currentRevision while in flight).
 	OldRevision string
 }
 
@@ -35,9 +37,10 @@ type Rollout struct {
 // the cluster decoded at once.
 const listPage = 500
 
-// RolloutSource is where ListRollouts reads: Deployments and ReplicaSets
-// from Objects, the pods of rollouts in flight from Pods (always live: a
-// cache of every pod would cost more than the rest of latch).
+// RolloutSource is where ListRollouts reads: Deployments, ReplicaSets and
+// StatefulSets from Objects; the pods of rollouts in flight, and a
+// StatefulSet's current ControllerRevision, from Pods (always live: a cache
+// of every pod or revision would cost more than the rest of latch).
 type RolloutSource struct {
 	Objects, Pods client.Reader
 	// Page is the LIST page size for Objects; 0 for an informer cache
@@ -61,9 +64,11 @@ func CachedRollouts(cache, api client.Reader) RolloutSource {
 }
 
 // ListRollouts reads every Deployment in namespace ("" = all) with its
-// ReplicaSets, and the pods of the new version of those in flight. It costs
-// the LISTs of Deployments and ReplicaSets (from the cache, or paged) plus
-// one live pod LIST per Deployment whose status shows a rollout under way.
+// ReplicaSets, every StatefulSet, and the pods of the new version of those
+// in flight. It costs the LISTs of Deployments, ReplicaSets and StatefulSets
+// (from the cache, or paged) plus one live pod LIST per workload whose
+// status shows a rollout under way (and, for a StatefulSet, one GET of its
+// current revision).
 func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at time.Time) ([]Rollout, error) {
 	var deps []appsv1.Deployment
 	err := listPaged(ctx, src.Objects, namespace, src.Page, &appsv1.DeploymentList{}, func(l *appsv1.DeploymentList) {
@@ -101,14 +106,24 @@ func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at t
 		}
 		out = append(out, DeploymentRollout(d, rss, pods, at))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NamespacedName() < out[j].NamespacedName() })
+	sets, err := listStatefulSetRollouts(ctx, src, namespace, at)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, sets...)
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := out[i].NamespacedName(), out[j].NamespacedName(); a != b {
+			return a < b
+		}
+		return out[i].Kind < out[j].Kind
+	})
 	return out, nil
 }
 
 // pagedList is a typed list whose continue token listPaged follows.
 type pagedList interface {
 	client.ObjectList
-	*appsv1.DeploymentList | *appsv1.ReplicaSetList
+	*appsv1.DeploymentList | *appsv1.ReplicaSetList | *appsv1.StatefulSetList
 }
 
 // listPaged lists namespace page objects at a time (page 0: at once) into list, handing each page to
@@ -246,8 +261,17 @@ func DeploymentRollout(d *appsv1.Deployment, rss []appsv1.ReplicaSet, pods []cor
 		r.OldImages = images(old.Spec.Template.Spec.Containers)
 		r.OldRevision = old.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
 	}
+	s.NewPods = newVersionPods(pods, appsv1.DefaultDeploymentUniqueLabelKey, s.Revision)
+	r.Snapshot = s
+	return r
+}
+
+// newVersionPods are the pods whose label key says revision, not being
+// deleted, as the assessment reads them.
+func newVersionPods(pods []corev1.Pod, key, revision string) []rollout.Pod {
+	var out []rollout.Pod
 	for _, p := range pods {
-		if p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != s.Revision || p.DeletionTimestamp != nil {
+		if p.Labels[key] != revision || p.DeletionTimestamp != nil {
 			continue
 		}
 		pod := rollout.Pod{Name: p.Name, Created: p.CreationTimestamp.Time}
@@ -264,10 +288,9 @@ func DeploymentRollout(d *appsv1.Deployment, rss []appsv1.ReplicaSet, pods []cor
 				pod.Waiting = cs.State.Waiting.Reason
 			}
 		}
-		s.NewPods = append(s.NewPods, pod)
+		out = append(out, pod)
 	}
-	r.Snapshot = s
-	return r
+	return out
 }
 
 func images(cs []corev1.Container) map[string]string {

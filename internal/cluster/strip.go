@@ -50,10 +50,13 @@ func Strip(obj any) (any, error) {
 		}
 		return &out, nil
 	case *appsv1.StatefulSet:
+		// The selector, partition, template images, revisions and counts
+		// are what the rollout follower reads (StatefulSetRollout).
 		return &appsv1.StatefulSet{
 			TypeMeta:   o.TypeMeta,
 			ObjectMeta: stripMeta(o.ObjectMeta),
-			Spec:       appsv1.StatefulSetSpec{Replicas: o.Spec.Replicas},
+			Spec:       stripStatefulSetSpec(o.Spec),
+			Status:     stripStatefulSetStatus(o.Status),
 		}, nil
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		// The metrics' targets and current values (no selectors) are what

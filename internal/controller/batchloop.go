@@ -102,10 +102,14 @@ func sameForLatching(oldObj, newObj any) bool {
 	for _, obj := range []client.Object{o, n} {
 		obj.SetResourceVersion("")
 		obj.SetGeneration(0)
-		// The cache keeps a Deployment's status for the rollout follower;
-		// its changes alone do not start a pass (as before it was kept).
-		if d, ok := obj.(*appsv1.Deployment); ok {
-			d.Status = appsv1.DeploymentStatus{}
+		// The cache keeps a Deployment's and a StatefulSet's status for
+		// the rollout follower; its changes alone do not start a pass (as
+		// before it was kept): the follower reads them on the next one.
+		switch w := obj.(type) {
+		case *appsv1.Deployment:
+			w.Status = appsv1.DeploymentStatus{}
+		case *appsv1.StatefulSet:
+			w.Status = appsv1.StatefulSetStatus{}
 		}
 	}
 	return equality.Semantic.DeepEqual(o, n)
