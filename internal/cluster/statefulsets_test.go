@@ -51,17 +51,17 @@ func TestStatefulSetRollout(t *testing.T) {
 		{
 			// Partition 1 of 4: ordinals 1..3 updated and Ready, db-0
 			// held on the old revision on purpose.
-			name: "held by a partition at 75 %, healthy",
-			set:  set("db-1", "db-2", 4, 3, 4, ptr.To(int32(1))),
-			pods: []corev1.Pod{pod("db-0", "db-1", true, 0), pod("db-1", "db-2", true, 0), pod("db-2", "db-2", true, 0), pod("db-3", "db-2", true, 0)},
+			name:     "held by a partition at 75 %, healthy",
+			set:      set("db-1", "db-2", 4, 3, 4, ptr.To(int32(1))),
+			pods:     []corev1.Pod{pod("db-0", "db-1", true, 0), pod("db-1", "db-2", true, 0), pod("db-2", "db-2", true, 0), pod("db-3", "db-2", true, 0)},
 			inFlight: true, percent: 75, milestone: 75, health: rollout.Healthy, oldImages: true,
 		},
 		{
 			// The highest ordinal is updated first and crash-loops: the
 			// controller stops there.
-			name: "new pod crash-looping at 0 %, failed",
-			set:  set("db-1", "db-2", 4, 1, 3, nil),
-			pods: []corev1.Pod{pod("db-0", "db-1", true, 0), pod("db-1", "db-1", true, 0), pod("db-2", "db-1", true, 0), pod("db-3", "db-2", false, 5)},
+			name:     "new pod crash-looping at 0 %, failed",
+			set:      set("db-1", "db-2", 4, 1, 3, nil),
+			pods:     []corev1.Pod{pod("db-0", "db-1", true, 0), pod("db-1", "db-1", true, 0), pod("db-2", "db-1", true, 0), pod("db-3", "db-2", false, 5)},
 			inFlight: true, percent: 0, milestone: 0, health: rollout.Failed, oldImages: true,
 		},
 		{
