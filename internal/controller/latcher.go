@@ -125,7 +125,7 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 		if err != nil {
 			return p.changes, err
 		}
-		recorded, err := l.followRollouts(ctx, ws, rollouts, now)
+		recorded, err := l.followRollouts(ctx, ws, rollouts, now, l.rolloutOptions(p.policy))
 		return append(p.changes, recorded...), err
 	}
 	if dryRun {
@@ -208,7 +208,7 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 			statuses[i].LastLatch = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
 		}
 	}
-	l.statusRollouts(ctx, statuses, now)
+	l.statusRollouts(ctx, statuses, now, l.rolloutOptions(p.policy))
 	if err := l.openPRs(ctx, statuses); err != nil {
 		// The rest of the status stands without the PR column.
 		l.logger().Warn("status without latch's open PRs", "error", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/manifest"
+	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
 )
@@ -24,7 +25,7 @@ const RolloutField = "rollout.milestone"
 // completes); the records that do are written and returned as evidence, to
 // be committed with the pass's other changes. A record a person broke is
 // left alone (and logged), not overwritten.
-func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, rollouts []cluster.Rollout, now time.Time) ([]evidence.Change, error) {
+func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, rollouts []cluster.Rollout, now time.Time, o rollout.Options) ([]evidence.Change, error) {
 	if len(rollouts) == 0 {
 		return nil, nil
 	}
@@ -47,7 +48,7 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 		if err != nil || brokenFile[file] || !ws.Allowed(r.Ref, RolloutField) {
 			continue
 		}
-		a := rollout.Assess(r.Snapshot, l.RolloutOptions)
+		a := rollout.Assess(r.Snapshot, o)
 		rec := set.Get(r.Ref)
 		var prev *rollout.State
 		if rec != nil {
@@ -85,6 +86,26 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 			From: from, To: int64(next.Milestone), Observed: int64(a.Percent), Rule: "rollout", Reason: step.Why})
 	}
 	return changes, nil
+}
+
+// rolloutOptions is how the follower assesses rollouts this pass: the
+// latch.yaml at the pass's commit (spec.defaults.rollouts) where it sets
+// them, else Latcher.RolloutOptions (Go callers; zero: the defaults).
+func (l *Latcher) rolloutOptions(pol *policyfile.Policy) rollout.Options {
+	if pol == nil {
+		return l.RolloutOptions
+	}
+	o, set := pol.Defaults.Rollouts, l.RolloutOptions
+	if len(o.Milestones) == 0 {
+		o.Milestones = set.Milestones
+	}
+	if o.NotReadyAfter == 0 {
+		o.NotReadyAfter = set.NotReadyAfter
+	}
+	if o.CrashLoopRestarts == 0 {
+		o.CrashLoopRestarts = set.CrashLoopRestarts
+	}
+	return o
 }
 
 // recordOf is the record to write for state next: the versions carried

@@ -69,7 +69,7 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 // statusRollouts fills the rollout column of Status when the latcher
 // follows rollouts. Neither a failed observation nor unreadable records
 // stop the status: they are logged, and the column stays empty.
-func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus, now time.Time) {
+func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus, now time.Time, o rollout.Options) {
 	if l.Rollouts == nil {
 		return
 	}
@@ -85,5 +85,5 @@ func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus,
 	for _, e := range broken {
 		l.logger().Warn("rollout record not read", "problem", e.Error())
 	}
-	rolloutStatuses(statuses, rollouts, records, l.RolloutOptions)
+	rolloutStatuses(statuses, rollouts, records, o)
 }

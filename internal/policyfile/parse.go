@@ -42,7 +42,7 @@ var (
 	topKeys       = []string{"apiVersion", "kind", "metadata", "spec"}
 	metadataKeys  = []string{"name"}
 	specKeys      = []string{"defaults", "rules"}
-	defaultsKeys  = []string{"latch", "converge", "review"}
+	defaultsKeys  = []string{"latch", "converge", "review", "rollouts"}
 	convergeKeys  = []string{"grace"}
 	ruleKeys      = []string{"name", "match", "fields", "review"}
 	matchKeys     = []string{"kinds", "namespaces", "names", "labels", "hasHPA"}
@@ -124,6 +124,9 @@ func (p *parser) defaults(n *yaml.Node, base Defaults) Defaults {
 	if rn, ok := m.get("review"); ok {
 		out.Review = p.reviewThresholds(rn, field+".review", base.Review)
 		out.ReviewSet = true
+	}
+	if rn, ok := m.get("rollouts"); ok {
+		out.Rollouts = p.rolloutOptions(rn, field+".rollouts", base.Rollouts)
 	}
 	if cn, ok := m.get("converge"); ok {
 		if cm, ok := p.mapping(cn, field+".converge", convergeKeys); ok {

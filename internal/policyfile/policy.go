@@ -10,6 +10,7 @@ import (
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/rollout"
 )
 
 const (
@@ -44,6 +45,10 @@ type Defaults struct {
 	// true when the file has spec.defaults.review.
 	Review    review.Thresholds
 	ReviewSet bool
+	// Rollouts tune the rollout follower (spec.defaults.rollouts: its
+	// milestones and when a new version counts as failed); the zero value
+	// is rollout's defaults.
+	Rollouts rollout.Options
 }
 
 // Rule selects objects and sets the mode of some of their fields.

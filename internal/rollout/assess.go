@@ -109,6 +109,9 @@ var DefaultMilestones = []int{0, 25, 50, 75, 100}
 const (
 	DefaultNotReadyAfter     = 5 * time.Minute
 	DefaultCrashLoopRestarts = 3
+	// MinNotReadyAfter is the shortest NotReadyAfter latch.yaml may set:
+	// below it an image pull alone would fail a healthy rollout.
+	MinNotReadyAfter = 30 * time.Second
 )
 
 // ValidateMilestones reports what is wrong with a milestone list from
