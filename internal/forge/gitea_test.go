@@ -113,9 +113,7 @@ func TestGiteaRealLifecycle(t *testing.T) {
 		t.Fatalf("FindByBranch with two PRs on the branch = %+v, %v (want #%d open)", found, err, pr2.Number)
 	}
 	// Merged by a person.
-	if _, err := g.API(ctx, "POST", "/api/v1/repos/"+g.Owner+"/"+g.Repo+"/pulls/"+itoa(pr2.Number)+"/merge", map[string]any{"Do": "merge"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	g.Merge(t, ctx, pr2.Number)
 	got, err := c.Get(ctx, pr2.Number)
 	if err != nil || got.State != StateMerged {
 		t.Fatalf("after merge = %+v, %v", got, err)

@@ -231,9 +231,7 @@ func TestGiteaReviewStory(t *testing.T) {
 		t.Fatalf("after the band was left: %+v", out)
 	}
 	// A person merges: the cycle ends.
-	if _, err := e.g.API(e.ctx, "POST", fmt.Sprintf("/api/v1/repos/%s/%s/pulls/%d/merge", e.g.Owner, e.g.Repo, out.PR), map[string]any{"Do": "merge"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.g.Merge(t, e.ctx, out.PR)
 	if out := e.run(e.item(400, 400)); out.Decision.Action != review.Nothing {
 		t.Fatalf("after merge: %+v", out)
 	}

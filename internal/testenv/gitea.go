@@ -161,6 +161,26 @@ func (g *GiteaServer) API(ctx context.Context, method, path string, body, out an
 	return resp.StatusCode, nil
 }
 
+// Merge merges pull request number as a person would from the web page.
+// Gitea checks a PR's mergeability in the background after every push to
+// it, and until that check ends it answers a merge with 405 "Please try
+// again later"; a person would click again, so Merge retries that answer
+// (and only that one) until Deadline(t).
+func (g *GiteaServer) Merge(t T, ctx context.Context, number int) {
+	t.Helper()
+	path := fmt.Sprintf("/api/v1/repos/%s/%s/pulls/%d/merge", g.Owner, g.Repo, number)
+	WaitUntil(t, fmt.Sprintf("Gitea to merge PR #%d (it kept answering 405 Please try again later)", number), func() bool {
+		code, err := g.API(ctx, "POST", path, map[string]any{"Do": "merge"}, nil)
+		if err == nil {
+			return true
+		}
+		if code != http.StatusMethodNotAllowed || !strings.Contains(err.Error(), "try again later") {
+			t.Fatalf("merging PR #%d: %v", number, err)
+		}
+		return false
+	})
+}
+
 func giteaConfig(work string, port int, static, runUser, secret string, asRoot bool) string {
 	return fmt.Sprintf(`APP_NAME = latch test forge
 I_AM_BEING_UNSAFE_RUNNING_AS_ROOT = %[6]t
