@@ -24,10 +24,15 @@ type PushOptions struct {
 	// Cluster names the cluster in the message and the Latch-Cluster trailer.
 	Template *template.Template
 	Cluster  string
-	// MaxAttempts bounds the rounds of fetch, edit, commit and push
-	// (default DefaultMaxAttempts). Conflicts and network failures each use
-	// one attempt; authentication and other failures end the loop at once.
+	// MaxAttempts bounds the rounds that make no progress (default
+	// DefaultMaxAttempts): each network failure uses one. A conflict (the
+	// push lost to someone else's push) is progress — the remote moved — so
+	// it does not use one; conflicts are bounded by MaxConflicts and ctx.
+	// Authentication and other failures end the loop at once.
 	MaxAttempts int
+	// MaxConflicts bounds the conflicts one call retries (default
+	// DefaultMaxConflicts), so a pass never loops for ever.
+	MaxConflicts int
 	// Backoff is the wait before the second attempt (default
 	// DefaultBackoff); it doubles per attempt up to MaxBackoff (default
 	// DefaultMaxBackoff). Each wait is jittered to a random point in its
@@ -41,9 +46,10 @@ type PushOptions struct {
 
 // Retry defaults: 5 attempts wait at most 0.5+1+2+4 = 7.5 s in total.
 const (
-	DefaultMaxAttempts = 5
-	DefaultBackoff     = 500 * time.Millisecond
-	DefaultMaxBackoff  = 15 * time.Second
+	DefaultMaxAttempts  = 5
+	DefaultMaxConflicts = 100
+	DefaultBackoff      = 500 * time.Millisecond
+	DefaultMaxBackoff   = 15 * time.Second
 )
 
 // Workspace is what an edit function works on: latch's work tree at the
@@ -125,16 +131,25 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 	// unconfirmed is the last attempt's result when its push failed on the
 	// network: the remote may have taken it and only the reply was lost.
 	var unconfirmed *Result
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
+	maxConflicts := opts.MaxConflicts
+	if maxConflicts <= 0 {
+		maxConflicts = DefaultMaxConflicts
+	}
+	// failures counts the rounds without progress (network), conflicts the
+	// rounds lost to another push; the wait grows only with failures, so
+	// a fleet contending for one branch retries at the short first wait,
+	// jittered so the instances do not retry in lockstep.
+	failures, conflicts := 0, 0
+	for attempt := 1; failures < maxAttempts && conflicts <= maxConflicts; attempt++ {
 		res = Result{Attempts: attempt, HumanWon: round.humanWon}
 		if attempt > 1 {
-			if err := sleep(ctx, retryWait(opts, attempt)); err != nil {
+			if err := sleep(ctx, retryWait(opts, failures+1)); err != nil {
 				return res, fmt.Errorf("push to %s branch %s: %w (after %d attempts, last: %w)", r.remoteURL, r.branch, err, attempt-1, lastErr)
 			}
 		}
 		round.unconfirmed = unconfirmed
 		err := r.attempt(ctx, opts, edit, round, attempt, &res)
-		unconfirmed = nil
+		unconfirmed, round.conflicted = nil, nil
 		if err == nil {
 			r.log(opts, slog.LevelInfo, "latch push done", "attempt", attempt, "base", res.Base, "commit", res.Commit, "pushed", res.Pushed, "changes", len(res.Changes), "humanWon", len(res.HumanWon))
 			return res, nil
@@ -145,12 +160,21 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 			return res, err
 		}
 		lastErr = err
-		if kind == KindNetwork && res.Commit != "" && !res.Pushed {
+		if kind == KindConflict {
+			conflicts++
+			if res.Commit != "" && !res.Pushed {
+				lost := res
+				round.conflicted = &lost
+			}
+			continue
+		}
+		failures++
+		if res.Commit != "" && !res.Pushed {
 			pending := res
 			unconfirmed = &pending
 		}
 	}
-	return res, fmt.Errorf("push to %s branch %s: gave up after %d attempts: %w", r.remoteURL, r.branch, maxAttempts, lastErr)
+	return res, fmt.Errorf("push to %s branch %s: gave up after %d attempts (%d conflicts): %w", r.remoteURL, r.branch, res.Attempts, conflicts, lastErr)
 }
 
 // roundState is what one CommitAndPush call remembers across attempts.
@@ -165,6 +189,9 @@ type roundState struct {
 	// unconfirmed is the previous attempt's result if its push failed on
 	// the network; set for one attempt only.
 	unconfirmed *Result
+	// conflicted is the previous attempt's result if its push lost to
+	// another push; set for one attempt only (see replay).
+	conflicted *Result
 }
 
 func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, round *roundState, attempt int, res *Result) error {
@@ -180,6 +207,12 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 		*res = *prev
 		res.Attempts, res.Pushed = attempts, true
 		return nil
+	}
+	if prev := round.conflicted; prev != nil {
+		replayed, err := r.replay(ctx, opts, prev, head, res)
+		if err != nil || replayed {
+			return err
+		}
 	}
 	changes, err := r.runEdit(ctx, edit, round, head, attempt)
 	if err != nil {
@@ -360,4 +393,59 @@ func (r *Repo) Landed(ctx context.Context, commit string) (bool, error) {
 		return false, err
 	}
 	return r.isAncestor(ctx, commit, r.trackingRef()), nil
+}
+
+// replay lands prev — an attempt whose push lost to another push — on the
+// new remote head without calling edit again, when the remote moved only
+// in files prev's commit does not touch: those files are the same at head
+// as at prev.Base, so prev's versions of them are exactly what edit would
+// write (and no person changed a field latch changes, so the human-wins
+// rule has nothing to decide). Otherwise (an overlap, or a file prev
+// deletes) it resets the tree to head and reports false: the caller runs
+// the full edit.
+func (r *Repo) replay(ctx context.Context, opts PushOptions, prev *Result, head string, res *Result) (bool, error) {
+	out, err := r.git.run(ctx, r.workDir, nil, "diff", "--name-only", "-z", "--no-renames", prev.Base, head)
+	if err != nil {
+		return false, fmt.Errorf("diff %s..%s in %s: %w", prev.Base, head, r.workDir, err)
+	}
+	touched := map[string]bool{}
+	for _, f := range prev.Files {
+		touched[f] = true
+	}
+	for _, f := range strings.Split(out, "\x00") {
+		if touched[f] {
+			return false, nil
+		}
+	}
+	args := []string{"checkout", "--quiet", prev.Commit, "--"}
+	for _, f := range prev.Files {
+		args = append(args, ":(literal)"+f)
+	}
+	if _, err := r.git.run(ctx, r.workDir, nil, args...); err != nil {
+		return false, r.settle(ctx, head) // e.g. a file prev deleted: the full edit handles it
+	}
+	if err := r.stageAll(ctx); err != nil {
+		return false, err
+	}
+	files, err := r.stagedFiles(ctx)
+	if err != nil {
+		return false, err
+	}
+	if strings.Join(files, "\x00") != strings.Join(prev.Files, "\x00") {
+		return false, r.settle(ctx, head)
+	}
+	message, err := evidence.CommitMessage(opts.Template, prev.Changes, opts.Cluster)
+	if err != nil {
+		return false, err
+	}
+	commit, err := r.commit(ctx, message, opts.Author, opts.Committer)
+	if err != nil {
+		return false, err
+	}
+	res.Commit, res.Changes, res.Files = commit, prev.Changes, files
+	if err := r.push(ctx); err != nil {
+		return true, err
+	}
+	res.Pushed = true
+	return true, nil
 }

@@ -1,0 +1,150 @@
+package gitrepo
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestConflictsDoNotUseAttempts: a push lost to another push is progress
+// (the remote moved), so it does not use one of MaxAttempts. A person
+// pushes before each of latch's first MaxAttempts+2 pushes; the call still
+// lands its commit in this pass, on top of every human commit.
+func TestConflictsDoNotUseAttempts(t *testing.T) {
+	remote, human := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	opts := fastOptions()
+	opts.MaxAttempts = 3
+	var humanCommits []string
+	hook := func(ws Workspace) {
+		if ws.Attempt <= opts.MaxAttempts+2 {
+			human.Pull()
+			// The file latch edits, so each retry runs the full edit.
+			human.WriteFile("apps/web.yaml", fmt.Sprintf("# web, also edited by humans\nreplicas: 3\nimage: web:%d\n", ws.Attempt+1))
+			humanCommits = append(humanCommits, human.Commit(fmt.Sprintf("docs: round %d", ws.Attempt)))
+			human.Push()
+		}
+	}
+	res, err := r.CommitAndPush(testContext(t), opts, edits(hook, setReplicas("apps/web.yaml", "shop/web", 40)))
+	if err != nil {
+		t.Fatalf("gave up under contention: %v", err)
+	}
+	if !res.Pushed || res.Attempts != opts.MaxAttempts+3 || res.Commit != remote.Head(t, "main") {
+		t.Errorf("result %+v, remote head %s", res, remote.Head(t, "main"))
+	}
+	for _, c := range humanCommits {
+		testGit(t, remote.BareDir, "merge-base", "--is-ancestor", c, "main")
+	}
+	want := fmt.Sprintf("# web, also edited by humans\nreplicas: 40\nimage: web:%d", opts.MaxAttempts+3)
+	if got := remoteFile(t, remote, "apps/web.yaml"); got != want {
+		t.Errorf("web.yaml:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestReplayWhenRemoteMovedElsewhere: the push loses to a person's push
+// that touched only other files; the retry replays latch's commit on the
+// new head without running edit again.
+func TestReplayWhenRemoteMovedElsewhere(t *testing.T) {
+	remote, human := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	var humanCommit string
+	calls := 0
+	hook := func(ws Workspace) {
+		calls++
+		if ws.Attempt == 1 {
+			human.Pull()
+			human.WriteFile("docs/README.md", "hello\n")
+			humanCommit = human.Commit("docs: hello")
+			human.Push()
+		}
+	}
+	res, err := r.CommitAndPush(testContext(t), fastOptions(), edits(hook, setReplicas("apps/web.yaml", "shop/web", 40)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || res.Attempts != 2 || !res.Pushed || res.Base != humanCommit || res.Commit != remote.Head(t, "main") || len(res.Changes) != 1 {
+		t.Errorf("edits %d, result %+v, human %s", calls, res, humanCommit)
+	}
+	if parents := testGit(t, remote.BareDir, "log", "-1", "--format=%P", "main"); parents != humanCommit {
+		t.Errorf("latch's commit has parents %q, want the human's %s", parents, humanCommit)
+	}
+	if got := remoteFile(t, remote, "apps/web.yaml"); got != "# web, also edited by humans\nreplicas: 40\nimage: web:1" {
+		t.Errorf("web.yaml:\n%s", got)
+	}
+	if got := remoteFile(t, remote, "docs/README.md"); got != "hello" {
+		t.Errorf("the person's README lost: %q", got)
+	}
+	if msg := testGit(t, remote.BareDir, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "shop/web") {
+		t.Errorf("replayed commit's message lacks the evidence:\n%s", msg)
+	}
+}
+
+// TestConcurrentCommittersAllLand: several latch instances, each with its
+// own clone, push to one HTTP remote at once, each touching its own file,
+// for several rounds. Every call lands its commit (none gives up), the
+// history is linear, and every commit is on the remote.
+func TestConcurrentCommittersAllLand(t *testing.T) {
+	const committers, rounds = 6, 4
+	remote, human := seedRemote(t)
+	for i := range committers {
+		human.WriteFile(fmt.Sprintf("apps/c%d.yaml", i), "replicas: 1\n")
+	}
+	human.Commit("add committers' files")
+	human.Push()
+	repos := make([]*Repo, committers)
+	for i := range repos {
+		repos[i] = cloneRemote(t, remote, remoteAuth(remote))
+	}
+	ctx := testContext(t)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		commits []string
+		start   = make(chan struct{})
+	)
+	for i, r := range repos {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			file, object := fmt.Sprintf("apps/c%d.yaml", i), fmt.Sprintf("shop/c%d", i)
+			for round := range rounds {
+				opts := fastOptions()
+				opts.Cluster = fmt.Sprintf("c%d", i)
+				res, err := r.CommitAndPush(ctx, opts, edits(nil, setReplicas(file, object, int64(10+round))))
+				if err != nil {
+					t.Errorf("committer %d round %d: %v", i, round, err)
+					return
+				}
+				if !res.Pushed || res.Commit == "" {
+					t.Errorf("committer %d round %d: nothing pushed: %+v", i, round, res)
+					return
+				}
+				mu.Lock()
+				commits = append(commits, res.Commit)
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if len(commits) != committers*rounds {
+		t.Fatalf("%d commits, want %d", len(commits), committers*rounds)
+	}
+	for _, c := range commits {
+		testGit(t, remote.BareDir, "merge-base", "--is-ancestor", c, "main")
+	}
+	if merges := testGit(t, remote.BareDir, "rev-list", "--merges", "main"); merges != "" {
+		t.Errorf("history not linear: merges %s", merges)
+	}
+	for i := range committers {
+		want := fmt.Sprintf("replicas: %d", 10+rounds-1)
+		if got := remoteFile(t, remote, fmt.Sprintf("apps/c%d.yaml", i)); !strings.Contains(got, want) {
+			t.Errorf("apps/c%d.yaml = %q, want %q", i, got, want)
+		}
+	}
+}
