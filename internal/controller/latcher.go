@@ -156,6 +156,9 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	if push.Log == nil {
 		push.Log = l.Log
 	}
+	// The edit reads the policy: a push lost to a person's change of it is
+	// edited again, never replayed.
+	push.Inputs = append(append([]string(nil), push.Inputs...), l.policyFile())
 	res, err := l.Repo.CommitAndPush(ctx, push, edit)
 	out.Result = res
 	if err != nil {

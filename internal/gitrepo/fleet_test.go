@@ -148,3 +148,35 @@ func TestConcurrentCommittersAllLand(t *testing.T) {
 		}
 	}
 }
+
+// TestNoReplayWhenAnInputMoved: the push loses to a person's change of a
+// file the edit reads but does not write (latch.yaml: the policy decides
+// what the edit writes), so the retry runs the edit again on the new head
+// instead of replaying the lost commit.
+func TestNoReplayWhenAnInputMoved(t *testing.T) {
+	remote, human := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	opts := fastOptions()
+	opts.Inputs = []string{"./latch.yaml"}
+	var humanCommit string
+	calls := 0
+	hook := func(ws Workspace) {
+		calls++
+		if ws.Attempt == 1 {
+			human.Pull()
+			human.WriteFile("latch.yaml", "# the person's new policy\n")
+			humanCommit = human.Commit("policy: tighten")
+			human.Push()
+		}
+	}
+	res, err := r.CommitAndPush(testContext(t), opts, edits(hook, setReplicas("apps/web.yaml", "shop/web", 40)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || res.Attempts != 2 || !res.Pushed || res.Base != humanCommit || res.Commit != remote.Head(t, "main") {
+		t.Errorf("edits %d (want 2: no replay over a changed input), result %+v, human %s", calls, res, humanCommit)
+	}
+	if got := remoteFile(t, remote, "latch.yaml"); got != "# the person's new policy" {
+		t.Errorf("the person's latch.yaml lost: %q", got)
+	}
+}

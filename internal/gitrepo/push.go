@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path"
 	"strings"
 	"text/template"
 	"time"
@@ -33,6 +34,11 @@ type PushOptions struct {
 	// MaxConflicts bounds the conflicts one call retries (default
 	// DefaultMaxConflicts), so a pass never loops for ever.
 	MaxConflicts int
+	// Inputs are files the edit reads besides the ones it writes (latch.yaml:
+	// a person changing the policy changes what the edit decides). A lost
+	// commit is replayed on the new head only when the remote changed none
+	// of its files and none of these; otherwise the edit runs again.
+	Inputs []string
 	// Backoff is the wait before the second attempt (default
 	// DefaultBackoff); it doubles per attempt up to MaxBackoff (default
 	// DefaultMaxBackoff). Each wait is jittered to a random point in its
@@ -411,6 +417,9 @@ func (r *Repo) replay(ctx context.Context, opts PushOptions, prev *Result, head 
 	touched := map[string]bool{}
 	for _, f := range prev.Files {
 		touched[f] = true
+	}
+	for _, f := range opts.Inputs {
+		touched[path.Clean(f)] = true
 	}
 	for _, f := range strings.Split(out, "\x00") {
 		if touched[f] {
