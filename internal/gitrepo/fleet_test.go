@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/latch-gitops/latch/internal/testenv"
 )
 
 // TestConflictsDoNotUseAttempts: a push lost to another push is progress
@@ -48,26 +50,16 @@ func TestConflictsDoNotUseAttempts(t *testing.T) {
 func TestReplayWhenRemoteMovedElsewhere(t *testing.T) {
 	remote, human := seedRemote(t)
 	r := cloneRemote(t, remote, remoteAuth(remote))
-	var humanCommit string
-	calls := 0
-	hook := func(ws Workspace) {
-		calls++
-		if ws.Attempt == 1 {
-			human.Pull()
-			human.WriteFile("docs/README.md", "hello\n")
-			humanCommit = human.Commit("docs: hello")
-			human.Push()
-		}
-	}
+	hook, calls, humanCommit := personPushesDuringFirstEdit(human, "docs/README.md", "hello\n", "docs: hello")
 	res, err := r.CommitAndPush(testContext(t), fastOptions(), edits(hook, setReplicas("apps/web.yaml", "shop/web", 40)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != 1 || res.Attempts != 2 || !res.Pushed || res.Base != humanCommit || res.Commit != remote.Head(t, "main") || len(res.Changes) != 1 {
-		t.Errorf("edits %d, result %+v, human %s", calls, res, humanCommit)
+	if *calls != 1 || res.Attempts != 2 || !res.Pushed || res.Base != *humanCommit || res.Commit != remote.Head(t, "main") || len(res.Changes) != 1 {
+		t.Errorf("edits %d, result %+v, human %s", *calls, res, *humanCommit)
 	}
-	if parents := testGit(t, remote.BareDir, "log", "-1", "--format=%P", "main"); parents != humanCommit {
-		t.Errorf("latch's commit has parents %q, want the human's %s", parents, humanCommit)
+	if parents := testGit(t, remote.BareDir, "log", "-1", "--format=%P", "main"); parents != *humanCommit {
+		t.Errorf("latch's commit has parents %q, want the human's %s", parents, *humanCommit)
 	}
 	if got := remoteFile(t, remote, "apps/web.yaml"); got != "# web, also edited by humans\nreplicas: 40\nimage: web:1" {
 		t.Errorf("web.yaml:\n%s", got)
@@ -158,25 +150,32 @@ func TestNoReplayWhenAnInputMoved(t *testing.T) {
 	r := cloneRemote(t, remote, remoteAuth(remote))
 	opts := fastOptions()
 	opts.Inputs = []string{"./latch.yaml"}
-	var humanCommit string
-	calls := 0
-	hook := func(ws Workspace) {
-		calls++
-		if ws.Attempt == 1 {
-			human.Pull()
-			human.WriteFile("latch.yaml", "# the person's new policy\n")
-			humanCommit = human.Commit("policy: tighten")
-			human.Push()
-		}
-	}
+	hook, calls, humanCommit := personPushesDuringFirstEdit(human, "latch.yaml", "# the person's new policy\n", "policy: tighten")
 	res, err := r.CommitAndPush(testContext(t), opts, edits(hook, setReplicas("apps/web.yaml", "shop/web", 40)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != 2 || res.Attempts != 2 || !res.Pushed || res.Base != humanCommit || res.Commit != remote.Head(t, "main") {
-		t.Errorf("edits %d (want 2: no replay over a changed input), result %+v, human %s", calls, res, humanCommit)
+	if *calls != 2 || res.Attempts != 2 || !res.Pushed || res.Base != *humanCommit || res.Commit != remote.Head(t, "main") {
+		t.Errorf("edits %d (want 2: no replay over a changed input), result %+v, human %s", *calls, res, *humanCommit)
 	}
 	if got := remoteFile(t, remote, "latch.yaml"); got != "# the person's new policy" {
 		t.Errorf("the person's latch.yaml lost: %q", got)
 	}
+}
+
+// personPushesDuringFirstEdit is an edit hook under which a person commits
+// content to file and pushes while latch's first attempt edits, so that
+// attempt's push loses; it counts the edits and keeps the person's commit.
+func personPushesDuringFirstEdit(human *testenv.Human, file, content, message string) (hook func(Workspace), calls *int, humanCommit *string) {
+	calls, humanCommit = new(int), new(string)
+	hook = func(ws Workspace) {
+		*calls++
+		if ws.Attempt == 1 {
+			human.Pull()
+			human.WriteFile(file, content)
+			*humanCommit = human.Commit(message)
+			human.Push()
+		}
+	}
+	return hook, calls, humanCommit
 }
