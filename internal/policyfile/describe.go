@@ -10,6 +10,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/rollout"
 )
 
 // Summary is a policy as `latch policy check` shows it: every rule in
@@ -27,6 +28,34 @@ type DefaultsSummary struct {
 	ConvergeGrace string      `json:"convergeGrace"`
 	// Review is shown when the file sets spec.defaults.review.
 	Review *review.Thresholds `json:"review,omitempty"`
+	// Rollouts is shown when the file sets spec.defaults.rollouts: the
+	// follower's settings with the defaults filled in for keys left out.
+	Rollouts *RolloutsSummary `json:"rollouts,omitempty"`
+}
+
+// RolloutsSummary is spec.defaults.rollouts for display.
+type RolloutsSummary struct {
+	Milestones        []int  `json:"milestones"`
+	NotReadyAfter     string `json:"notReadyAfter"`
+	CrashLoopRestarts int32  `json:"crashLoopRestarts"`
+}
+
+// rolloutsSummary is nil when o is the zero value (the file is silent).
+func rolloutsSummary(o rollout.Options) *RolloutsSummary {
+	if len(o.Milestones) == 0 && o.NotReadyAfter == 0 && o.CrashLoopRestarts == 0 {
+		return nil
+	}
+	out := &RolloutsSummary{Milestones: o.Milestones, NotReadyAfter: formatDuration(o.NotReadyAfter), CrashLoopRestarts: o.CrashLoopRestarts}
+	if len(out.Milestones) == 0 {
+		out.Milestones = rollout.DefaultMilestones
+	}
+	if o.NotReadyAfter == 0 {
+		out.NotReadyAfter = formatDuration(rollout.DefaultNotReadyAfter)
+	}
+	if o.CrashLoopRestarts == 0 {
+		out.CrashLoopRestarts = rollout.DefaultCrashLoopRestarts
+	}
+	return out
 }
 
 // RuleSummary is a Rule for display.
@@ -63,6 +92,7 @@ func (p *Policy) Summary() Summary {
 		th := p.Defaults.Review
 		s.Defaults.Review = &th
 	}
+	s.Defaults.Rollouts = rolloutsSummary(p.Defaults.Rollouts)
 	for _, r := range p.Rules {
 		rs := RuleSummary{
 			Name:    r.Name,
@@ -95,6 +125,14 @@ func (s Summary) WriteText(w io.Writer) error {
 	if th := s.Defaults.Review; th != nil {
 		fmt.Fprintf(&b, "  review: jump %v, atMax %t, firstLatch %t, surge %d workloads jumping %v, hpaTolerance %v\n",
 			th.Jump, th.AtMax, th.FirstLatch, th.SurgeWorkloads, th.SurgeJump, th.HPATolerance)
+	}
+	if ro := s.Defaults.Rollouts; ro != nil {
+		ms := make([]string, len(ro.Milestones))
+		for i, m := range ro.Milestones {
+			ms[i] = strconv.Itoa(m)
+		}
+		fmt.Fprintf(&b, "  rollouts: milestones %s %% (0 and 100 always), notReadyAfter %s, crashLoopRestarts %d\n",
+			strings.Join(ms, ", "), ro.NotReadyAfter, ro.CrashLoopRestarts)
 	}
 	b.WriteString("rules (applied in order; for each field, the last matching rule that sets it wins):\n")
 	for i, r := range s.Rules {

@@ -53,6 +53,13 @@ func TestParseRollouts(t *testing.T) {
 	if !slices.Equal(o.Milestones, []int{10, 50, 90}) || o.NotReadyAfter != 10*time.Minute || o.CrashLoopRestarts != 5 {
 		t.Fatalf("rollouts %+v", o)
 	}
+	var text strings.Builder
+	if err := pol.Summary().WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if want := "  rollouts: milestones 10, 50, 90 % (0 and 100 always), notReadyAfter 10m, crashLoopRestarts 5\n"; !strings.Contains(text.String(), want) {
+		t.Fatalf("latch policy check does not show the rollout settings:\n%s", text.String())
+	}
 	// Left out: the zero value, which the follower reads as its defaults.
 	pol, err = Parse("latch.yaml", []byte(header+"  defaults:\n    rollouts: {milestones: [50]}\n"))
 	if err != nil {
@@ -60,5 +67,16 @@ func TestParseRollouts(t *testing.T) {
 	}
 	if o := pol.Defaults.Rollouts; !slices.Equal(o.Milestones, []int{50}) || o.NotReadyAfter != 0 || o.CrashLoopRestarts != 0 {
 		t.Fatalf("partial rollouts %+v", o)
+	}
+	if got := pol.Summary().Defaults.Rollouts; got == nil || got.NotReadyAfter != "5m" || got.CrashLoopRestarts != 3 {
+		t.Fatalf("summary of a partial rollouts block: %+v (want the defaults filled in)", got)
+	}
+	// A file silent about rollouts shows nothing about them.
+	pol, err = Parse("latch.yaml", []byte(header))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pol.Summary().Defaults.Rollouts; got != nil {
+		t.Fatalf("summary without spec.defaults.rollouts: %+v", got)
 	}
 }
