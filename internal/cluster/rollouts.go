@@ -97,12 +97,10 @@ func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at t
 		rss := owned[string(d.UID)]
 		var pods []corev1.Pod
 		if newRS := NewReplicaSet(rss); newRS != nil && newRS.Spec.Selector != nil && unsettled(d) {
-			var list corev1.PodList
-			sel := labels.SelectorFromSet(newRS.Spec.Selector.MatchLabels)
-			if err := src.Pods.List(ctx, &list, client.InNamespace(d.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
-				return nil, fmt.Errorf("listing pods of Deployment %s/%s: %w", d.Namespace, d.Name, err)
+			var err error
+			if pods, err = listPods(ctx, src.Pods, "Deployment", d.Namespace, d.Name, labels.SelectorFromSet(newRS.Spec.Selector.MatchLabels)); err != nil {
+				return nil, err
 			}
-			pods = list.Items
 		}
 		out = append(out, DeploymentRollout(d, rss, pods, at))
 	}
@@ -118,6 +116,15 @@ func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at t
 		return out[i].Kind < out[j].Kind
 	})
 	return out, nil
+}
+
+// listPods is the live pod LIST of one workload's rollout in flight.
+func listPods(ctx context.Context, reader client.Reader, kind, namespace, name string, sel labels.Selector) ([]corev1.Pod, error) {
+	var list corev1.PodList
+	if err := reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, fmt.Errorf("listing pods of %s %s/%s: %w", kind, namespace, name, err)
+	}
+	return list.Items, nil
 }
 
 // pagedList is a typed list whose continue token listPaged follows.

@@ -48,11 +48,9 @@ func listStatefulSetRollouts(ctx context.Context, src RolloutSource, namespace s
 			if err != nil {
 				return nil, fmt.Errorf("StatefulSet %s/%s: spec.selector: %w", s.Namespace, s.Name, err)
 			}
-			var list corev1.PodList
-			if err := src.Pods.List(ctx, &list, client.InNamespace(s.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
-				return nil, fmt.Errorf("listing pods of StatefulSet %s/%s: %w", s.Namespace, s.Name, err)
+			if pods, err = listPods(ctx, src.Pods, "StatefulSet", s.Namespace, s.Name, sel); err != nil {
+				return nil, err
 			}
-			pods = list.Items
 			if oldImages, err = revisionImages(ctx, src.Pods, s.Namespace, s.Status.CurrentRevision); err != nil {
 				return nil, fmt.Errorf("StatefulSet %s/%s: current revision %s: %w", s.Namespace, s.Name, s.Status.CurrentRevision, err)
 			}
@@ -62,8 +60,9 @@ func listStatefulSetRollouts(ctx context.Context, src RolloutSource, namespace s
 	return out, nil
 }
 
-// statefulSetInFlight: the StatefulSet has pods on two revisions (or the
-// controller has not yet reported on its latest spec).
+// statefulSetInFlight: the StatefulSet's controller reports two revisions,
+// the pods not yet updated on the current one (a StatefulSet it has not
+// reported on yet, with no revisions, is not in flight).
 func statefulSetInFlight(s *appsv1.StatefulSet) bool {
 	st := s.Status
 	return st.CurrentRevision != "" && st.UpdateRevision != "" && st.CurrentRevision != st.UpdateRevision
@@ -178,18 +177,20 @@ func StatefulSetRollout(s *appsv1.StatefulSet, oldImages map[string]string, pods
 		return r
 	}
 	r.NewImages = images(s.Spec.Template.Spec.Containers)
-	if statefulSetInFlight(s) {
-		snap.OldReplicas = max(st.Replicas-st.UpdatedReplicas, 0)
-		snap.NewPods = newVersionPods(pods, appsv1.StatefulSetRevisionLabel, st.UpdateRevision)
-		snap.NewReady, snap.NewAvailable = 0, 0
-		for _, p := range snap.NewPods {
-			if p.Ready {
-				snap.NewReady++
-				snap.NewAvailable++
-			}
-		}
-		r.OldImages, r.OldRevision = oldImages, st.CurrentRevision
+	if !statefulSetInFlight(s) {
+		r.Snapshot = snap
+		return r
 	}
+	snap.OldReplicas = max(st.Replicas-st.UpdatedReplicas, 0)
+	snap.NewPods = newVersionPods(pods, appsv1.StatefulSetRevisionLabel, st.UpdateRevision)
+	ready := int32(0)
+	for _, p := range snap.NewPods {
+		if p.Ready {
+			ready++
+		}
+	}
+	snap.NewReady, snap.NewAvailable = ready, ready
+	r.OldImages, r.OldRevision = oldImages, st.CurrentRevision
 	r.Snapshot = snap
 	return r
 }
