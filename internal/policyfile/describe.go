@@ -45,17 +45,8 @@ func rolloutsSummary(o rollout.Options) *RolloutsSummary {
 	if len(o.Milestones) == 0 && o.NotReadyAfter == 0 && o.CrashLoopRestarts == 0 {
 		return nil
 	}
-	out := &RolloutsSummary{Milestones: o.Milestones, NotReadyAfter: formatDuration(o.NotReadyAfter), CrashLoopRestarts: o.CrashLoopRestarts}
-	if len(out.Milestones) == 0 {
-		out.Milestones = rollout.DefaultMilestones
-	}
-	if o.NotReadyAfter == 0 {
-		out.NotReadyAfter = formatDuration(rollout.DefaultNotReadyAfter)
-	}
-	if o.CrashLoopRestarts == 0 {
-		out.CrashLoopRestarts = rollout.DefaultCrashLoopRestarts
-	}
-	return out
+	o = o.WithDefaults()
+	return &RolloutsSummary{Milestones: o.Milestones, NotReadyAfter: formatDuration(o.NotReadyAfter), CrashLoopRestarts: o.CrashLoopRestarts}
 }
 
 // RuleSummary is a Rule for display.

@@ -128,11 +128,23 @@ func ValidateMilestones(ms []int) error {
 	return nil
 }
 
-func (o Options) milestones() []int {
-	ms := o.Milestones
-	if len(ms) == 0 {
-		ms = DefaultMilestones
+// WithDefaults is o with every zero setting replaced by its default: what
+// Assess goes by.
+func (o Options) WithDefaults() Options {
+	if len(o.Milestones) == 0 {
+		o.Milestones = DefaultMilestones
 	}
+	if o.NotReadyAfter <= 0 {
+		o.NotReadyAfter = DefaultNotReadyAfter
+	}
+	if o.CrashLoopRestarts <= 0 {
+		o.CrashLoopRestarts = DefaultCrashLoopRestarts
+	}
+	return o
+}
+
+func (o Options) milestones() []int {
+	ms := o.WithDefaults().Milestones
 	out := []int{0}
 	for _, m := range ms {
 		if m > 0 && m < 100 {
@@ -225,14 +237,8 @@ func health(s Snapshot, o Options, a Assessment) (Health, string) {
 		}
 		return Failed, msg
 	}
-	restarts := o.CrashLoopRestarts
-	if restarts <= 0 {
-		restarts = DefaultCrashLoopRestarts
-	}
-	notReadyAfter := o.NotReadyAfter
-	if notReadyAfter <= 0 {
-		notReadyAfter = DefaultNotReadyAfter
-	}
+	o = o.WithDefaults()
+	restarts, notReadyAfter := o.CrashLoopRestarts, o.NotReadyAfter
 	pods := append([]Pod(nil), s.NewPods...)
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	for _, p := range pods {
