@@ -136,14 +136,29 @@ func main() {
 	doc := flag.String("doc", "docs/benchmarks.md", "markdown file whose simulate section is rewritten")
 	shared := flag.String("shared", "../shared", "folder holding traces/nasa-1995 and traces/worldcup-1998")
 	check := flag.Bool("check", false, "exit 1 if the default policy misses the goal on any row")
+	var o options
+	flag.BoolVar(&o.quick, "quick", false, "replay latch only (no optimum, no pictures), print a line per row and leave the doc alone: for trying a policy change in seconds")
+	flag.StringVar(&o.explain, "explain", "", "print every commit the default policy makes on the row of this name, with its reason")
+	flag.StringVar(&o.dump, "dump", "", "write each row's observed series to DIR/NAME.txt (one value per line; latch simulate --trace reads it)")
 	flag.Parse()
-	if err := run(*doc, *shared, *check); err != nil {
+	if err := run(*doc, *shared, *check, o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench/simulate: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(docPath, shared string, check bool) error {
+// options are the flags for working on the policy rather than writing the doc.
+type options struct {
+	// quick leaves out the optimum (most of the bench's time; a policy
+	// change does not move it), the pictures and the doc.
+	quick bool
+	// explain names a row whose commits are printed with their reasons.
+	explain string
+	// dump is a folder each row's observed series is written to.
+	dump string
+}
+
+func run(docPath, shared string, check bool, o options) error {
 	var rows []row
 	var notes []string
 
@@ -152,7 +167,7 @@ func run(docPath, shared string, check bool) error {
 	if obs, ok, err := readTrace(replicasPath, "NASA rows are", &notes); err != nil {
 		return err
 	} else if ok {
-		r, err := measure(setReal, "nasa-1995", "real: NASA-HTTP Jul–Aug 1995, replicas-15s.txt (1 replica per 0.01 req/s)", obs)
+		r, err := measure(setReal, "nasa-1995", "real: NASA-HTTP Jul–Aug 1995, replicas-15s.txt (1 replica per 0.01 req/s)", obs, o)
 		if err != nil {
 			return err
 		}
@@ -169,7 +184,7 @@ func run(docPath, shared string, check bool) error {
 			if err != nil {
 				return err
 			}
-			r, err := measure(setReal, fmt.Sprintf("nasa-load÷%g", per), fmt.Sprintf("real load, HPA at %g req/s per replica", per), obs)
+			r, err := measure(setReal, fmt.Sprintf("nasa-load÷%g", per), fmt.Sprintf("real load, HPA at %g req/s per replica", per), obs, o)
 			if err != nil {
 				return err
 			}
@@ -180,7 +195,7 @@ func run(docPath, shared string, check bool) error {
 	if obs, ok, err := readTrace(wcPath, "WorldCup row is", &notes); err != nil {
 		return err
 	} else if ok {
-		r, err := measure(setReal, "worldcup-1998", "real: FIFA World Cup 1998 web site, 30 Apr–26 Jul 1998, replicas-15s.txt (1 replica per request/s)", obs)
+		r, err := measure(setReal, "worldcup-1998", "real: FIFA World Cup 1998 web site, 30 Apr–26 Jul 1998, replicas-15s.txt (1 replica per request/s)", obs, o)
 		if err != nil {
 			return err
 		}
@@ -195,7 +210,7 @@ func run(docPath, shared string, check bool) error {
 			if err != nil {
 				return fmt.Errorf("shape %s: %w", sh.name, err)
 			}
-			r, err := measure(set.name, sh.name, "synthetic: "+sh.about, obs)
+			r, err := measure(set.name, sh.name, "synthetic: "+sh.about, obs, o)
 			if err != nil {
 				return err
 			}
@@ -207,6 +222,9 @@ func run(docPath, shared string, check bool) error {
 		// A section without its real rows would read as a full report and
 		// hide what the defaults do on real traffic: write nothing.
 		return fmt.Errorf("%s Pass -shared with the folder that holds traces/; %s and the pictures are left as they are", strings.Join(notes, " "), docPath)
+	}
+	if o.quick {
+		return printQuick(rows, check)
 	}
 	if err := drawPictures(rows, filepath.Dir(docPath)); err != nil {
 		return err
@@ -227,7 +245,7 @@ func run(docPath, shared string, check bool) error {
 	return nil
 }
 
-func measure(set, name, source string, observed []int64) (row, error) {
+func measure(set, name, source string, observed []int64, o options) (row, error) {
 	tr := simulate.Trace{Values: make([]float64, len(observed))}
 	for i, v := range observed {
 		tr.Values[i] = float64(v)
@@ -252,6 +270,21 @@ func measure(set, name, source string, observed []int64) (row, error) {
 		*p.into = s
 	}
 	r.naive = r.latched.NaiveCommits
+	if name == o.explain {
+		explainCommits(observed)
+	}
+	if o.dump != "" {
+		var b strings.Builder
+		for _, v := range observed {
+			fmt.Fprintln(&b, v)
+		}
+		if err := safefile.WriteFile(filepath.Join(o.dump, name+".txt"), []byte(b.String()), 0o644); err != nil {
+			return row{}, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if o.quick {
+		return r, nil
+	}
 	began := time.Now()
 	opt, err := simulate.ComputeOptimum(observed, simulate.OptimumOptions{Ladder: policy.DefaultParams().Ladder, Min: 1})
 	if err != nil {
@@ -404,5 +437,44 @@ func readLoadArchive(path string) ([]float64, error) {
 			return nil, err
 		}
 		return load.Values, nil
+	}
+}
+
+// printQuick is -quick's report: a line per row and how many meet the
+// goal; with check, an error naming the rows that miss it.
+func printQuick(rows []row, check bool) error {
+	met := 0
+	var missed []string
+	for _, r := range rows {
+		s := r.latched
+		mark := "met"
+		if r.meetsGoal() {
+			met++
+		} else {
+			mark = "MISSED"
+			missed = append(missed, r.name)
+		}
+		fmt.Printf("%-20s %-8s commits %4d (naive %6d, goal ≤ %5.0f) reduction %7.1f coverage %.4f overprovision %.3f max %6d  %s\n",
+			r.name, r.set, s.Commits, s.NaiveCommits, math.Max(float64(s.NaiveCommits)/goalReduction, r.weeks()), s.Reduction, s.Coverage, s.Overprovision, s.MaxDeclared, mark)
+	}
+	fmt.Printf("%d of %d rows meet the goal\n", met, len(rows))
+	if check && len(missed) > 0 {
+		return fmt.Errorf("rows missing the goal: %s", strings.Join(missed, ", "))
+	}
+	return nil
+}
+
+// explainCommits prints each commit the default policy makes on observed,
+// replayed as measure replays it, with the state machine's reason.
+func explainCommits(observed []int64) {
+	p := policy.DefaultParams()
+	var st policy.State
+	var start time.Time
+	for i, v := range observed {
+		var d policy.Decision
+		st, d = policy.Step(p, st, start.Add(time.Duration(i)*step), v, 1, 0)
+		if d.Changed {
+			fmt.Fprintf(os.Stderr, "  day %6.2f  observed %7d  declared %7d  %s\n", float64(i)*step.Hours()/24, v, d.Declared, d.Reason)
+		}
 	}
 }

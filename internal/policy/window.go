@@ -100,11 +100,16 @@ func quantileOf(hists [][]BinCount, miss float64) (float64, int64) {
 		bins = append(bins, k)
 	}
 	sort.Slice(bins, func(i, j int) bool { return bins[i] > bins[j] })
-	allowed := int64(miss * float64(total))
+	allowed := miss * float64(total)
 	var above int64
 	for _, k := range bins {
-		if above+counts[k] > allowed {
-			return binEdge(k), total
+		if float64(above+counts[k]) > allowed {
+			// Within the bin, read the quantile as if its samples were
+			// spread evenly over the bin's octave fraction (log scale):
+			// the bin's upper edge would overstate it by up to 2^(1/4),
+			// which ceilLevel can turn into a whole rung too high.
+			frac := (allowed - float64(above)) / float64(counts[k]) // share of the bin allowed above the quantile
+			return math.Exp2((float64(k) - frac) / binsPerOctave), total
 		}
 		above += counts[k]
 	}

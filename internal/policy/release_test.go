@@ -1,0 +1,86 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// noisyUnder is one sample at 176 (a fresh state declares 160), then n
+// samples of 40, 40, 40, 100, …: every fourth sample is above the band
+// under 160 (84), so the ordinary move down never gets an uninterrupted
+// dwell, though 63 covers every sample (⌈100/2⌉ = 50).
+func noisyUnder(n int) []int64 {
+	out := []int64{176}
+	for i := range n {
+		v := int64(40)
+		if i%4 == 3 {
+			v = 100
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// TestReleaseOverBudget: a level the window finds over-provisioned for a
+// whole dwell down is released to what the window needed, even when noise
+// keeps resetting the ordinary move down (plateau-noisy in bench/simulate
+// sat at 160 for five days, over-provisioning 1.45).
+func TestReleaseOverBudget(t *testing.T) {
+	dwell := int(DefaultDwellDown / sampleStep)
+	got := replayDefault(noisyUnder(3*dwell), 1)
+	// The first observation; the window is over budget from sample 3 on
+	// (before it: 176 and two 40s against 160, 240 / 256 = 0.94 > 0.9),
+	// so the level is released a dwell later, at sample 3 + dwell, to 63.
+	want := []change{{0, 160}, {3 + dwell, 63}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("changes (sample, declared) = %v, want %v", got, want)
+	}
+
+	// The reason says why, for the commit message.
+	var st State
+	for i, v := range noisyUnder(dwell + 3) {
+		var d Decision
+		st, d = Step(DefaultParams(), st, t0.Add(time.Duration(i)*sampleStep), v, 1, 0)
+		if i == 3+dwell {
+			if !d.Changed || !strings.Contains(d.Reason, "over-provisioning") || !strings.Contains(d.Reason, "for 4h0m0s") {
+				t.Errorf("release reason = %q (changed %v), want the over-provisioning and how long it lasted", d.Reason, d.Changed)
+			}
+		}
+	}
+
+	// Without the budgets (window 0) nothing releases it: the ordinary
+	// rules only, as before.
+	p := DefaultParams()
+	p.Window = 0
+	st = State{}
+	changes := 0
+	for i, v := range noisyUnder(3 * dwell) {
+		var d Decision
+		st, d = Step(p, st, t0.Add(time.Duration(i)*sampleStep), v, 1, 0)
+		if d.Changed {
+			changes++
+		}
+	}
+	if changes != 1 {
+		t.Errorf("window off: %d changes, want only the first observation", changes)
+	}
+}
+
+// TestQuantileReadsWithinBin: a quantile inside a bin is read between the
+// bin's edges, not at its upper edge, so a need of 50 is not read as 53.8
+// (the edge of its bin), which a ladder's next level could turn into a
+// whole rung more.
+func TestQuantileReadsWithinBin(t *testing.T) {
+	h := []BinCount{{Bin: needBin(50), N: 1000}}
+	got, n := quantileOf([][]BinCount{h}, 0.005)
+	lo, hi := binEdge(needBin(50)-1), binEdge(needBin(50))
+	if n != 1000 || got <= lo || got >= hi {
+		t.Fatalf("quantile = %.2f of %d, want strictly inside the bin (%.2f, %.2f)", got, n, lo, hi)
+	}
+	// No miss allowed: the bin's upper edge, as before.
+	if got, _ := quantileOf([][]BinCount{h}, 0); got != hi {
+		t.Errorf("quantile with no miss allowed = %.2f, want the bin's edge %.2f", got, hi)
+	}
+}
