@@ -49,6 +49,10 @@ type Marker struct {
 	// Released is set on a PR a person closed unmerged once the value has
 	// left its band: the rejection no longer holds.
 	Released bool `json:"released,omitempty"`
+	// Key, on a rollout PR (Field RecordField or RevertField), names what
+	// the branch proposes (RecordKey, RevertKey), so a pass that wants the
+	// same finds it there; value PRs leave it empty.
+	Key string `json:"key,omitempty"`
 }
 
 // String is the marker as it ends a PR body: one line, an HTML comment.
