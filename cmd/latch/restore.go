@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -14,10 +15,13 @@ import (
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/restore"
 	"github.com/latch-gitops/latch/internal/restoreflow"
+	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/reviewflow"
 )
 
 type restoreFlags struct {
 	repoFlags
+	review           reviewFlags
 	forwardThreshold int
 	dryRun           bool
 	writeRevert      bool
@@ -48,6 +52,8 @@ refuses is listed and the others are still applied; the exit status is then
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRestore(cmd, opts, f) },
 	}
 	f.repoFlags.register(cmd)
+	f.review.register(cmd)
+	cmd.Flags().Lookup("review").Usage = "whether the revert goes through a pull request: never|always|suspicious (a revert is always suspicious: only never commits it directly; a latch.yaml rule's review: wins for the workloads it matches)"
 	cmd.Flags().IntVar(&f.forwardThreshold, "forward-threshold", restore.DefaultForwardThreshold, "milestone (percent) from which a healthy recorded rollout is restored at its new version")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would be applied, at which version and why; apply nothing")
 	cmd.Flags().BoolVar(&f.writeRevert, "write-revert", true, "after restoring a workload at its last good version, commit that version to git and mark its record held, so a GitOps tool does not roll the failing one out again")
@@ -58,6 +64,9 @@ refuses is listed and the others are still applied; the exit status is then
 func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error {
 	ctx := cmd.Context()
 	if err := f.check(); err != nil {
+		return err
+	}
+	if err := f.review.check(); err != nil {
 		return err
 	}
 	if f.forwardThreshold < 1 || f.forwardThreshold > 100 {
@@ -76,6 +85,12 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 		return err
 	}
 	defer closeRepo()
+	// Set up at start, so that a forge the flags name but latch cannot
+	// reach stops the restore before it applies anything.
+	reviewOpts, err := f.review.options(repo.RemoteURL(), f.credentialsDir, opts.logger())
+	if err != nil {
+		return err
+	}
 	reader, err := cluster.NewReaderRate(cfg, restoreflow.ApplyQPS, restoreflow.ApplyBurst)
 	if err != nil {
 		return err
@@ -97,15 +112,9 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 		return err
 	}
 	if f.writeRevert && !f.dryRun && len(rep.Reverts) > 0 {
-		author, err := controller.ParseIdentity(f.author)
-		if err != nil {
+		if err := writeReverts(ctx, f, repo, g, reviewOpts, rep); err != nil {
 			return err
 		}
-		res, results, err := restoreflow.WriteReverts(ctx, restoreflow.Options{Repo: repo, Path: f.path}, gitrepo.PushOptions{Author: author, Cluster: f.clusterName}, rep.Reverts, time.Now())
-		if err != nil {
-			return fmt.Errorf("restore applied, but writing the revert to git failed: %w", err)
-		}
-		rep.RevertCommit, rep.RevertResults = res.Commit, results
 	}
 	opts.logger().Debug("restore done", "objects", len(rep.Results), "requests", reader.Requests(), "elapsed", rep.Elapsed)
 	if done, err := opts.printStructured(rep); done {
@@ -120,6 +129,52 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 		return fmt.Errorf("restore refused: %d problem(s) in the repository; nothing was applied", len(rep.Problems))
 	case rep.Failed():
 		return fmt.Errorf("restore incomplete: %d object(s) not restored", len(rep.Failures)+rep.Counts[restoreflow.Failed])
+	}
+	return nil
+}
+
+// writeReverts writes each revert to git by the review mode of its
+// workload (review.RolloutNeedsReview): a direct commit, or a PR through
+// the review flow.
+func writeReverts(ctx context.Context, f *restoreFlags, repo *gitrepo.Repo, g *restoreflow.Gathered, ro *controller.ReviewOptions, rep *restoreflow.Report) error {
+	author, err := controller.ParseIdentity(f.author)
+	if err != nil {
+		return err
+	}
+	modes, err := restoreflow.RevertModes(repo.Dir(), f.policyFile, g.Input.Objects, rep.Reverts, ro.Mode)
+	if err != nil {
+		return fmt.Errorf("restore applied, but its reverts' review modes cannot be read: %w", err)
+	}
+	var direct, proposed []restore.Revert
+	for _, r := range rep.Reverts {
+		mode := modes[r.Ref.Key()]
+		switch {
+		case !review.RolloutNeedsReview(mode, review.Revert):
+			direct = append(direct, r)
+		case ro.Forge == nil:
+			rep.RevertResults = append(rep.RevertResults, restoreflow.RevertResult{Ref: r.Ref,
+				Why: fmt.Sprintf("review mode %s sends it to a pull request, but no forge is configured: %s", mode, ro.ForgeProblem)})
+		default:
+			proposed = append(proposed, r)
+		}
+	}
+	push := gitrepo.PushOptions{Author: author, Cluster: f.clusterName}
+	ropts := restoreflow.Options{Repo: repo, Path: f.path}
+	if len(direct) > 0 {
+		res, results, err := restoreflow.WriteReverts(ctx, ropts, push, direct, time.Now())
+		if err != nil {
+			return fmt.Errorf("restore applied, but writing the revert to git failed: %w", err)
+		}
+		rep.RevertCommit = res.Commit
+		rep.RevertResults = append(rep.RevertResults, results...)
+	}
+	if len(proposed) > 0 {
+		flow := &reviewflow.Flow{Repo: repo, Forge: ro.Forge, Cluster: f.clusterName, Labels: ro.Labels, Reviewers: ro.Reviewers, Templates: ro.Templates, Push: push}
+		results, err := restoreflow.ProposeReverts(ctx, ropts, flow, proposed, time.Now())
+		rep.RevertResults = append(rep.RevertResults, results...)
+		if err != nil {
+			return fmt.Errorf("restore applied, but proposing the revert failed: %w", err)
+		}
 	}
 	return nil
 }
@@ -163,6 +218,15 @@ func printRestore(opts *globalOptions, remote, branch string, rep *restoreflow.R
 	}
 	written := map[string]bool{}
 	for _, r := range rep.RevertResults {
+		if r.Proposed {
+			link := ""
+			if r.URL != "" {
+				link = " (" + r.URL + ")"
+			}
+			fmt.Fprintf(w, "  proposed    %s: revert proposed in PR #%d%s: %s; until it is merged git declares the new version\n", r.Ref, r.PR, link, r.Why)
+			written[r.Ref.String()] = true
+			continue
+		}
 		if r.Written {
 			written[r.Ref.String()] = true
 			fmt.Fprintf(w, "  reverted    %s in git (%s): its file is back at the last good version and its record held\n", r.Ref, gitrepo.ShortID(rep.RevertCommit))

@@ -128,6 +128,12 @@ type Revert struct {
 	Replicas int64
 	// Images are the last good version's (what the revert must render to).
 	Images map[string]string
+	// Revision, Health, Milestone and Percent are the record's rollout,
+	// for the revert's PR.
+	Revision  string
+	Health    string
+	Milestone int
+	Percent   int
 }
 
 // Plan is what Decide returns.
@@ -284,7 +290,8 @@ func decideObject(in Input, d *manifest.Declared) (Action, *Failure, *Revert) {
 			}
 			body = back
 			a.Why += fmt.Sprintf("; restored at the last good version from %s (%s)", shortCommit(rec.LastGood.Commit), imageList(Images(old.Object)))
-			rev = &Revert{Ref: d.Ref, Record: a.Record, LastGood: rec.LastGood.Commit, Why: c.Why, Replicas: -1, Images: Images(old.Object)}
+			rev = &Revert{Ref: d.Ref, Record: a.Record, LastGood: rec.LastGood.Commit, Why: c.Why, Replicas: -1, Images: Images(old.Object),
+				Revision: rec.Current.Revision, Health: string(rec.Health), Milestone: rec.Milestone, Percent: rec.Percent}
 			if d.RenderedBy == "" && old.RenderedBy == "" && d.Origin.File == old.Origin.File {
 				rev.File = d.Origin.File
 			}

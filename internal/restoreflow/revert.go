@@ -27,6 +27,12 @@ type RevertResult struct {
 	// its record held, in Commit. Otherwise Why says why not.
 	Written bool   `json:"written"`
 	Why     string `json:"why,omitempty"`
+	// Proposed: the revert is in PR (review flow); URL its page, Action
+	// what the flow did (open, update, nothing: already proposed).
+	Proposed bool   `json:"proposed,omitempty"`
+	PR       int    `json:"pr,omitempty"`
+	URL      string `json:"url,omitempty"`
+	Action   string `json:"action,omitempty"`
 }
 
 // WriteReverts writes to git what restore did for the workloads it sent
@@ -40,22 +46,11 @@ func WriteReverts(ctx context.Context, opts Options, push gitrepo.PushOptions, r
 	if len(reverts) == 0 {
 		return gitrepo.Result{}, nil, nil
 	}
-	tmp, err := os.MkdirTemp("", "latch-revert-")
+	exported, cleanup, err := exportLastGood(ctx, opts.Repo, reverts)
 	if err != nil {
 		return gitrepo.Result{}, nil, err
 	}
-	defer os.RemoveAll(tmp)
-	exported := map[string]string{}
-	for _, r := range reverts {
-		if _, done := exported[r.LastGood]; done {
-			continue
-		}
-		dir := filepath.Join(tmp, r.LastGood)
-		if err := opts.Repo.ExportTree(ctx, r.LastGood, dir); err != nil {
-			return gitrepo.Result{}, nil, err
-		}
-		exported[r.LastGood] = dir
-	}
+	defer cleanup()
 	var results []RevertResult
 	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
 		results = results[:0]
@@ -77,6 +72,29 @@ func WriteReverts(ctx context.Context, opts Options, push gitrepo.PushOptions, r
 	}
 	res, err := opts.Repo.CommitAndPush(ctx, push, edit)
 	return res, results, err
+}
+
+// exportLastGood exports each last good commit the reverts go back to
+// into a temporary folder (commit → folder); cleanup removes them.
+func exportLastGood(ctx context.Context, repo *gitrepo.Repo, reverts []restore.Revert) (map[string]string, func(), error) {
+	tmp, err := os.MkdirTemp("", "latch-revert-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(tmp) }
+	exported := map[string]string{}
+	for _, r := range reverts {
+		if _, done := exported[r.LastGood]; done {
+			continue
+		}
+		dir := filepath.Join(tmp, r.LastGood)
+		if err := repo.ExportTree(ctx, r.LastGood, dir); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		exported[r.LastGood] = dir
+	}
+	return exported, cleanup, nil
 }
 
 // revertOne writes one revert into ws, or says why it does not.

@@ -151,3 +151,12 @@ func DecideRollout(s RolloutSituation) Decision {
 	}
 	return Decision{Action: Open, Why: fmt.Sprintf("this %s needs review", s.Kind)}
 }
+
+// RolloutBranchPrefix starts every rollout branch of cluster, to tell
+// them from value branches in a listing of latch's PRs.
+func RolloutBranchPrefix(cluster string) string {
+	if cluster == "" {
+		cluster = "default"
+	}
+	return BranchPrefix + refSegment(cluster) + "/" + rolloutSegment + "/"
+}
