@@ -25,6 +25,7 @@ func TestCommandsRefuseBadFlagsFirst(t *testing.T) {
 		{[]string{"run", "--repo", "https://git.example/infra.git", "--extra-scale-kinds", "rollout"}, "flag --extra-scale-kinds"},
 		{[]string{"run", "--repo", "https://git.example/infra.git", "--enforce", "yes"}, "flag --enforce: want off, dry-run or on"},
 		{[]string{"run", "--repo", "https://git.example/infra.git", "--enforce", "on", "--enforce-max-reverts", "0"}, "flag --enforce-max-reverts"},
+		{[]string{"restore", "--repo", "https://git.example/infra.git", "--review", "sometimes"}, "flag --review"},
 		{[]string{"version", "-o", "xml"}, "flag -o/--output"},
 		{[]string{"version", "--log-format", "xml"}, "flag --log-format"},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/review"
 	"github.com/latch-gitops/latch/internal/rollout"
+	"github.com/latch-gitops/latch/internal/rolloutrecord"
 	"github.com/latch-gitops/latch/internal/state"
 )
 
@@ -49,6 +50,10 @@ type Latcher struct {
 	// observed is what the passes of this process saw of each workload in
 	// review mode since its last latch (the PR body's series).
 	observed observedLog
+	// noRecordReview: the last pass's latch.yaml and the flag send no
+	// workload to review mode always, so the next pass need not read the
+	// records in latch's rollout PRs (false until a pass has read it).
+	noRecordReview bool
 }
 
 // WorkloadStatus is what one pass found and decided for one workload.
@@ -119,13 +124,22 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 			l.logger().Warn("rollouts not observed this pass", "error", err)
 		}
 	}
+	// Records waiting in latch's rollout PRs (review mode always): the
+	// follower steps those workloads from them.
+	var inPRs map[objectid.Key]*rolloutrecord.Record
+	if len(rollouts) > 0 && !dryRun && !l.noRecordReview {
+		inPRs = l.recordsInPRs(ctx)
+	}
+	var proposals []recordProposal
 	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
 		p, err := l.plan(ws, workloads, now, true, latched)
 		out.Workloads, pending, out.Policy, reviews = p.statuses, p.states, p.policy, p.reviews
 		if err != nil {
 			return p.changes, err
 		}
-		recorded, err := l.followRollouts(ctx, ws, rollouts, now, l.rolloutOptions(p.policy))
+		recorded, props, err := l.followRollouts(ctx, ws, rollouts, now, l.rolloutOptions(p.policy), l.recordsViaPR(p.policy, workloads), inPRs)
+		proposals = props
+		l.noRecordReview = !l.mayReviewRecords(p.policy)
 		return append(p.changes, recorded...), err
 	}
 	if dryRun {
@@ -174,7 +188,7 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	// branch is the base branch as it is now plus one latch commit. Its
 	// bodies show what the passes observed, this one included.
 	l.observed.record(reviews, func(d decide.Decision) string { return l.stateKey(d.Ref, d.Field) }, now)
-	out.Reviews = l.review(ctx, reviews, res)
+	out.Reviews = append(l.review(ctx, reviews, res), l.reviewRecords(ctx, proposals)...)
 	for _, r := range out.Reviews {
 		if r.Error != "" {
 			out.ReviewFailed++

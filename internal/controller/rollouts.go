@@ -10,6 +10,7 @@ import (
 	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/manifest"
+	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
@@ -25,14 +26,19 @@ const RolloutField = "rollout.milestone"
 // completes); the records that do are written and returned as evidence, to
 // be committed with the pass's other changes. A record a person broke is
 // left alone (and logged), not overwritten.
-func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, rollouts []cluster.Rollout, now time.Time, o rollout.Options) ([]evidence.Change, error) {
+//
+// A workload whose record goes through a PR (viaPR: review mode always) is
+// stepped from the record its open PR holds (inPRs) when there is one, and
+// its new record is returned as a proposal instead of written into ws.
+func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, rollouts []cluster.Rollout, now time.Time, o rollout.Options, viaPR func(objectid.Ref) bool, inPRs map[objectid.Key]*rolloutrecord.Record) ([]evidence.Change, []recordProposal, error) {
 	if len(rollouts) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	set, broken, err := rolloutrecord.Load(ws.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("rollout records at %s: %w", gitrepo.ShortID(ws.Head), err)
+		return nil, nil, fmt.Errorf("rollout records at %s: %w", gitrepo.ShortID(ws.Head), err)
 	}
+	var proposals []recordProposal
 	brokenFile := map[string]bool{}
 	for _, e := range broken {
 		l.logger().Warn("rollout record not read; latch leaves it as it is", "problem", e.Error())
@@ -50,6 +56,10 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 		}
 		a := rollout.Assess(r.Snapshot, o)
 		rec := set.Get(r.Ref)
+		viaReview := viaPR != nil && viaPR(r.Ref)
+		if pr := inPRs[r.Ref.Key()]; viaReview && pr != nil {
+			rec = pr
+		}
 		var prev *rollout.State
 		if rec != nil {
 			s := rec.State()
@@ -62,30 +72,36 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 		if prev == nil || prev.Revision != a.Revision {
 			if idx == nil {
 				if idx, err = manifest.BuildIndex(ws.Dir, manifest.IndexOptions{Path: l.Path}); err != nil {
-					return nil, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
+					return nil, nil, fmt.Errorf("indexing manifests at %s: %w", gitrepo.ShortID(ws.Head), err)
 				}
 			}
 			var c rollout.Commits
 			if files := idx.Files(r.Ref); len(files) > 0 {
 				if c.DeclaredBy, c.Before, err = ws.LastChange(ctx, files...); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			step = rollout.Next(prev, a, c)
 		}
 		next := recordOf(r, rec, step.Next, a, now)
-		rel, err := rolloutrecord.Write(ws.Dir, next)
-		if err != nil {
-			return nil, fmt.Errorf("writing the rollout record of %s: %w", r.Ref, err)
-		}
 		from := int64(0)
 		if prev != nil && prev.Revision == a.Revision {
 			from = int64(prev.Milestone)
 		}
-		changes = append(changes, evidence.Change{Object: r.Ref, Field: RolloutField, File: rel,
-			From: from, To: int64(next.Milestone), Observed: int64(a.Percent), Rule: "rollout", Reason: step.Why})
+		change := evidence.Change{Object: r.Ref, Field: RolloutField, File: file,
+			From: from, To: int64(next.Milestone), Observed: int64(a.Percent), Rule: "rollout", Reason: step.Why}
+		if viaReview {
+			proposals = append(proposals, recordProposal{record: next, change: change})
+			continue
+		}
+		rel, err := rolloutrecord.Write(ws.Dir, next)
+		if err != nil {
+			return nil, nil, fmt.Errorf("writing the rollout record of %s: %w", r.Ref, err)
+		}
+		change.File = rel
+		changes = append(changes, change)
 	}
-	return changes, nil
+	return changes, proposals, nil
 }
 
 // rolloutOptions is how the follower assesses rollouts this pass: the

@@ -1,0 +1,181 @@
+package controller
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/evidence"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/policyfile"
+	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/reviewflow"
+	"github.com/latch-gitops/latch/internal/rolloutrecord"
+)
+
+// recordProposal is a record the follower would write for a workload in
+// review mode always: it goes to the workload's rollout PR instead of the
+// pass's commit (docs/rollouts.md).
+type recordProposal struct {
+	record rolloutrecord.Record
+	change evidence.Change
+}
+
+// recordsViaPR says, from the pass's policy, which workloads' records go
+// through a PR (review.RolloutNeedsReview): with review on, those whose
+// mode (their latch.yaml rule's review, else the flag's) is always.
+func (l *Latcher) recordsViaPR(pol *policyfile.Policy, workloads []cluster.Workload) func(objectid.Ref) bool {
+	if l.Review == nil || pol == nil {
+		return func(objectid.Ref) bool { return false }
+	}
+	byKey := map[objectid.Key]cluster.Workload{}
+	for _, w := range workloads {
+		byKey[w.Ref.Key()] = w
+	}
+	return func(ref objectid.Ref) bool {
+		o := policyfile.Object{Ref: ref}
+		if w, ok := byKey[ref.Key()]; ok {
+			o.Labels, o.HasHPA = w.Labels, w.HPA != nil
+		}
+		mode := l.Review.Mode
+		if m := pol.Resolve(o).Review; m != "" {
+			mode = m
+		}
+		return review.RolloutNeedsReview(mode, review.Record)
+	}
+}
+
+// mayReviewRecords: some workload may be in review mode always under pol
+// (the flag's mode, or a rule's).
+func (l *Latcher) mayReviewRecords(pol *policyfile.Policy) bool {
+	if l.Review == nil || pol == nil {
+		return l.Review != nil
+	}
+	if l.Review.Mode == review.Always {
+		return true
+	}
+	for _, r := range pol.Rules {
+		if r.Review == review.Always {
+			return true
+		}
+	}
+	return false
+}
+
+// recordsInPRs reads the records latch's open rollout PRs propose (one
+// listing of latch's open PRs, then each such branch's head), so that the
+// follower steps a workload whose record waits in a PR from that record,
+// not from the older one on the base branch. Without a forge, or when the
+// forge cannot be read, it returns none (the follower then goes by the
+// base branch, and the flow finds the PR as it acts).
+func (l *Latcher) recordsInPRs(ctx context.Context) map[objectid.Key]*rolloutrecord.Record {
+	if l.Review == nil || l.Review.Forge == nil {
+		return nil
+	}
+	fc := l.Review.Forge
+	prs, err := fc.ListOpen(ctx, l.Review.labels()[0])
+	if err != nil {
+		l.logger().Warn("latch's open rollout PRs not read; the follower goes by the base branch's records", "error", err)
+		return nil
+	}
+	me, err := fc.Me(ctx)
+	if err != nil {
+		l.logger().Warn("forge user not read; the follower goes by the base branch's records", "error", err)
+		return nil
+	}
+	prefix := review.RolloutBranchPrefix(l.Cluster)
+	out := map[objectid.Key]*rolloutrecord.Record{}
+	for _, pr := range prs {
+		if pr.Base != l.Repo.Branch() || pr.Author != me || !strings.HasPrefix(pr.Branch, prefix) {
+			continue
+		}
+		m, err := review.ParseMarker(pr.Body)
+		if err != nil || m.Field != review.RecordField || m.Cluster != l.Cluster {
+			continue
+		}
+		rec, err := l.recordAt(ctx, pr.Branch, m.Object)
+		if err != nil {
+			l.logger().Warn("record of a rollout PR not read", "pr", pr.Number, "branch", pr.Branch, "error", err)
+			continue
+		}
+		if rec != nil {
+			out[m.Object.Key()] = rec
+		}
+	}
+	return out
+}
+
+// recordAt reads ref's record at the head of branch (nil: none there).
+func (l *Latcher) recordAt(ctx context.Context, branch string, ref objectid.Ref) (*rolloutrecord.Record, error) {
+	h, err := l.Repo.ReviewHeads(ctx, branch)
+	if err != nil || h.Head == "" {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "latch-record-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := l.Repo.ExportTree(ctx, h.Head, dir); err != nil {
+		return nil, err
+	}
+	set, _, err := rolloutrecord.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return set.Get(ref), nil
+}
+
+// reviewRecords sends each record proposal to its workload's rollout PR
+// (reviewflow.RunRollout), after the pass's push.
+func (l *Latcher) reviewRecords(ctx context.Context, proposals []recordProposal) []ReviewOutcome {
+	if len(proposals) == 0 {
+		return nil
+	}
+	var flow *reviewflow.Flow
+	if l.Review.Forge != nil {
+		push := l.Push
+		if push.Cluster == "" {
+			push.Cluster = l.Cluster
+		}
+		if push.Log == nil {
+			push.Log = l.Log
+		}
+		flow = &reviewflow.Flow{Repo: l.Repo, Forge: l.Review.Forge, Cluster: l.Cluster, Labels: l.Review.labels(),
+			Reviewers: l.Review.Reviewers, Templates: l.Review.Templates, Push: push, Step: l.Review.Step}
+	}
+	var out []ReviewOutcome
+	for _, p := range proposals {
+		rec, ch := p.record, p.change
+		o := ReviewOutcome{Ref: rec.Object, Field: review.RecordField, From: ch.From, To: ch.To, NeedsReview: true}
+		if flow == nil {
+			o.Error = "the rollout record needs review (mode always), but no forge is configured: " + l.Review.ForgeProblem
+			out = append(out, o)
+			continue
+		}
+		file, _ := rolloutrecord.Path(rec.Object)
+		edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
+			if _, err := rolloutrecord.Write(ws.Dir, rec); err != nil {
+				return nil, err
+			}
+			return []evidence.Change{ch}, nil
+		}
+		ev := review.RolloutEvidence{Cluster: l.Cluster, Object: rec.Object, Kind: review.Record, RecordFile: file,
+			Revision: rec.Current.Revision, Health: string(rec.Health), Milestone: rec.Milestone, Percent: rec.Percent,
+			Reason: rec.Reason, Complete: rec.Complete, LastGood: rec.LastGood.Commit}
+		key := review.RecordKey(rec.Current.Revision, rec.Milestone, string(rec.Health), rec.Complete, rec.Held)
+		got, err := flow.RunRollout(ctx, reviewflow.RolloutItem{Object: rec.Object, Kind: review.Record, Key: key, Evidence: ev, Edit: edit})
+		o.Action, o.Why, o.PR, o.URL, o.State = got.Decision.Action, got.Decision.Why, got.PR, got.URL, got.State
+		o.Created, o.Updated = got.Created, got.Updated
+		if err != nil {
+			o.Error = err.Error()
+			l.logger().Error("rollout record PR failed; the next pass tries again", "kind", rec.Object.KindGroup(), "workload", rec.Object.NamespacedName(), "error", err)
+		} else {
+			l.logger().Info("rollout record review", "kind", rec.Object.KindGroup(), "workload", rec.Object.NamespacedName(), "action", o.Action, "pr", o.PR, "why", o.Why)
+		}
+		out = append(out, o)
+	}
+	return out
+}

@@ -1,0 +1,156 @@
+package controller
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latch-gitops/latch/internal/cluster"
+	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/gitrepo"
+	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/rollout"
+	"github.com/latch-gitops/latch/internal/rolloutrecord"
+	"github.com/latch-gitops/latch/internal/state"
+	"github.com/latch-gitops/latch/internal/testenv"
+)
+
+const alwaysPolicy = `apiVersion: latch.dev/v1alpha1
+kind: LatchPolicy
+spec:
+  rules:
+    - name: shop
+      match: {namespaces: [shop]}
+      review: always
+      fields: {spec.replicas: latch}
+`
+
+// TestRecordsUnderReviewAlwaysOnGitea: latch.yaml sends shop to review
+// mode always, the mode of a base branch that takes changes only through
+// PRs. The follower's records of web's rollout then go to one PR on web's
+// rollout branch, kept current (same PR, base + one commit) as the
+// milestone moves, stepped from the record the PR holds (so the rollout's
+// completion is recorded though main never got its start); main never
+// moves.
+func TestRecordsUnderReviewAlwaysOnGitea(t *testing.T) {
+	g := testenv.Gitea(t)
+	ctx := testenv.Context(t)
+	seed := t.TempDir()
+	runGit(t, seed, "clone", "--quiet", g.AuthCloneURL(), ".")
+	write := func(path, content string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(seed, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(seed, path), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("latch.yaml", alwaysPolicy)
+	write("apps/web.yaml", webManifest)
+	runGit(t, seed, "add", "-A")
+	runGit(t, seed, "commit", "--quiet", "-m", "seed: web at 1")
+	good := runGit(t, seed, "rev-parse", "HEAD")
+	write("apps/web.yaml", strings.Replace(webManifest, "example.com/web:1", "example.com/web:2", 1))
+	runGit(t, seed, "commit", "--quiet", "-am", "web: image 2")
+	declared := runGit(t, seed, "rev-parse", "HEAD")
+	runGit(t, seed, "push", "--quiet", "origin", "HEAD:refs/heads/"+g.Branch)
+	mainHead := func() string {
+		out := runGit(t, seed, "ls-remote", "origin", "refs/heads/"+g.Branch)
+		sha, _, _ := strings.Cut(out, "\t")
+		return sha
+	}
+	before := mainHead()
+
+	repo, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "clone"), gitrepo.Auth{Username: g.Username, Password: g.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	fc, err := forge.New(forge.Config{Kind: forge.Gitea, URL: g.URL, RemoteURL: g.CloneURL(), Token: g.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+	var snap rollout.Snapshot
+	l := &Latcher{Repo: repo, Cluster: "test", States: state.NewMemory(), Push: gitrepo.PushOptions{Backoff: time.Millisecond},
+		Review: &ReviewOptions{Mode: review.Never, Forge: fc},
+		Rollouts: func(context.Context, time.Time) ([]cluster.Rollout, error) {
+			return []cluster.Rollout{{Ref: ref, Snapshot: snap, NewImages: map[string]string{"web": "example.com/web:2"},
+				OldImages: map[string]string{"web": "example.com/web:1"}, OldRevision: "old1"}}, nil
+		}}
+	branch := review.RolloutBranch("test", ref)
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	pr := 0
+	for _, step := range []struct {
+		available, old int32
+		action         review.Action
+	}{
+		{0, 10, review.Open},  // started
+		{1, 9, ""},            // below 25 %: the PR's record stands
+		{3, 7, review.Update}, // milestone 25
+		{3, 7, ""},
+		{10, 0, review.Update}, // complete
+		{10, 0, ""},
+	} {
+		at = at.Add(time.Minute)
+		snap = rollout.Snapshot{Kind: rollout.KindDeployment, Desired: 10, Revision: "new2", NewReplicas: min(10, step.available+1),
+			NewReady: step.available, NewAvailable: step.available, OldReplicas: step.old, At: at,
+			Progressing: &rollout.Condition{Status: "True", Reason: "ReplicaSetUpdated"}}
+		out, err := l.Sync(ctx, nil, at, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Result.Commit != "" || mainHead() != before {
+			t.Fatalf("at %d/10: a record reached main (%s)", step.available, out.Result.Commit)
+		}
+		var got []ReviewOutcome
+		for _, r := range out.Reviews {
+			if r.Field == review.RecordField {
+				got = append(got, r)
+			}
+		}
+		if step.action == "" {
+			if len(got) != 0 {
+				t.Fatalf("at %d/10: %+v, want no record review", step.available, got)
+			}
+			continue
+		}
+		if len(got) != 1 || got[0].Action != step.action || got[0].Error != "" {
+			t.Fatalf("at %d/10: %+v, want one %s", step.available, got, step.action)
+		}
+		if pr == 0 {
+			pr = got[0].PR
+		}
+		if got[0].PR != pr {
+			t.Fatalf("at %d/10: PR #%d, want the same #%d", step.available, got[0].PR, pr)
+		}
+	}
+	open, err := fc.ListOpen(ctx, "latch")
+	if err != nil || len(open) != 1 || open[0].Branch != branch {
+		t.Fatalf("open PRs %+v (%v), want one from %s", open, err, branch)
+	}
+	h, err := repo.ReviewHeads(ctx, branch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := repo.ExportTree(ctx, h.Head, dir); err != nil {
+		t.Fatal(err)
+	}
+	set, _, err := rolloutrecord.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := set.Get(ref)
+	if rec == nil || !rec.Complete || rec.Milestone != 100 || rec.Current.Commit != declared || rec.LastGood.Commit != good {
+		t.Fatalf("record on the PR branch %+v; want complete, declared by %s, last good %s", rec, declared, good)
+	}
+	runGit(t, seed, "fetch", "--quiet", "origin", branch)
+	if n := runGit(t, seed, "rev-list", "--count", before+"..FETCH_HEAD"); n != "1" {
+		t.Fatalf("the rollout branch is %s commits ahead of main, want 1", n)
+	}
+}
