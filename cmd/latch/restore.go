@@ -95,7 +95,21 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 	if err != nil {
 		return err
 	}
-	g, err := restoreflow.Gather(ctx, restoreflow.Options{Repo: repo, Path: f.path, ForwardThreshold: f.forwardThreshold, DefaultNamespace: defaultNS}, reader)
+	gopts := restoreflow.Options{Repo: repo, Path: f.path, ForwardThreshold: f.forwardThreshold, DefaultNamespace: defaultNS}
+	var flow *reviewflow.Flow
+	if reviewOpts.Forge != nil {
+		flow = &reviewflow.Flow{Repo: repo, Forge: reviewOpts.Forge, Cluster: f.clusterName, Labels: reviewOpts.Labels,
+			Reviewers: reviewOpts.Reviewers, Templates: reviewOpts.Templates}
+		// Records waiting in latch's rollout PRs (review mode always) are
+		// newer than the base branch's: restore goes by them. A forge that
+		// cannot be read (it may be in the cluster being rebuilt) does not
+		// stop the restore: it goes by the base branch's records.
+		warn := func(msg string, args ...any) { opts.logger().Warn(msg, args...) }
+		if gopts.PRRecords, err = flow.RecordsInPRs(ctx, warn); err != nil {
+			warn("records in latch's rollout PRs not read; restoring by the base branch's records", "error", err)
+		}
+	}
+	g, err := restoreflow.Gather(ctx, gopts, reader)
 	if err != nil {
 		return err
 	}
@@ -112,7 +126,7 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 		return err
 	}
 	if f.writeRevert && !f.dryRun && len(rep.Reverts) > 0 {
-		if err := writeReverts(ctx, f, repo, g, reviewOpts, rep); err != nil {
+		if err := writeReverts(ctx, f, gopts, flow, g, reviewOpts, rep); err != nil {
 			return err
 		}
 	}
@@ -136,7 +150,8 @@ func runRestore(cmd *cobra.Command, opts *globalOptions, f *restoreFlags) error 
 // writeReverts writes each revert to git by the review mode of its
 // workload (review.RolloutNeedsReview): a direct commit, or a PR through
 // the review flow.
-func writeReverts(ctx context.Context, f *restoreFlags, repo *gitrepo.Repo, g *restoreflow.Gathered, ro *controller.ReviewOptions, rep *restoreflow.Report) error {
+func writeReverts(ctx context.Context, f *restoreFlags, gopts restoreflow.Options, flow *reviewflow.Flow, g *restoreflow.Gathered, ro *controller.ReviewOptions, rep *restoreflow.Report) error {
+	repo := gopts.Repo
 	author, err := controller.ParseIdentity(f.author)
 	if err != nil {
 		return err
@@ -151,7 +166,7 @@ func writeReverts(ctx context.Context, f *restoreFlags, repo *gitrepo.Repo, g *r
 		switch {
 		case !review.RolloutNeedsReview(mode, review.Revert):
 			direct = append(direct, r)
-		case ro.Forge == nil:
+		case flow == nil:
 			rep.RevertResults = append(rep.RevertResults, restoreflow.RevertResult{Ref: r.Ref,
 				Why: fmt.Sprintf("review mode %s sends it to a pull request, but no forge is configured: %s", mode, ro.ForgeProblem)})
 		default:
@@ -159,7 +174,7 @@ func writeReverts(ctx context.Context, f *restoreFlags, repo *gitrepo.Repo, g *r
 		}
 	}
 	push := gitrepo.PushOptions{Author: author, Cluster: f.clusterName}
-	ropts := restoreflow.Options{Repo: repo, Path: f.path}
+	ropts := restoreflow.Options{Repo: repo, Path: f.path, PRRecords: gopts.PRRecords}
 	if len(direct) > 0 {
 		res, results, err := restoreflow.WriteReverts(ctx, ropts, push, direct, time.Now())
 		if err != nil {
@@ -169,7 +184,7 @@ func writeReverts(ctx context.Context, f *restoreFlags, repo *gitrepo.Repo, g *r
 		rep.RevertResults = append(rep.RevertResults, results...)
 	}
 	if len(proposed) > 0 {
-		flow := &reviewflow.Flow{Repo: repo, Forge: ro.Forge, Cluster: f.clusterName, Labels: ro.Labels, Reviewers: ro.Reviewers, Templates: ro.Templates, Push: push}
+		flow.Push = push
 		results, err := restoreflow.ProposeReverts(ctx, ropts, flow, proposed, time.Now())
 		rep.RevertResults = append(rep.RevertResults, results...)
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/latch-gitops/latch/internal/evidence"
+	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/review"
+	"github.com/latch-gitops/latch/internal/reviewflow"
 	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
 	"github.com/latch-gitops/latch/internal/testenv"
@@ -114,5 +120,83 @@ func TestRestoreRevertThroughReview(t *testing.T) {
 	}
 	if !strings.Contains(out, "revert proposed in PR #"+itoa(int64(pr.Number))) || !strings.Contains(out, "already proposes") {
 		t.Errorf("second report does not name the open PR:\n%s", out)
+	}
+}
+
+// TestRestoreGoesByTheRecordInItsPR: under review mode always the record
+// of pay's failed rollout waits in its PR and main has none. Restore reads
+// it there, creates pay at its last good version, and the revert takes
+// that PR over (same number, now the revert); main does not move.
+func TestRestoreGoesByTheRecordInItsPR(t *testing.T) {
+	cp := testenv.StartControlPlane(t)
+	g := testenv.Gitea(t)
+	policy := "apiVersion: latch.dev/v1alpha1\nkind: LatchPolicy\nspec:\n  rules:\n    - name: shop\n      match: {namespaces: [shop]}\n      review: always\n      fields: {spec.replicas: latch}\n"
+	v1 := rolloutManifest("pay", "example.com/pay:1", 4, "")
+	repo := newForgeRepo(t, g, map[string]string{"latch.yaml": policy, "clusters/prod/pay.yaml": v1})
+	good := git(t, repo.dir, "rev-parse", "HEAD")
+	if err := os.WriteFile(filepath.Join(repo.dir, "clusters/prod/pay.yaml"), []byte(strings.Replace(v1, "example.com/pay:1", badImage, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, repo.dir, "-c", "user.name=Person", "-c", "user.email=p@example.com", "commit", "--quiet", "-am", "pay at version 2")
+	declared := git(t, repo.dir, "rev-parse", "HEAD")
+	git(t, repo.dir, "push", "--quiet", "origin", "HEAD:refs/heads/"+g.Branch)
+	mainBefore := repo.head(g.Branch)
+
+	// The follower's record PR, as reviewflow opens it.
+	ctx := testenv.Context(t)
+	clone, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "clone"), gitrepo.Auth{Username: g.Username, Password: g.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { clone.Close() })
+	fc, err := forge.New(forge.Config{Kind: forge.Gitea, URL: g.URL, RemoteURL: g.CloneURL(), Token: g.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "pay"}
+	rec := rolloutrecord.Record{Object: ref,
+		Current:   rolloutrecord.Version{Revision: "bad", Commit: declared, Images: map[string]string{"pay": badImage}},
+		LastGood:  rolloutrecord.Version{Revision: "good", Commit: good, Images: map[string]string{"pay": "example.com/pay:1"}},
+		Milestone: 25, Percent: 30, Health: rollout.Failed, Reason: "a new pod is crash-looping", Updated: time.Now()}
+	file, _ := rolloutrecord.Path(ref)
+	flow := &reviewflow.Flow{Repo: clone, Forge: fc, Cluster: "prod", Push: gitrepo.PushOptions{Cluster: "prod"}}
+	opened, err := flow.RunRollout(ctx, reviewflow.RolloutItem{Object: ref, Kind: review.Record,
+		Key:      review.RecordKey("bad", 25, "failed", false, false),
+		Evidence: review.RolloutEvidence{Object: ref, Kind: review.Record, RecordFile: file, Revision: "bad", Health: "failed", Milestone: 25, Percent: 30},
+		Edit: func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
+			if _, err := rolloutrecord.Write(ws.Dir, rec); err != nil {
+				return nil, err
+			}
+			return []evidence.Change{{Object: ref, Field: review.RecordField, File: file, To: 25, Observed: 30, Rule: "rollout", Reason: "failed"}}, nil
+		}})
+	if err != nil || !opened.Created {
+		t.Fatalf("record PR: %+v, %v", opened, err)
+	}
+
+	out, err := latch(t, "--kubeconfig", cp.Kubeconfig, "restore", "--repo", g.CloneURL(), "--cluster-name", "prod", "--forge", "gitea", "--forge-url", g.URL)
+	if err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	t.Logf("restore:\n%s", out)
+	if !strings.Contains(out, "version last-good: rollout of bad failed at 25 %") || !strings.Contains(out, "revert proposed in PR #"+itoa(int64(opened.PR))) {
+		t.Fatalf("restore did not go by the record in PR #%d:\n%s", opened.PR, out)
+	}
+	d, err := kubernetes.NewForConfigOrDie(cp.Config).AppsV1().Deployments("shop").Get(ctx, "pay", metav1.GetOptions{})
+	if err != nil || d.Spec.Template.Spec.Containers[0].Image != "example.com/pay:1" {
+		t.Fatalf("pay restored as %+v (%v), want version 1", d.Spec, err)
+	}
+	prs := repo.pulls()
+	if len(prs) != 1 || prs[0].Number != opened.PR || !strings.Contains(prs[0].Title, "revert") {
+		t.Fatalf("want PR #%d alone, now the revert: %+v", opened.PR, prs)
+	}
+	if repo.head(g.Branch) != mainBefore {
+		t.Fatal("the restore moved main")
+	}
+	held, err := rolloutrecord.Parse(file, []byte(repo.show(payRolloutBranch, file)+"\n"))
+	if err != nil || !held.Held || held.Milestone != 25 {
+		t.Fatalf("record on the PR branch: %+v, %v; want the PR's record, held", held, err)
+	}
+	if got := repo.show(payRolloutBranch, "clusters/prod/pay.yaml") + "\n"; got != v1 {
+		t.Fatalf("pay.yaml on the PR branch:\n%s\nwant version 1", got)
 	}
 }

@@ -2,8 +2,6 @@ package controller
 
 import (
 	"context"
-	"os"
-	"strings"
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/evidence"
@@ -64,68 +62,23 @@ func (l *Latcher) mayReviewRecords(pol *policyfile.Policy) bool {
 	return false
 }
 
-// recordsInPRs reads the records latch's open rollout PRs propose (one
-// listing of latch's open PRs, then each such branch's head), so that the
-// follower steps a workload whose record waits in a PR from that record,
-// not from the older one on the base branch. Without a forge, or when the
-// forge cannot be read, it returns none (the follower then goes by the
-// base branch, and the flow finds the PR as it acts).
+// recordsInPRs reads the records latch's open rollout PRs propose
+// (reviewflow.Flow.RecordsInPRs), so that the follower steps a workload
+// whose record waits in a PR from that record, not from the older one on
+// the base branch. Without a forge, or when the forge cannot be read, it
+// returns none (the follower then goes by the base branch, and the flow
+// finds the PR as it acts).
 func (l *Latcher) recordsInPRs(ctx context.Context) map[objectid.Key]*rolloutrecord.Record {
 	if l.Review == nil || l.Review.Forge == nil {
 		return nil
 	}
-	fc := l.Review.Forge
-	prs, err := fc.ListOpen(ctx, l.Review.labels()[0])
+	flow := &reviewflow.Flow{Repo: l.Repo, Forge: l.Review.Forge, Cluster: l.Cluster, Labels: l.Review.labels()}
+	recs, err := flow.RecordsInPRs(ctx, func(msg string, args ...any) { l.logger().Warn(msg, args...) })
 	if err != nil {
 		l.logger().Warn("latch's open rollout PRs not read; the follower goes by the base branch's records", "error", err)
 		return nil
 	}
-	me, err := fc.Me(ctx)
-	if err != nil {
-		l.logger().Warn("forge user not read; the follower goes by the base branch's records", "error", err)
-		return nil
-	}
-	prefix := review.RolloutBranchPrefix(l.Cluster)
-	out := map[objectid.Key]*rolloutrecord.Record{}
-	for _, pr := range prs {
-		if pr.Base != l.Repo.Branch() || pr.Author != me || !strings.HasPrefix(pr.Branch, prefix) {
-			continue
-		}
-		m, err := review.ParseMarker(pr.Body)
-		if err != nil || m.Field != review.RecordField || m.Cluster != l.Cluster {
-			continue
-		}
-		rec, err := l.recordAt(ctx, pr.Branch, m.Object)
-		if err != nil {
-			l.logger().Warn("record of a rollout PR not read", "pr", pr.Number, "branch", pr.Branch, "error", err)
-			continue
-		}
-		if rec != nil {
-			out[m.Object.Key()] = rec
-		}
-	}
-	return out
-}
-
-// recordAt reads ref's record at the head of branch (nil: none there).
-func (l *Latcher) recordAt(ctx context.Context, branch string, ref objectid.Ref) (*rolloutrecord.Record, error) {
-	h, err := l.Repo.ReviewHeads(ctx, branch)
-	if err != nil || h.Head == "" {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "latch-record-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	if err := l.Repo.ExportTree(ctx, h.Head, dir); err != nil {
-		return nil, err
-	}
-	set, _, err := rolloutrecord.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	return set.Get(ref), nil
+	return recs
 }
 
 // reviewRecords sends each record proposal to its workload's rollout PR

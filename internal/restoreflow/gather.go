@@ -35,6 +35,10 @@ type Options struct {
 	// DefaultNamespace is where a namespaced object without a namespace in
 	// git goes (the kubeconfig context's namespace, else "default").
 	DefaultNamespace string
+	// PRRecords are records waiting in latch's rollout PRs (review mode
+	// always; reviewflow.Flow.RecordsInPRs): newer than the base branch's,
+	// they stand in for them, for the workloads the head declares.
+	PRRecords map[objectid.Key]*rolloutrecord.Record
 }
 
 // Gathered is the decision's input and what the act step needs besides.
@@ -68,6 +72,7 @@ func Gather(ctx context.Context, opts Options, reader *cluster.Reader) (*Gathere
 	if err != nil {
 		return nil, fmt.Errorf("rollout records at %s: %w", gitrepo.ShortID(head), err)
 	}
+	overlayPRRecords(in, opts.PRRecords)
 	if err := gatherLastGood(ctx, opts, in); err != nil {
 		return nil, err
 	}
@@ -75,6 +80,26 @@ func Gather(ctx context.Context, opts Options, reader *cluster.Reader) (*Gathere
 		return nil, err
 	}
 	return g, nil
+}
+
+// overlayPRRecords puts the records waiting in PRs in place of the base
+// branch's, for the workloads the head declares (a PR's record of anything
+// else is not the restore's business).
+func overlayPRRecords(in *restore.Input, prs map[objectid.Key]*rolloutrecord.Record) {
+	if len(prs) == 0 || in.Records == nil {
+		return
+	}
+	declared := map[objectid.Key]bool{}
+	for _, d := range in.Objects {
+		declared[d.Ref.Key()] = true
+	}
+	for key, rec := range prs {
+		file, err := rolloutrecord.Path(rec.Object)
+		if err != nil || !declared[key] {
+			continue
+		}
+		in.Records.Records[key], in.Records.Files[key] = rec, file
+	}
 }
 
 // gatherLastGood renders each last-good commit a record sends a workload

@@ -87,7 +87,7 @@ func ProposeReverts(ctx context.Context, opts Options, flow *reviewflow.Flow, re
 	for _, r := range reverts {
 		var why string
 		edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
-			c, w, err := revertOne(ws, r, exported[r.LastGood], opts.Path, now)
+			c, w, err := revertOne(ws, r, exported[r.LastGood], opts.Path, now, opts.PRRecords[r.Ref.Key()])
 			if err != nil || c == nil {
 				why = w
 				return nil, err
@@ -99,7 +99,7 @@ func ProposeReverts(ctx context.Context, opts Options, flow *reviewflow.Flow, re
 			LastGood: r.LastGood, LastGoodImages: r.Images, Why: r.Why}
 		res := RevertResult{Ref: r.Ref}
 		if r.File == "" {
-			_, res.Why, _ = revertOne(gitrepo.Workspace{}, r, "", opts.Path, now)
+			_, res.Why, _ = revertOne(gitrepo.Workspace{}, r, "", opts.Path, now, nil)
 			results = append(results, res)
 			continue
 		}

@@ -59,7 +59,7 @@ func WriteReverts(ctx context.Context, opts Options, push gitrepo.PushOptions, r
 			if !ws.Allowed(r.Ref, HeldField) {
 				continue
 			}
-			c, why, err := revertOne(ws, r, exported[r.LastGood], opts.Path, now)
+			c, why, err := revertOne(ws, r, exported[r.LastGood], opts.Path, now, opts.PRRecords[r.Ref.Key()])
 			if err != nil {
 				return nil, err
 			}
@@ -97,8 +97,10 @@ func exportLastGood(ctx context.Context, repo *gitrepo.Repo, reverts []restore.R
 	return exported, cleanup, nil
 }
 
-// revertOne writes one revert into ws, or says why it does not.
-func revertOne(ws gitrepo.Workspace, r restore.Revert, oldDir, path string, now time.Time) (*evidence.Change, string, error) {
+// revertOne writes one revert into ws, or says why it does not. fromPR,
+// when set, is the workload's record as its rollout PR holds it (newer than
+// ws's), which the revert marks held.
+func revertOne(ws gitrepo.Workspace, r restore.Revert, oldDir, path string, now time.Time, fromPR *rolloutrecord.Record) (*evidence.Change, string, error) {
 	if r.File == "" {
 		return nil, "a kustomization renders it (its base may serve other clusters): revert it in git by hand", nil
 	}
@@ -153,6 +155,10 @@ func revertOne(ws gitrepo.Workspace, r restore.Revert, oldDir, path string, now 
 		return undo("its rollout record cannot be read: " + err.Error())
 	}
 	rec := set.Get(r.Ref)
+	if fromPR != nil {
+		copied := *fromPR
+		rec = &copied
+	}
 	if rec == nil {
 		return undo("its rollout record is gone")
 	}
