@@ -119,6 +119,9 @@ func rolloutCell(r *controller.RolloutStatus) string {
 		if rec.Held {
 			git += ", held at last good"
 		}
+		if rec.InPR {
+			git += " (in latch's PR, not merged)"
+		}
 		parts = append(parts, git)
 	} else {
 		parts = append(parts, "git: no record")

@@ -22,6 +22,9 @@ func TestRolloutCell(t *testing.T) {
 		{"held after a failed rollout", &controller.RolloutStatus{Revision: "old1", Percent: 100, Health: rollout.Healthy,
 			Recorded: &controller.RecordedRollout{Revision: "bad1", Milestone: 0, Health: rollout.Failed, Held: true}},
 			"not in flight; git: bad1 0% failed, held at last good"},
+		{"record waiting in latch's rollout PR", &controller.RolloutStatus{InFlight: true, Revision: "7d9f8c6b5a42", Percent: 80, Health: rollout.Healthy,
+			Recorded: &controller.RecordedRollout{Revision: "7d9f8c6b5a42", Milestone: 75, Health: rollout.Healthy, InPR: true}},
+			"7d9f8c6b5a 80% healthy; git: 75% healthy (in latch's PR, not merged)"},
 	}
 	for _, tc := range tests {
 		if got := rolloutCell(tc.in); got != tc.want {

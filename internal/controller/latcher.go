@@ -225,7 +225,7 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 			statuses[i].LastLatch = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
 		}
 	}
-	l.statusRollouts(ctx, statuses, now, l.rolloutOptions(p.policy))
+	l.statusRollouts(ctx, statuses, now, l.rolloutOptions(p.policy), p.policy)
 	if err := l.openPRs(ctx, statuses); err != nil {
 		// The rest of the status stands without the PR column.
 		l.logger().Warn("status without latch's open PRs", "error", err)

@@ -128,6 +128,18 @@ func TestRecordsUnderReviewAlwaysOnGitea(t *testing.T) {
 		if got[0].PR != pr {
 			t.Fatalf("at %d/10: PR #%d, want the same #%d", step.available, got[0].PR, pr)
 		}
+		if step.available == 3 {
+			// latch status shows the milestone the PR proposes (main
+			// has no record), marked as in latch's PR.
+			statuses, err := l.Status(ctx, []cluster.Workload{{Ref: ref, Replicas: 10}}, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(statuses) != 1 || statuses[0].Rollout == nil || statuses[0].Rollout.Recorded == nil ||
+				!statuses[0].Rollout.Recorded.InPR || statuses[0].Rollout.Recorded.Milestone != 25 {
+				t.Fatalf("status at 3/10: %+v, want the PR's record at milestone 25", statuses)
+			}
+		}
 	}
 	open, err := fc.ListOpen(ctx, "latch")
 	if err != nil || len(open) != 1 || open[0].Branch != branch {

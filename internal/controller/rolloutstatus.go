@@ -6,6 +6,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
 )
@@ -35,14 +36,20 @@ type RecordedRollout struct {
 	Reason    string         `json:"reason,omitempty"`
 	Complete  bool           `json:"complete,omitempty"`
 	Held      bool           `json:"held,omitempty"`
+	// InPR: the record is the one latch's open rollout PR proposes (review
+	// mode always), newer than the base branch's; File is then the file
+	// the PR writes.
+	InPR bool `json:"inPR,omitempty"`
 }
 
 // rolloutStatuses sets each status's Rollout from the observed rollouts
 // and the records at the head: a workload gets one while a rollout is in
 // flight or while its record is not complete (a record held by latch
 // restore, a failed one), so the column names only what a restore would
-// treat specially. It decides nothing else and reads nothing.
-func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, records *rolloutrecord.Set, o rollout.Options) {
+// treat specially. A record in inPR (latch's open rollout PRs) stands in
+// for the base branch's, as it does for the follower and for restore. It
+// decides nothing else and reads nothing.
+func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, records *rolloutrecord.Set, inPR map[objectid.Key]*rolloutrecord.Record, o rollout.Options) {
 	live := make(map[objectid.Key]rollout.Assessment, len(rollouts))
 	for _, r := range rollouts {
 		live[r.Key()] = rollout.Assess(r.Snapshot, o)
@@ -51,6 +58,10 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 		key := statuses[i].Key()
 		a, observed := live[key]
 		rec := records.Get(statuses[i].Ref)
+		pr := inPR[key]
+		if pr != nil {
+			rec = pr
+		}
 		if !a.InFlight && (rec == nil || rec.Complete) {
 			continue
 		}
@@ -60,7 +71,12 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 		}
 		if rec != nil {
 			st.Recorded = &RecordedRollout{File: records.Files[key], Revision: rec.Current.Revision, Milestone: rec.Milestone,
-				Health: rec.Health, Reason: rec.Reason, Complete: rec.Complete, Held: rec.Held}
+				Health: rec.Health, Reason: rec.Reason, Complete: rec.Complete, Held: rec.Held, InPR: pr != nil}
+			if pr != nil {
+				if f, err := rolloutrecord.Path(rec.Object); err == nil {
+					st.Recorded.File = f
+				}
+			}
 		}
 		statuses[i].Rollout = st
 	}
@@ -69,7 +85,7 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 // statusRollouts fills the rollout column of Status when the latcher
 // follows rollouts. Neither a failed observation nor unreadable records
 // stop the status: they are logged, and the column stays empty.
-func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus, now time.Time, o rollout.Options) {
+func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus, now time.Time, o rollout.Options, pol *policyfile.Policy) {
 	if l.Rollouts == nil {
 		return
 	}
@@ -85,5 +101,9 @@ func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus,
 	for _, e := range broken {
 		l.logger().Warn("rollout record not read", "problem", e.Error())
 	}
-	rolloutStatuses(statuses, rollouts, records, o)
+	var inPR map[objectid.Key]*rolloutrecord.Record
+	if l.mayReviewRecords(pol) {
+		inPR = l.recordsInPRs(ctx)
+	}
+	rolloutStatuses(statuses, rollouts, records, inPR, o)
 }

@@ -36,7 +36,7 @@ func TestRolloutStatuses(t *testing.T) {
 			NewReady: 4, NewAvailable: 4, At: at}},
 		{Ref: ref("new"), Snapshot: rollout.Snapshot{Kind: rollout.KindDeployment, Desired: 4, Revision: "n3w", NewReplicas: 1,
 			OldReplicas: 4, At: at}}}
-	rolloutStatuses(statuses, rollouts, records, rollout.Options{})
+	rolloutStatuses(statuses, rollouts, records, nil, rollout.Options{})
 
 	web := statuses[0].Rollout
 	if web == nil || !web.InFlight || web.Percent != 80 || web.Health != rollout.Healthy || web.Recorded == nil ||
@@ -56,8 +56,26 @@ func TestRolloutStatuses(t *testing.T) {
 	}
 	// No records at all (a repo without .latch/): only the live part.
 	statuses = []WorkloadStatus{{Ref: ref("web")}}
-	rolloutStatuses(statuses, rollouts[:1], nil, rollout.Options{})
+	rolloutStatuses(statuses, rollouts[:1], nil, nil, rollout.Options{})
 	if r := statuses[0].Rollout; r == nil || r.Recorded != nil || r.Percent != 80 {
 		t.Errorf("web without records: %+v", r)
+	}
+	// Review mode always: web's newer record waits in latch's rollout PR
+	// (milestone 75 there, 25 on the base branch) and is what status shows,
+	// marked as in the PR; api has no PR and keeps the base branch's.
+	base := &rolloutrecord.Set{Records: map[objectid.Key]*rolloutrecord.Record{
+		ref("web").Key(): {Object: ref("web"), Current: rolloutrecord.Version{Revision: "7d9f8c6b5a"}, Milestone: 25, Health: rollout.Progressing},
+	}, Files: map[objectid.Key]string{ref("web").Key(): ".latch/rollouts/shop/deployment-web.md"}}
+	inPR := map[objectid.Key]*rolloutrecord.Record{
+		ref("web").Key(): {Object: ref("web"), Current: rolloutrecord.Version{Revision: "7d9f8c6b5a"}, Milestone: 75, Health: rollout.Healthy},
+	}
+	statuses = []WorkloadStatus{{Ref: ref("web")}, {Ref: ref("api")}}
+	rolloutStatuses(statuses, rollouts[:2], base, inPR, rollout.Options{})
+	if r := statuses[0].Rollout; r == nil || r.Recorded == nil || !r.Recorded.InPR || r.Recorded.Milestone != 75 ||
+		r.Recorded.File != ".latch/rollouts/shop/deployment-web.md" {
+		t.Errorf("web with its record in a PR: %+v", r)
+	}
+	if statuses[1].Rollout != nil {
+		t.Errorf("api (finished, no record, no PR) gets no rollout: %+v", statuses[1].Rollout)
 	}
 }
