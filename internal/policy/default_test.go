@@ -77,9 +77,13 @@ func TestDefaultPolicyShapes(t *testing.T) {
 				{760, 25}},
 		},
 		{
-			name:  "a 6x flash comes down after an hour (a quarter of the dwell)",
+			// Up at once to 160 (need 120 × 1.25 = 150: the smallest level
+			// above it), then down once both the quarter dwell (an hour)
+			// has passed and the window's over-provisioning has passed
+			// 0.9: 18 minutes later (250, twice the need, spent it sooner).
+			name:  "a 6x flash comes down after about an hour (a quarter of the dwell)",
 			trace: []segment{{quiet, 35, 35}, {perMin(30), 240, 240}, {perMin(120), 35, 35}},
-			want:  []change{{0, 40}, {quiet, 250}, {quiet + perMin(30) + perMin(60), 25}},
+			want:  []change{{0, 40}, {quiet, 160}, {quiet + perMin(30) + perMin(78), 25}},
 		},
 		{
 			// 78 is past 75.3 (the R5 boundary 50.2 above 40, plus 50 %)
