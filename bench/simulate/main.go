@@ -139,7 +139,7 @@ func main() {
 	var o options
 	flag.BoolVar(&o.quick, "quick", false, "replay latch only (no optimum, no pictures), print a line per row and leave the doc alone: for trying a policy change in seconds")
 	flag.StringVar(&o.explain, "explain", "", "print every commit the default policy makes on the row of this name, with its reason")
-	flag.StringVar(&o.dump, "dump", "", "write each row's observed series to DIR/NAME.txt (one value per line; latch simulate --trace reads it)")
+	flag.StringVar(&o.dump, "dump", "", "write each row's observed series to DIR/NAME.txt and the default policy's declared one to DIR/NAME.declared.txt (one value per line; latch simulate --trace reads them)")
 	flag.Parse()
 	if err := run(*doc, *shared, *check, o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench/simulate: %v\n", err)
@@ -279,6 +279,13 @@ func measure(set, name, source string, observed []int64, o options) (row, error)
 			fmt.Fprintln(&b, v)
 		}
 		if err := safefile.WriteFile(filepath.Join(o.dump, name+".txt"), []byte(b.String()), 0o644); err != nil {
+			return row{}, fmt.Errorf("%s: %w", name, err)
+		}
+		b.Reset()
+		for _, v := range latched {
+			fmt.Fprintln(&b, v)
+		}
+		if err := safefile.WriteFile(filepath.Join(o.dump, name+".declared.txt"), []byte(b.String()), 0o644); err != nil {
 			return row{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
