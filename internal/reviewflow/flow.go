@@ -56,6 +56,26 @@ type Outcome struct {
 	Created, Updated, Closed bool
 }
 
+// writePR is the forge write of an open or an update: create the PR of
+// branch (an existing one found by the forge is updated instead), or edit
+// PR number's title and body; out records which.
+func (f *Flow) writePR(ctx context.Context, out *Outcome, open bool, number int, branch, title, body string) error {
+	if open {
+		pr, created, err := f.Forge.CreateOrUpdate(ctx, forge.NewPR{Branch: branch, Base: f.Repo.Branch(), Title: title, Body: body, Labels: f.labels(), Reviewers: f.Reviewers})
+		if err != nil {
+			return err
+		}
+		out.PR, out.URL, out.Created, out.Updated = pr.Number, pr.URL, created, !created
+		return nil
+	}
+	pr, err := f.Forge.Update(ctx, number, forge.Edit{Title: &title, Body: &body})
+	if err != nil {
+		return err
+	}
+	out.URL, out.Updated = pr.URL, true
+	return nil
+}
+
 func (f *Flow) step(name string) error {
 	if f.Step == nil {
 		return nil
@@ -150,20 +170,8 @@ func (f *Flow) Run(ctx context.Context, it Item) (Outcome, error) {
 		if err := f.step("forge-write"); err != nil {
 			return out, err
 		}
-		if d.Action == review.Open {
-			pr, created, err := f.Forge.CreateOrUpdate(ctx, forge.NewPR{Branch: branch, Base: f.Repo.Branch(), Title: title, Body: body, Labels: f.labels(), Reviewers: f.Reviewers})
-			if err != nil {
-				return out, err
-			}
-			out.PR, out.URL, out.Created, out.Updated = pr.Number, pr.URL, created, !created
-			return out, nil
-		}
-		pr, err := f.Forge.Update(ctx, d.PR, forge.Edit{Title: &title, Body: &body})
-		if err != nil {
-			return out, err
-		}
-		out.URL, out.Updated = pr.URL, true
-		return out, nil
+		err = f.writePR(ctx, &out, d.Action == review.Open, d.PR, branch, title, body)
+		return out, err
 	case review.Close, review.PushAndClose:
 		m := *s.PR.Marker
 		m.ClosedByLatch = true

@@ -103,18 +103,6 @@ func (f *Flow) RunRollout(ctx context.Context, it RolloutItem) (RolloutOutcome, 
 	if err := f.step("forge-write"); err != nil {
 		return out, err
 	}
-	if d.Action == review.Open {
-		pr, created, err := f.Forge.CreateOrUpdate(ctx, forge.NewPR{Branch: branch, Base: f.Repo.Branch(), Title: title, Body: body, Labels: f.labels(), Reviewers: f.Reviewers})
-		if err != nil {
-			return out, err
-		}
-		out.PR, out.URL, out.Created, out.Updated = pr.Number, pr.URL, created, !created
-		return out, nil
-	}
-	pr, err := f.Forge.Update(ctx, d.PR, forge.Edit{Title: &title, Body: &body})
-	if err != nil {
-		return out, err
-	}
-	out.URL, out.Updated = pr.URL, true
-	return out, nil
+	err = f.writePR(ctx, &out.Outcome, d.Action == review.Open, d.PR, branch, title, body)
+	return out, err
 }
