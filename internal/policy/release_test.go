@@ -84,3 +84,25 @@ func TestQuantileReadsWithinBin(t *testing.T) {
 		t.Errorf("quantile with no miss allowed = %.2f, want the bin's edge %.2f", got, hi)
 	}
 }
+
+// TestResumedStateDeclaresNearTheLiveValue: a controller that resumed from
+// git (no window yet) and finds the workload far above what git declares
+// declares the level at or above the live value (37 → 40), not the
+// budgeted move's 1.25 × the need (25), which is for a window that knows
+// the traffic's spikes.
+func TestResumedStateDeclaresNearTheLiveValue(t *testing.T) {
+	_, d := Step(DefaultParams(), Resume(3), t0, 37, 1, 0)
+	if !d.Changed || d.Declared != 40 {
+		t.Fatalf("resumed at 3, observed 37: declared %d (changed %v), want 40", d.Declared, d.Changed)
+	}
+	// With a window (history), the budgeted move at once: 1.25 × 19 → 25.
+	st := Resume(3)
+	for i := range 10 {
+		st, _ = Step(DefaultParams(), st, t0.Add(time.Duration(i)*sampleStep), 3, 1, 0)
+	}
+	// The window has 10 samples and none missed: 1 miss of 11 is over the
+	// 0.5 % budget, so the move is at once, with the budget's margin.
+	if _, d := Step(DefaultParams(), st, t0.Add(10*sampleStep), 37, 1, 0); d.Declared != 25 {
+		t.Errorf("with a window, observed 37: declared %d, want 25 (1.25 × 19, the next level)", d.Declared)
+	}
+}
