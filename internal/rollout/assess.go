@@ -27,6 +27,9 @@ func (h Health) Valid() bool { return h == Progressing || h == Healthy || h == F
 const (
 	KindDeployment  = "Deployment"
 	KindStatefulSet = "StatefulSet"
+	// KindRollout is an Argo Rollout (rollouts.argoproj.io), read by its
+	// status (argo.go).
+	KindRollout = "Rollout"
 )
 
 // Condition is the workload's Progressing condition as the API reports it.
@@ -54,13 +57,13 @@ type Pod struct {
 
 // Snapshot is what the caller observed about one workload at At.
 type Snapshot struct {
-	Kind string // KindDeployment or KindStatefulSet
+	Kind string // KindDeployment, KindStatefulSet or KindRollout
 	// Generation and ObservedGeneration: a controller that has not seen the
 	// latest spec yet reports on the previous one.
 	Generation, ObservedGeneration int64
 	// Desired is spec.replicas.
 	Desired int32
-	// Paused is a Deployment's spec.paused.
+	// Paused is a Deployment's or an Argo Rollout's spec.paused.
 	Paused bool
 	// Revision names the new version: the pod-template-hash of the
 	// Deployment's newest ReplicaSet, or a StatefulSet's updateRevision.
@@ -71,6 +74,8 @@ type Snapshot struct {
 	CurrentRevision string
 	// Partition is a StatefulSet's rollingUpdate partition (0 when unset).
 	Partition int32
+	// Argo is what an Argo Rollout's status adds (nil for other kinds).
+	Argo *ArgoStatus
 	// NewReplicas is how many pods the controller is scaling the new
 	// version to: the new ReplicaSet's spec.replicas, or a StatefulSet's
 	// status.updatedReplicas. NewReady and NewAvailable count its pods that
@@ -175,6 +180,11 @@ type Assessment struct {
 // Assess reads a snapshot.
 func Assess(s Snapshot, o Options) Assessment {
 	a := Assessment{Revision: s.Revision}
+	if s.Kind == KindRollout && s.Revision == "" {
+		a.Health = Progressing
+		a.Reason = "the Argo Rollouts controller has not reported on it yet (no status.currentPodHash)"
+		return a
+	}
 	if s.Kind == KindDeployment && s.Revision == "" {
 		// Kubernetes does not create a ReplicaSet for a Deployment that is
 		// paused before its first rollout: nothing runs, so a pause is no
@@ -189,6 +199,15 @@ func Assess(s Snapshot, o Options) Assessment {
 	a.Percent = percent(s.NewAvailable, s.Desired)
 	a.Milestone = milestoneAt(a.Percent, o.milestones())
 	switch s.Kind {
+	case KindRollout:
+		a.InFlight = argoInFlight(s)
+		if a.InFlight && a.Percent >= 100 {
+			// Every pod is up but the controller has not promoted the
+			// new version to stable (a blue-green preview, a canary's
+			// last pause or analysis): not complete yet.
+			a.Percent = 99
+			a.Milestone = milestoneAt(a.Percent, o.milestones())
+		}
 	case KindStatefulSet:
 		// On a fresh cluster currentRevision starts equal to
 		// updateRevision, so a partition keeps nothing on an older
@@ -237,6 +256,11 @@ func health(s Snapshot, o Options, a Assessment) (Health, string) {
 		}
 		return Failed, msg
 	}
+	if s.Kind == KindRollout && a.InFlight {
+		if failed, why := argoFailed(s); failed {
+			return Failed, why
+		}
+	}
 	o = o.WithDefaults()
 	restarts, notReadyAfter := o.CrashLoopRestarts, o.NotReadyAfter
 	pods := append([]Pod(nil), s.NewPods...)
@@ -258,17 +282,21 @@ func health(s Snapshot, o Options, a Assessment) (Health, string) {
 			return Failed, fmt.Sprintf("pod %s of the new version has not been Ready for %s%s", p.Name, age.Round(time.Second), why)
 		}
 	}
+	paused, note := s.Paused, ""
+	if s.Kind == KindRollout {
+		paused, note = argoPaused(s), argoNote(s, a)
+	}
 	switch {
 	case a.Percent >= 100:
-		return Healthy, fmt.Sprintf("all %d desired replicas available on the new version", s.Desired)
+		return Healthy, fmt.Sprintf("all %d desired replicas available on the new version", s.Desired) + note
 	case s.NewAvailable > 0:
 		why := fmt.Sprintf("%d of %d desired replicas available on the new version, none failing", s.NewAvailable, s.Desired)
-		if s.Paused {
+		if paused {
 			why += "; paused"
 		}
-		return Healthy, why
-	case s.Paused:
-		return Progressing, "paused before a pod of the new version became available"
+		return Healthy, why + note
+	case paused:
+		return Progressing, "paused before a pod of the new version became available" + note
 	}
-	return Progressing, "no pod of the new version available yet"
+	return Progressing, "no pod of the new version available yet" + note
 }

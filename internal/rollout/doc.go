@@ -1,6 +1,7 @@
 // Package rollout decides, from a snapshot of one workload's rollout that
 // the caller gathered (its ReplicaSets or revisions, replica counts, the
-// Progressing condition and the new version's pods), how far the new version
+// Progressing condition and the new version's pods; for an Argo Rollout also
+// its status' stable version, phase and abort), how far the new version
 // has come (the milestone: the share of desired replicas updated and
 // available on it), whether it is healthy, and whether the record latch keeps
 // in git must change. It does no I/O and reads no clock: the snapshot carries
