@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,17 +18,21 @@ import (
 	"github.com/latch-gitops/latch/internal/rollout"
 )
 
-// Rollout is what the rollout follower observed of one Deployment or
-// StatefulSet.
+// Rollout is what the rollout follower observed of one Deployment,
+// StatefulSet or Argo Rollout.
 type Rollout struct {
 	objectid.Ref
 	Snapshot rollout.Snapshot
+	// Skip says why the follower does not follow this workload ("": it
+	// does); its Snapshot is then empty.
+	Skip string
 	// NewImages and OldImages map container name to image in the new
 	// ReplicaSet's template and in the newest older one that still has
 	// pods (nil when there is none).
 	NewImages, OldImages map[string]string
 	// OldRevision is that older ReplicaSet's pod-template-hash (a
-	// StatefulSet's currentRevision while in flight).
+	// StatefulSet's currentRevision, an Argo Rollout's stableRS, while in
+	// flight; for a Rollout, OldImages are the stable ReplicaSet's).
 	OldRevision string
 }
 
@@ -46,6 +51,10 @@ type RolloutSource struct {
 	// Page is the LIST page size for Objects; 0 for an informer cache
 	// (which does not page and holds the objects already trimmed by Strip).
 	Page int64
+	// ArgoRollouts: the API server serves Argo Rollouts
+	// (ArgoRolloutsServed), whose Rollouts are listed too. Off, nothing
+	// of argoproj.io is requested.
+	ArgoRollouts bool
 }
 
 // LiveRollouts reads everything from the API server, paged: for one-shot
@@ -64,7 +73,8 @@ func CachedRollouts(cache, api client.Reader) RolloutSource {
 }
 
 // ListRollouts reads every Deployment in namespace ("" = all) with its
-// ReplicaSets, every StatefulSet, and the pods of the new version of those
+// ReplicaSets, every StatefulSet, every Argo Rollout when src.ArgoRollouts
+// (with its ReplicaSets, from the same LIST), and the pods of the new version of those
 // in flight. It costs the LISTs of Deployments, ReplicaSets and StatefulSets
 // (from the cache, or paged) plus one live pod LIST per workload whose
 // status shows a rollout under way (and, for a StatefulSet, one GET of its
@@ -83,7 +93,7 @@ func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at t
 	err = listPaged(ctx, src.Objects, namespace, src.Page, &appsv1.ReplicaSetList{}, func(l *appsv1.ReplicaSetList) {
 		for i := range l.Items {
 			rs := &l.Items[i]
-			if c := metav1.GetControllerOf(rs); c != nil && c.Kind == "Deployment" {
+			if c := metav1.GetControllerOf(rs); c != nil && (c.Kind == "Deployment" || (src.ArgoRollouts && c.Kind == ArgoRolloutGVK.Kind)) {
 				owned[string(c.UID)] = append(owned[string(c.UID)], trimReplicaSet(rs))
 			}
 		}
@@ -109,6 +119,13 @@ func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at t
 		return nil, err
 	}
 	out = append(out, sets...)
+	if src.ArgoRollouts {
+		ros, err := listArgoRollouts(ctx, src, namespace, owned, at)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ros...)
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if a, b := out[i].NamespacedName(), out[j].NamespacedName(); a != b {
 			return a < b
@@ -130,7 +147,7 @@ func listPods(ctx context.Context, reader client.Reader, kind, namespace, name s
 // pagedList is a typed list whose continue token listPaged follows.
 type pagedList interface {
 	client.ObjectList
-	*appsv1.DeploymentList | *appsv1.ReplicaSetList | *appsv1.StatefulSetList
+	*appsv1.DeploymentList | *appsv1.ReplicaSetList | *appsv1.StatefulSetList | *unstructured.UnstructuredList
 }
 
 // listPaged lists namespace page objects at a time (page 0: at once) into list, handing each page to

@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,6 +24,8 @@ import (
 type countingReader struct {
 	ctrlclient.Reader
 	deployments, replicaSets atomic.Int64
+	// unstructured counts LISTs of custom kinds (Argo Rollouts).
+	unstructured atomic.Int64
 }
 
 func (r *countingReader) List(ctx context.Context, list ctrlclient.ObjectList, opts ...ctrlclient.ListOption) error {
@@ -31,6 +34,8 @@ func (r *countingReader) List(ctx context.Context, list ctrlclient.ObjectList, o
 		r.deployments.Add(1)
 	case *appsv1.ReplicaSetList:
 		r.replicaSets.Add(1)
+	case *unstructured.UnstructuredList:
+		r.unstructured.Add(1)
 	}
 	return r.Reader.List(ctx, list, opts...)
 }

@@ -92,6 +92,14 @@ func Strip(obj any) (any, error) {
 		if replicas, found, err := unstructured.NestedInt64(o.Object, "spec", "replicas"); err == nil && found {
 			_ = unstructured.SetNestedField(out.Object, replicas, "spec", "replicas")
 		}
+		if isArgoRollout(o) {
+			// An Argo Rollout: also what the rollout follower reads of
+			// it (a few status fields, ArgoRollout), whether it is
+			// watched for latching or only listed by the follower;
+			// the generation, against status.observedGeneration.
+			out.SetGeneration(o.GetGeneration())
+			writeArgoRollout(out, readArgoRollout(o))
+		}
 		return out, nil
 	}
 	return obj, nil
