@@ -50,7 +50,7 @@ declared twice, …). It changes nothing.`,
 				return err
 			}
 			defer closeRepo()
-			if err := followRollouts(latcher, cfg, opts.namespace()); err != nil {
+			if err := followRollouts(latcher, cfg, opts.namespace(), log); err != nil {
 				return err
 			}
 			workloads, err := opts.listWorkloads(ctx, cfg, latcher, log)

@@ -200,7 +200,7 @@ func runSync(cmd *cobra.Command, opts *globalOptions, f *syncFlags) error {
 	}
 	defer closeRepo()
 	if f.followRollouts {
-		if err := followRollouts(latcher, cfg, opts.namespace()); err != nil {
+		if err := followRollouts(latcher, cfg, opts.namespace(), log); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -88,7 +89,7 @@ func (b *batchLoop) notifyUpdate(oldObj, newObj any) {
 }
 
 // sameForLatching compares two versions of a stripped object, ignoring
-// resourceVersion and generation.
+// resourceVersion, generation and the status the rollout follower reads.
 func sameForLatching(oldObj, newObj any) bool {
 	o, ok1 := oldObj.(client.Object)
 	n, ok2 := newObj.(client.Object)
@@ -110,6 +111,10 @@ func sameForLatching(oldObj, newObj any) bool {
 			w.Status = appsv1.DeploymentStatus{}
 		case *appsv1.StatefulSet:
 			w.Status = appsv1.StatefulSetStatus{}
+		case *unstructured.Unstructured:
+			// An Argo Rollout latched by its /scale keeps a few status
+			// fields for the follower too (cluster.Strip).
+			delete(w.Object, "status")
 		}
 	}
 	return equality.Semantic.DeepEqual(o, n)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/latch-gitops/latch/internal/cluster"
@@ -40,7 +41,8 @@ type Latcher struct {
 	// Review turns the review flow on (nil: every latch is pushed
 	// directly and latch makes no forge call).
 	Review *ReviewOptions
-	// Rollouts, when set, observes the Deployments' rollouts at the start
+	// Rollouts, when set, observes the rollouts (Deployments, StatefulSets,
+	// Argo Rollouts where installed) at the start
 	// of each pass; the pass then keeps their records in git
 	// (.latch/rollouts/, docs/rollouts.md), committed with its latches.
 	Rollouts func(ctx context.Context, now time.Time) ([]cluster.Rollout, error)
@@ -54,6 +56,9 @@ type Latcher struct {
 	// workload to review mode always, so the next pass need not read the
 	// records in latch's rollout PRs (false until a pass has read it).
 	noRecordReview bool
+	// skipsLogged are the workloads the rollout follower skipped (and
+	// said why) in this process: one log line each, not one a pass.
+	skipsLogged sync.Map
 }
 
 // WorkloadStatus is what one pass found and decided for one workload.
@@ -225,7 +230,7 @@ func (l *Latcher) Status(ctx context.Context, workloads []cluster.Workload, now 
 			statuses[i].LastLatch = gitrepo.ShortID(c.Commit) + " " + c.When.Format("2006-01-02 15:04")
 		}
 	}
-	l.statusRollouts(ctx, statuses, now, l.rolloutOptions(p.policy), p.policy)
+	statuses = l.statusRollouts(ctx, statuses, now, l.rolloutOptions(p.policy), p.policy)
 	if err := l.openPRs(ctx, statuses); err != nil {
 		// The rest of the status stands without the PR column.
 		l.logger().Warn("status without latch's open PRs", "error", err)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"k8s.io/client-go/discovery"
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/evidence"
@@ -50,6 +53,10 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 	var idx *manifest.Index // built only when a new rollout needs its commits
 	var changes []evidence.Change
 	for _, r := range rollouts {
+		if r.Skip != "" {
+			l.logSkip(r)
+			continue
+		}
 		file, err := rolloutrecord.Path(r.Ref)
 		if err != nil || brokenFile[file] || !ws.Allowed(r.Ref, RolloutField) {
 			continue
@@ -102,6 +109,33 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 		changes = append(changes, change)
 	}
 	return changes, proposals, nil
+}
+
+// ArgoRolloutsInstalled asks discovery once whether the cluster serves Argo
+// Rollouts, for the follower to list them: installed later, they are
+// followed from the next start. Not installed is the common case and
+// logged at debug level only; a discovery failure is a warning, and the
+// follower goes on without them.
+func ArgoRolloutsInstalled(disc discovery.DiscoveryInterface, log *slog.Logger) bool {
+	served, err := cluster.ArgoRolloutsServed(disc)
+	switch {
+	case err != nil:
+		log.Warn("cannot tell whether Argo Rollouts is installed; its Rollouts are not followed until a restart", "error", err)
+	case served:
+		log.Info("following Argo Rollouts (rollouts.argoproj.io/v1alpha1) by their status")
+	default:
+		log.Debug("Argo Rollouts is not installed (no rollouts.argoproj.io); installed later, it is followed from the next start")
+	}
+	return served && err == nil
+}
+
+// logSkip says once per process and reason why the follower does not
+// follow r (an Argo Rollout whose template is in a Deployment).
+func (l *Latcher) logSkip(r cluster.Rollout) {
+	if _, seen := l.skipsLogged.LoadOrStore(r.Ref.String()+"\x00"+r.Skip, true); seen {
+		return
+	}
+	l.logger().Info("rollout not followed", "object", r.Ref.String(), "why", r.Skip)
 }
 
 // rolloutOptions is how the follower assesses rollouts this pass: the

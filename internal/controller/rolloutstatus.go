@@ -6,6 +6,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
@@ -47,12 +48,33 @@ type RecordedRollout struct {
 // flight or while its record is not complete (a record held by latch
 // restore, a failed one), so the column names only what a restore would
 // treat specially. A record in inPR (latch's open rollout PRs) stands in
-// for the base branch's, as it does for the follower and for restore. It
-// decides nothing else and reads nothing.
-func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, records *rolloutrecord.Set, inPR map[objectid.Key]*rolloutrecord.Record, o rollout.Options) {
+// for the base branch's, as it does for the follower and for restore. An
+// observed rollout of a workload that has no status (an Argo Rollout whose
+// scale latch.yaml does not latch) is added, mode ignore, on the same
+// terms. It decides nothing else and reads nothing.
+func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, records *rolloutrecord.Set, inPR map[objectid.Key]*rolloutrecord.Record, o rollout.Options) []WorkloadStatus {
 	live := make(map[objectid.Key]rollout.Assessment, len(rollouts))
 	for _, r := range rollouts {
-		live[r.Key()] = rollout.Assess(r.Snapshot, o)
+		if r.Skip == "" {
+			live[r.Key()] = rollout.Assess(r.Snapshot, o)
+		}
+	}
+	listed := make(map[objectid.Key]bool, len(statuses))
+	for i := range statuses {
+		listed[statuses[i].Key()] = true
+	}
+	for _, r := range rollouts {
+		if r.Skip != "" || listed[r.Key()] {
+			continue
+		}
+		listed[r.Key()] = true
+		rec := records.Get(r.Ref)
+		if pr := inPR[r.Key()]; pr != nil {
+			rec = pr
+		}
+		if live[r.Key()].InFlight || (rec != nil && !rec.Complete) {
+			statuses = append(statuses, WorkloadStatus{Ref: r.Ref, Mode: string(policy.ModeIgnore), Observed: int64(r.Snapshot.Desired)})
+		}
 	}
 	for i := range statuses {
 		key := statuses[i].Key()
@@ -80,19 +102,20 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 		}
 		statuses[i].Rollout = st
 	}
+	return statuses
 }
 
 // statusRollouts fills the rollout column of Status when the latcher
 // follows rollouts. Neither a failed observation nor unreadable records
 // stop the status: they are logged, and the column stays empty.
-func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus, now time.Time, o rollout.Options, pol *policyfile.Policy) {
+func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus, now time.Time, o rollout.Options, pol *policyfile.Policy) []WorkloadStatus {
 	if l.Rollouts == nil {
-		return
+		return statuses
 	}
 	rollouts, err := l.Rollouts(ctx, now)
 	if err != nil {
 		l.logger().Warn("status without rollouts", "error", err)
-		return
+		return statuses
 	}
 	records, broken, err := rolloutrecord.Load(l.Repo.Dir())
 	if err != nil {
@@ -105,5 +128,10 @@ func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus,
 	if l.mayReviewRecords(pol) {
 		inPR = l.recordsInPRs(ctx)
 	}
-	rolloutStatuses(statuses, rollouts, records, inPR, o)
+	for _, r := range rollouts {
+		if r.Skip != "" {
+			l.logSkip(r)
+		}
+	}
+	return rolloutStatuses(statuses, rollouts, records, inPR, o)
 }

@@ -48,8 +48,9 @@ type RunOptions struct {
 	MetricsAddr, ProbeAddr string
 	// PprofAddr serves net/http/pprof ("" disables).
 	PprofAddr string
-	// FollowRollouts sets Latcher.Rollouts to read Deployments and
-	// ReplicaSets from the manager's stripped caches (pods live).
+	// FollowRollouts sets Latcher.Rollouts to read Deployments,
+	// ReplicaSets, StatefulSets and, where installed at start, Argo
+	// Rollouts from the manager's stripped caches (pods live).
 	FollowRollouts bool
 	// LeaderElect makes only one of several replicas write; the Lease is
 	// LeaderElectionID in LeaderElectionNamespace.
@@ -174,8 +175,13 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
 
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("discovery client: %w", err)
+	}
 	if opts.FollowRollouts {
 		src := cluster.CachedRollouts(mgr.GetCache(), mgr.GetAPIReader())
+		src.ArgoRollouts = ArgoRolloutsInstalled(disc, log)
 		opts.Latcher.Rollouts = func(ctx context.Context, now time.Time) ([]cluster.Rollout, error) {
 			return cluster.ListRollouts(ctx, src, opts.Namespace, now)
 		}
@@ -183,10 +189,6 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 
 	// Kinds latch.yaml latches are watched too, as read now: a rule naming
 	// a new kind later takes effect at the next restart.
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("discovery client: %w", err)
-	}
 	fromPolicy, skipped := KindsFromPolicy(ctx, opts.Latcher, mgr.GetRESTMapper(), disc, log)
 	opts.ExtraKinds = mergeKinds(opts.ExtraKinds, fromPolicy)
 	if len(opts.ExtraKinds) > 0 {
