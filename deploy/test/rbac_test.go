@@ -163,6 +163,7 @@ func defaultGrants() []grant {
 	add("ClusterRole", "autoscaling", []string{"horizontalpodautoscalers"}, read, "")
 	add("ClusterRole", "", []string{"pods"}, []string{"list"}, "")
 	add("ClusterRole", "apps", []string{"controllerrevisions"}, []string{"get"}, "")
+	add("ClusterRole", "argoproj.io", []string{"rollouts"}, read, "")
 	add("ClusterRole", "", []string{"events"}, []string{"create", "patch"}, "")
 	add("ClusterRole", "events.k8s.io", []string{"events"}, []string{"create", "patch"}, "")
 	add("Role", "coordination.k8s.io", []string{"leases"}, []string{"create"}, "")
