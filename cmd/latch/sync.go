@@ -91,7 +91,7 @@ func (f *commitFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.messageTemplate, "message-template", "", "file holding a Go template for commit messages (default: latch's built-in)")
 	fl.StringVar(&f.signSSHKey, "sign-ssh-key", "", "sign commits with this unencrypted SSH private key")
 	fl.StringVar(&f.signOpenPGPKey, "sign-openpgp-key", "", "sign commits with this ASCII-armored OpenPGP secret key (no passphrase)")
-	fl.BoolVar(&f.followRollouts, "follow-rollouts", true, "keep a record of each Deployment rollout's milestones and health in .latch/rollouts/ (docs/rollouts.md), for latch restore")
+	fl.BoolVar(&f.followRollouts, "follow-rollouts", true, "keep a record of each rollout's milestones and health (Deployments, StatefulSets, Argo Rollouts where installed) in .latch/rollouts/ (docs/rollouts.md), for latch restore")
 }
 
 // check reports flags that are wrong on their own, before any connection.
