@@ -86,6 +86,9 @@ func TestListArgoRollouts(t *testing.T) {
 	cacheCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { _ = informers.Start(cacheCtx) }()
+	if !informers.WaitForCacheSync(ctx) {
+		t.Fatal("cache did not sync")
+	}
 	csrc := CachedRollouts(informers, base)
 	csrc.ArgoRollouts = true
 	cached, err := ListRollouts(ctx, csrc, "shop", at)
