@@ -30,7 +30,8 @@ at, the value git declares, the value a latch pass starting now would declare
 latch commit that touched it, a rollout in flight (or not finished in
 git's record: failed, held by latch restore) with its progress and health
 now and the milestone and health its record latched, and why it cannot be latched (not found in git,
-declared twice, …). It changes nothing.`,
+declared twice, …). An Argo Rollout latch.yaml does not latch is shown while
+its rollout is in flight or its record unfinished. It changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
