@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -8,10 +10,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/latch-gitops/latch/internal/rollout"
 )
@@ -215,5 +221,31 @@ func TestStripArgoRolloutKeepsWhatTheFollowerReads(t *testing.T) {
 	strippedOld, _ := Strip(old)
 	if a, b := readArgoRollout(old), readArgoRollout(strippedOld.(*unstructured.Unstructured)); a.ObservedGeneration != 2 || !reflect.DeepEqual(a, b) {
 		t.Fatalf("hash observedGeneration: live %+v, cached %+v", a, b)
+	}
+}
+
+// forbidArgo answers every LIST from an empty fake cluster, but refuses
+// Argo Rollouts as a role without rollouts.argoproj.io would.
+type forbidArgo struct{ ctrlclient.Reader }
+
+func (r forbidArgo) List(ctx context.Context, list ctrlclient.ObjectList, opts ...ctrlclient.ListOption) error {
+	if _, ok := list.(*unstructured.UnstructuredList); ok {
+		return apierrors.NewForbidden(schema.GroupResource{Group: "argoproj.io", Resource: "rollouts"}, "", errors.New("RBAC: no access"))
+	}
+	return r.Reader.List(ctx, list, opts...)
+}
+
+// Argo Rollouts that cannot be listed do not keep the other kinds from
+// being followed: they come back with the error.
+func TestListRolloutsWithoutArgoAccess(t *testing.T) {
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "d1"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(2))}}
+	src := LiveRollouts(forbidArgo{fake.NewClientBuilder().WithObjects(dep).Build()})
+	src.ArgoRollouts = true
+	got, err := ListRollouts(context.Background(), src, "", time.Now())
+	if err == nil || !strings.Contains(err.Error(), "listing Argo Rollouts") || !apierrors.IsForbidden(err) {
+		t.Fatalf("err = %v, want the Argo Rollouts' forbidden LIST named", err)
+	}
+	if len(got) != 1 || got[0].Kind != "Deployment" || got[0].Name != "web" {
+		t.Fatalf("rollouts %+v, want the Deployment still", got)
 	}
 }

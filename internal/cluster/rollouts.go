@@ -78,7 +78,8 @@ func CachedRollouts(cache, api client.Reader) RolloutSource {
 // in flight. It costs the LISTs of Deployments, ReplicaSets and StatefulSets
 // (from the cache, or paged) plus one live pod LIST per workload whose
 // status shows a rollout under way (and, for a StatefulSet, one GET of its
-// current revision).
+// current revision). When only the Argo Rollouts fail to list, the others
+// are returned with that error.
 func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at time.Time) ([]Rollout, error) {
 	var deps []appsv1.Deployment
 	err := listPaged(ctx, src.Objects, namespace, src.Page, &appsv1.DeploymentList{}, func(l *appsv1.DeploymentList) {
@@ -119,10 +120,14 @@ func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at t
 		return nil, err
 	}
 	out = append(out, sets...)
+	var argoErr error
 	if src.ArgoRollouts {
+		// Argo Rollouts failing to list (a role without rollouts.argoproj.io)
+		// does not keep the other kinds from being followed: they are
+		// returned with the error.
 		ros, err := listArgoRollouts(ctx, src, namespace, owned, at)
 		if err != nil {
-			return nil, err
+			argoErr = fmt.Errorf("%w (Deployments and StatefulSets followed without them)", err)
 		}
 		out = append(out, ros...)
 	}
@@ -132,7 +137,7 @@ func ListRollouts(ctx context.Context, src RolloutSource, namespace string, at t
 		}
 		return out[i].Kind < out[j].Kind
 	})
-	return out, nil
+	return out, argoErr
 }
 
 // listPods is the live pod LIST of one workload's rollout in flight.

@@ -115,7 +115,9 @@ func (l *Latcher) statusRollouts(ctx context.Context, statuses []WorkloadStatus,
 	rollouts, err := l.Rollouts(ctx, now)
 	if err != nil {
 		l.logger().Warn("status without rollouts", "error", err)
-		return statuses
+		if len(rollouts) == 0 {
+			return statuses
+		}
 	}
 	records, broken, err := rolloutrecord.Load(l.Repo.Dir())
 	if err != nil {
