@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/latch-gitops/latch/internal/evidence"
 )
@@ -139,19 +140,26 @@ func (r *Repo) PushReview(ctx context.Context, opts PushOptions, req ReviewPush,
 		return res, err
 	}
 	res.Commit, res.Changes, res.Files = commit, changes, files
+	// A rebuild of an existing branch is always leased on its previous
+	// head, also when the new commit happens to descend from it (the
+	// branch sat at an older base): then a plain fast-forward would be
+	// accepted even if a person had moved the branch back in between.
 	lease := ""
-	if !req.OnTop && res.Previous != "" && !r.isAncestor(ctx, res.Previous, commit) {
+	if !req.OnTop && res.Previous != "" {
 		lease = res.Previous
 	}
 	args := r.reviewPushArgs(req.Branch, lease)
 	if err := checkReviewPush(args, r.branch); err != nil {
 		return res, err
 	}
+	started := time.Now()
 	if _, err := r.git.run(ctx, r.workDir, nil, args...); err != nil {
 		return res, fmt.Errorf("push to %s branch %s: %w", r.remoteURL, req.Branch, err)
 	}
 	res.Pushed = true
-	r.log(opts, slog.LevelInfo, "latch review push done", "reviewBranch", req.Branch, "commit", commit, "previous", res.Previous, "lease", lease != "")
+	// pushSeconds: the git push alone (the rest of PushReview is local work).
+	r.log(opts, slog.LevelInfo, "latch review push done", "reviewBranch", req.Branch, "commit", commit, "previous", res.Previous, "lease", lease != "",
+		"pushSeconds", time.Since(started).Seconds())
 	return res, nil
 }
 

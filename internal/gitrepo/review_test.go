@@ -282,3 +282,52 @@ func TestPushReviewSeenHeadsStillLeased(t *testing.T) {
 		}
 	}
 }
+
+// A rebuild is leased on the branch's previous head even when the new
+// commit descends from it (the branch sat at the base, say after a person
+// reset it there): a plain fast-forward would then be accepted over a
+// person who moved the branch in between, here back to an older commit.
+func TestPushReviewRebuildOverAnAncestorStillLeased(t *testing.T) {
+	remote, human, r, ctx := reviewRemote(t)
+	older := testGit(t, remote.BareDir, "rev-parse", "main")
+	human.WriteFile("apps/api.yaml", "replicas: 11\nimage: api:2\n")
+	human.Commit("api: image 2")
+	human.Push()
+	base := testGit(t, remote.BareDir, "rev-parse", "main")
+	testGit(t, remote.BareDir, "update-ref", "refs/heads/"+reviewBranch, base)
+	var pushes []string
+	r.git.observe = func(a []string) {
+		if a[0] == "push" {
+			pushes = append(pushes, strings.Join(a, " "))
+		}
+	}
+	res, err := r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 40)))
+	if err != nil || !res.Pushed || res.Previous != base {
+		t.Fatalf("rebuild over the base = %+v, %v; want a push from %s", res, err, base)
+	}
+	if len(pushes) != 1 || !strings.Contains(pushes[0], "--force-with-lease=refs/heads/"+reviewBranch+":"+base) {
+		t.Fatalf("pushes %q, want one leased on %s", pushes, base)
+	}
+
+	// The branch is at the base again when latch reads it; then a person
+	// moves it back to an older commit, of which latch's rebuild also
+	// descends.
+	testGit(t, remote.BareDir, "update-ref", "refs/heads/"+reviewBranch, base)
+	seen, err := r.ReviewHeads(ctx, reviewBranch)
+	if err != nil || seen.Head != base {
+		t.Fatalf("ReviewHeads = %+v, %v; want head %s", seen, err, base)
+	}
+	testGit(t, remote.BareDir, "update-ref", "refs/heads/"+reviewBranch, older)
+	pushes = nil
+	_, err = r.PushReview(ctx, fastOptions(), ReviewPush{Branch: reviewBranch, Seen: &seen}, edits(nil, setReplicas("apps/web.yaml", "apps/web", 50)))
+	r.git.observe = nil
+	if err == nil || KindOf(err) != KindConflict {
+		t.Fatalf("push over the moved branch: %v (kind %v), want a conflict", err, KindOf(err))
+	}
+	if len(pushes) != 1 || !strings.Contains(pushes[0], "--force-with-lease=refs/heads/"+reviewBranch+":"+base) {
+		t.Fatalf("pushes %q, want one leased on %s", pushes, base)
+	}
+	if got := testGit(t, remote.BareDir, "rev-parse", reviewBranch); got != older {
+		t.Fatalf("branch is at %s, want the person's %s kept", got, older)
+	}
+}
