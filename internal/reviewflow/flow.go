@@ -93,35 +93,82 @@ func (f *Flow) labels() []string {
 // gather reads the situation for it: the newest PR of its branch (one forge
 // call), whether latch wrote it and its marker, and whether a person pushed
 // to the branch (git). It also returns what git read of the branch (nil
-// when it did not look: no open PR), for Run's push to build on without a
-// second fetch.
+// when it did not look), for Run's push to build on without a second fetch.
+//
+// Git is read only when this pass may push the branch (a proposal that
+// needs review: Decide reads the branch only then), and while the forge is
+// asked, since neither read depends on the other. The read is only used if
+// the PR is open (Decide's input) or as PushReview's starting point, which
+// never trusts it: the push is leased or a fast-forward.
 func (f *Flow) gather(ctx context.Context, it Item) (review.Situation, *forge.PR, *gitrepo.ReviewHeads, error) {
 	s := review.Situation{Proposal: it.Proposal, NeedsReview: it.NeedsReview}
 	branch := review.Branch(f.Cluster, it.Object)
-	me, err := f.Forge.Me(ctx)
-	if err != nil {
-		return s, nil, nil, err
-	}
-	fp, err := f.Forge.FindByBranch(ctx, f.Repo.Branch(), branch)
-	if err != nil {
-		return s, nil, nil, err
-	}
-	var seen *gitrepo.ReviewHeads
-	if fp != nil {
-		pr := &review.PR{Number: fp.Number, State: review.State(fp.State), ByLatch: fp.Author == me, URL: fp.URL}
-		if m, err := review.ParseMarker(fp.Body); err == nil && sameObject(m.Object, it.Object) && m.Cluster == f.Cluster {
-			pr.Marker = &m
-		}
-		s.PR = pr
-		if fp.State == forge.StateOpen {
+	var heads chan branchRead
+	if it.Proposal != nil && it.NeedsReview {
+		heads = make(chan branchRead, 1)
+		go func() {
 			h, err := f.Repo.ReviewHeads(ctx, branch)
-			if err != nil {
-				return s, fp, nil, err
-			}
-			s.BranchForeign, s.BranchHead, seen = h.Foreign, h.Head, &h
-		}
+			heads <- branchRead{h, err}
+		}()
 	}
-	return s, fp, seen, nil
+	// read waits for the git read (the zero read when none started); every
+	// return below waits, so no git runs after gather returns.
+	read := func() branchRead {
+		if heads == nil {
+			return branchRead{err: errNotRead}
+		}
+		r := <-heads
+		heads = nil
+		return r
+	}
+	defer read()
+	me, fp, err := f.findPR(ctx, branch)
+	if err != nil {
+		return s, nil, nil, err
+	}
+	if fp == nil {
+		return s, nil, read().seen(), nil
+	}
+	pr := &review.PR{Number: fp.Number, State: review.State(fp.State), ByLatch: fp.Author == me, URL: fp.URL}
+	if m, err := review.ParseMarker(fp.Body); err == nil && sameObject(m.Object, it.Object) && m.Cluster == f.Cluster {
+		pr.Marker = &m
+	}
+	s.PR = pr
+	r := read()
+	if fp.State == forge.StateOpen && !errors.Is(r.err, errNotRead) {
+		if r.err != nil {
+			return s, fp, nil, r.err
+		}
+		s.BranchForeign, s.BranchHead = r.heads.Foreign, r.heads.Head
+	}
+	return s, fp, r.seen(), nil
+}
+
+// findPR asks the forge for latch's login (once per process) and the newest
+// PR of branch.
+func (f *Flow) findPR(ctx context.Context, branch string) (me string, pr *forge.PR, err error) {
+	if me, err = f.Forge.Me(ctx); err != nil {
+		return "", nil, err
+	}
+	pr, err = f.Forge.FindByBranch(ctx, f.Repo.Branch(), branch)
+	return me, pr, err
+}
+
+// branchRead is gather's git read of latch's PR branch.
+type branchRead struct {
+	heads gitrepo.ReviewHeads
+	err   error
+}
+
+var errNotRead = errors.New("reviewflow: the branch was not read")
+
+// seen is the read for PushReview to build on (nil: it fetches itself,
+// and reports a failure there).
+func (r branchRead) seen() *gitrepo.ReviewHeads {
+	if r.err != nil {
+		return nil
+	}
+	return &r.heads
 }
 
 // Run gathers, decides and acts for one item. Push decisions are returned
