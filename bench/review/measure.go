@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,12 +36,15 @@ type step struct {
 	updateCalls []float64
 	updateTimes []time.Duration
 	// find, push and write split each update: gather (find the PR by
-	// branch, check the branch), git push of the PR branch, forge edit.
-	find, push, write []time.Duration
-	// baseline: a bare `git push` of one commit to the same Gitea repository
-	// with the git CLI, interleaved with the updates: the physical floor of
-	// the push phase (Gitea runs its hooks per push).
-	baseline []time.Duration
+	// branch, check the branch), push the PR branch, forge edit; gitPush is
+	// the git push alone within push (the rest is latch's local git work).
+	find, push, gitPush, write []time.Duration
+	// baseline and baselinePR: a bare `git push` of one commit to the same
+	// Gitea repository with the git CLI, interleaved with the updates, to a
+	// branch of its own (baseline) and to the branch of an open PR
+	// (baselinePR, the floor of latch's push: Gitea's post-receive hook
+	// updates each open PR of a pushed branch before the push returns).
+	baseline, baselinePR []time.Duration
 	// idleCalls: forge calls of a pass that finds the PR already right.
 	idleCalls []float64
 	// createCalls: forge calls per PR opened to reach this step.
@@ -101,12 +106,15 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	// The flow's Step hook marks where each phase begins.
+	// The flow's Step hook marks where each phase begins; gitrepo's log
+	// record of the push says how long the git push alone took.
 	marks := map[string]time.Time{}
-	flow := &reviewflow.Flow{Repo: repo, Forge: fc, Cluster: "bench", Push: gitrepo.PushOptions{Cluster: "bench"},
+	pushed := &pushTimer{}
+	flow := &reviewflow.Flow{Repo: repo, Forge: fc, Cluster: "bench", Push: gitrepo.PushOptions{Cluster: "bench", Log: slog.New(pushed)},
 		Step: func(name string) error { marks[name] = time.Now(); return nil }}
 	run := func(i int, to int64) (reviewflow.Outcome, float64, time.Duration, error) {
 		clear(marks)
+		pushed.took = 0
 		before, start := fc.Calls(), time.Now()
 		marks["start"] = start
 		out, err := flow.Run(ctx, item(i, to))
@@ -122,9 +130,10 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 		return b.Sub(a)
 	}
 	// baselinePush commits one change in the seed clone and pushes it with
-	// the git CLI to a branch of its own.
+	// the git CLI to branch (a fast-forward: a leased rewrite costs Gitea
+	// the same).
 	baselines := 0
-	baselinePush := func() (time.Duration, error) {
+	baselinePush := func(branch string) (time.Duration, error) {
 		baselines++
 		if err := os.WriteFile(filepath.Join(seed, "baseline.txt"), fmt.Appendf(nil, "%d\n", baselines), 0o644); err != nil {
 			return 0, err
@@ -136,10 +145,19 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 			return 0, err
 		}
 		start := time.Now()
-		if err := git(ctx, seed, "push", "--quiet", "origin", "HEAD:refs/heads/bench/baseline"); err != nil {
+		if err := git(ctx, seed, "push", "--quiet", "origin", "HEAD:refs/heads/"+branch); err != nil {
 			return 0, err
 		}
 		return time.Since(start), nil
+	}
+	// The second floor's branch heads an open PR (no latch label: not one
+	// of latch's).
+	if _, err := baselinePush(baselinePRBranch); err != nil {
+		return res, fmt.Errorf("baseline git push: %w", err)
+	}
+	if _, err := g.API(ctx, http.MethodPost, "/api/v1/repos/"+g.Owner+"/"+g.Repo+"/pulls",
+		map[string]any{"head": baselinePRBranch, "base": g.Branch, "title": "bench baseline"}, nil); err != nil {
+		return res, fmt.Errorf("opening the baseline PR: %w", err)
 	}
 	opened := 0
 	for _, target := range cfg.steps {
@@ -172,12 +190,17 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 			s.updateCalls, s.updateTimes = append(s.updateCalls, calls), append(s.updateTimes, took)
 			s.find = append(s.find, phase("start", "push-branch"))
 			s.push = append(s.push, phase("push-branch", "forge-write"))
+			s.gitPush = append(s.gitPush, pushed.took)
 			s.write = append(s.write, phase("forge-write", "end"))
-			floor, err := baselinePush()
+			floor, err := baselinePush("bench/baseline")
 			if err != nil {
 				return res, fmt.Errorf("baseline git push: %w", err)
 			}
-			s.baseline = append(s.baseline, floor)
+			floorPR, err := baselinePush(baselinePRBranch)
+			if err != nil {
+				return res, fmt.Errorf("baseline git push to a PR's branch: %w", err)
+			}
+			s.baseline, s.baselinePR = append(s.baseline, floor), append(s.baselinePR, floorPR)
 			out, calls, _, err = run(i, to)
 			if err != nil || out.Created || out.Updated || out.Closed {
 				return res, fmt.Errorf("a second pass over %s acted (%+v) or failed: %v", workload(i).Name, out.Decision, err)
@@ -187,6 +210,25 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 		res.steps = append(res.steps, s)
 	}
 	return res, nil
+}
+
+const baselinePRBranch = "bench/baseline-pr"
+
+// pushTimer keeps the git push time of gitrepo's "latch review push done"
+// log record (its pushSeconds).
+type pushTimer struct{ took time.Duration }
+
+func (p *pushTimer) Enabled(context.Context, slog.Level) bool { return true }
+func (p *pushTimer) WithAttrs([]slog.Attr) slog.Handler       { return p }
+func (p *pushTimer) WithGroup(string) slog.Handler            { return p }
+func (p *pushTimer) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "pushSeconds" {
+			p.took = time.Duration(a.Value.Float64() * float64(time.Second))
+		}
+		return true
+	})
+	return nil
 }
 
 // item is workload i's latch from declared to to, assessed as `latch run`

@@ -29,8 +29,11 @@ func TestReviewHarness(t *testing.T) {
 				t.Errorf("%d open, update %d: %v calls in %v", s.open, i, c, s.updateTimes[i])
 			}
 			// The phases are measured and add up to no more than the whole.
-			if s.find[i] <= 0 || s.push[i] <= 0 || s.write[i] <= 0 || s.baseline[i] <= 0 || s.find[i]+s.push[i]+s.write[i] > s.updateTimes[i] {
-				t.Errorf("%d open, update %d: find %v push %v write %v (whole %v), bare push %v", s.open, i, s.find[i], s.push[i], s.write[i], s.updateTimes[i], s.baseline[i])
+			// The git push is part of the push phase.
+			if s.find[i] <= 0 || s.push[i] <= 0 || s.write[i] <= 0 || s.baseline[i] <= 0 || s.baselinePR[i] <= 0 ||
+				s.gitPush[i] <= 0 || s.gitPush[i] > s.push[i] || s.find[i]+s.push[i]+s.write[i] > s.updateTimes[i] {
+				t.Errorf("%d open, update %d: find %v push %v (git push %v) write %v (whole %v), bare push %v, to a PR's branch %v",
+					s.open, i, s.find[i], s.push[i], s.gitPush[i], s.write[i], s.updateTimes[i], s.baseline[i], s.baselinePR[i])
 			}
 		}
 	}
@@ -38,7 +41,7 @@ func TestReviewHarness(t *testing.T) {
 		t.Error("goal not met")
 	}
 	text := render(res, "Machine: test.")
-	for _, want := range []string{"<!-- BEGIN review -->", "| 4 | ", "met (≤ 2)", "| bare git push |", "<!-- END review -->\n"} {
+	for _, want := range []string{"<!-- BEGIN review -->", "| 4 | ", "met (≤ 2)", "| bare push, open PR |", "<!-- END review -->\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("section lacks %q:\n%s", want, text)
 		}
