@@ -159,6 +159,10 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 		map[string]any{"head": baselinePRBranch, "base": g.Branch, "title": "bench baseline"}, nil); err != nil {
 		return res, fmt.Errorf("opening the baseline PR: %w", err)
 	}
+	// quiet lets Gitea finish the background work the previous push started
+	// (its check of the pushed PR) before the next timed step, so that no
+	// timed push, latch's or a floor, runs beside another's aftermath.
+	quiet := func() { time.Sleep(settle) }
 	opened := 0
 	for _, target := range cfg.steps {
 		s := step{open: target}
@@ -180,6 +184,7 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 		for k := range cfg.updates {
 			i := k * target / cfg.updates // spread over old and new PRs
 			to := int64(10*declared + 10*(len(res.steps)*cfg.updates+k+1))
+			quiet()
 			out, calls, took, err := run(i, to)
 			if err != nil {
 				return res, fmt.Errorf("updating the PR of %s: %w", workload(i).Name, err)
@@ -192,10 +197,12 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 			s.push = append(s.push, phase("push-branch", "forge-write"))
 			s.gitPush = append(s.gitPush, pushed.took)
 			s.write = append(s.write, phase("forge-write", "end"))
+			quiet()
 			floor, err := baselinePush("bench/baseline")
 			if err != nil {
 				return res, fmt.Errorf("baseline git push: %w", err)
 			}
+			quiet()
 			floorPR, err := baselinePush(baselinePRBranch)
 			if err != nil {
 				return res, fmt.Errorf("baseline git push to a PR's branch: %w", err)
@@ -213,6 +220,9 @@ func measure(ctx context.Context, t testenv.T, cfg config) (result, error) {
 }
 
 const baselinePRBranch = "bench/baseline-pr"
+
+// settle is the pause before each timed step (see quiet in measure).
+const settle = time.Second
 
 // pushTimer keeps the git push time of gitrepo's "latch review push done"
 // log record (its pushSeconds).
