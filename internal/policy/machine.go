@@ -193,14 +193,15 @@ func step(p Params, s State, w window, b bounds, now time.Time, observed int64) 
 		case unsafe && !p.tolerates(w):
 			d = upTarget(observed)
 			why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared; up at once", observed, MinSafe(observed), cur)
-			if p.budgeted() && p.DwellUp > 0 && w.samples > 0 {
+			if p.budgeted() && p.DwellUp > 0 && p.knows(w) {
 				// The budget is spent: cover this sample with a margin of
 				// atOnceMargin over the floor, not twice over, so a spike's
 				// level is not held at double its height (dwellUp 0 asks
 				// for the whole observed value at once, as without the
-				// budgets). A window with no history (a controller that
-				// resumed from git) knows nothing of spikes: it declares
-				// the level at or above the observed value, as before.
+				// budgets). A window too short to have a miss budget at
+				// all (a controller that resumed from git, a few passes)
+				// knows nothing of spikes: it declares the level at or
+				// above the observed value, as before.
 				d = b.clamp(maxInt(l.ceilLevel(int64(math.Ceil(atOnceMargin*float64(MinSafe(observed))))), l.ceilLevel(MinSafe(observed))))
 				why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared and %.2g%% of the last %v missed already; up at once",
 					observed, MinSafe(observed), cur, 100*w.missFraction(), p.Window)

@@ -105,6 +105,14 @@ func (p Params) tolerates(w window) bool {
 	return p.budgeted() && p.DwellUp > 0 && w.missFraction() <= p.MissBudget
 }
 
+// knows reports whether the window holds enough samples for its miss
+// budget to allow one miss (1/MissBudget: 200 at 0.5 %, 50 minutes of
+// 15 s samples): before that every miss is over budget and the window says
+// nothing about the traffic's spikes.
+func (p Params) knows(w window) bool {
+	return p.MissBudget > 0 && float64(w.samples+1)*p.MissBudget >= 1
+}
+
 // overBudget reports whether a move down may be made: the window has spent
 // more than its over-provisioning budget (always, when the budget is off).
 func (p Params) overBudget(w window) bool {

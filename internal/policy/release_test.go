@@ -95,14 +95,26 @@ func TestResumedStateDeclaresNearTheLiveValue(t *testing.T) {
 	if !d.Changed || d.Declared != 40 {
 		t.Fatalf("resumed at 3, observed 37: declared %d (changed %v), want 40", d.Declared, d.Changed)
 	}
-	// With a window (history), the budgeted move at once: 1.25 × 19 → 25.
+	// A few passes of history are not enough to know the traffic: 10
+	// samples, and the move is still to 40.
 	st := Resume(3)
 	for i := range 10 {
 		st, _ = Step(DefaultParams(), st, t0.Add(time.Duration(i)*sampleStep), 3, 1, 0)
 	}
-	// The window has 10 samples and none missed: 1 miss of 11 is over the
-	// 0.5 % budget, so the move is at once, with the budget's margin.
-	if _, d := Step(DefaultParams(), st, t0.Add(10*sampleStep), 37, 1, 0); d.Declared != 25 {
+	if _, d := Step(DefaultParams(), st, t0.Add(10*sampleStep), 37, 1, 0); d.Declared != 40 {
+		t.Errorf("after 10 samples, observed 37: declared %d, want 40", d.Declared)
+	}
+	// With a window that has a miss budget (200 samples, none missed):
+	// the first miss is tolerated (1 of 201), the second is over budget
+	// and the move is at once with the budget's margin: 1.25 × 19 → 25.
+	for i := 10; i < 200; i++ {
+		st, _ = Step(DefaultParams(), st, t0.Add(time.Duration(i)*sampleStep), 3, 1, 0)
+	}
+	st, d = Step(DefaultParams(), st, t0.Add(200*sampleStep), 37, 1, 0)
+	if d.Changed {
+		t.Fatalf("the first miss in a window of 200: declared %d, want it tolerated", d.Declared)
+	}
+	if _, d := Step(DefaultParams(), st, t0.Add(201*sampleStep), 37, 1, 0); d.Declared != 25 {
 		t.Errorf("with a window, observed 37: declared %d, want 25 (1.25 × 19, the next level)", d.Declared)
 	}
 }
