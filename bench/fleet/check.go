@@ -47,6 +47,11 @@ type result struct {
 	humanLost int
 	rewrites  []string
 	merges    int
+
+	// baseline and attempts are the same-run bare git measures (nil
+	// without -baseline).
+	baseline *baseline
+	attempts *attempts
 }
 
 // collect classifies the scales and reads the counters.
@@ -148,6 +153,9 @@ func (r *result) problems() []string {
 	}
 	if r.merges > 0 {
 		out = append(out, fmt.Sprintf("%d merge commits (history not linear)", r.merges))
+	}
+	if b := r.baseline; b != nil && (b.rewrites > 0 || b.merges > 0 || b.lost > 0) {
+		out = append(out, fmt.Sprintf("baseline: %d lost scales, %d rewrites, %d merge commits", b.lost, b.rewrites, b.merges))
 	}
 	if r.humanPushed == 0 {
 		out = append(out, "no person commit landed")

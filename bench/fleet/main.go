@@ -16,7 +16,12 @@
 // docs/benchmarks.md, and exits non-zero when a check fails or the goal is
 // missed (the section is written either way).
 //
-//	go run ./bench/fleet [-instances 20] [-workloads 50] [-duration 5m] [-window 10s] [-human-every 3s] [-quick] [-doc docs/benchmarks.md]
+// With -baseline (the default) it then runs the same schedule again with
+// one bare git CLI client per cluster instead of latch (baseline.go), and
+// times one latch attempt against one bare git push (attempt.go): what
+// git itself allows on the machine.
+//
+//	go run ./bench/fleet [-instances 20] [-workloads 50] [-duration 5m] [-window 10s] [-human-every 3s] [-baseline=true] [-quick] [-doc docs/benchmarks.md]
 package main
 
 import (
@@ -49,6 +54,7 @@ func main() {
 	flag.DurationVar(&cfg.window, "window", 10*time.Second, "every latch's --batch-window")
 	flag.DurationVar(&cfg.humanEvery, "human-every", 3*time.Second, "how often the person commits")
 	flag.Uint64Var(&cfg.seed, "seed", 9, "random seed of the churn")
+	flag.BoolVar(&cfg.baseline, "baseline", true, "afterwards, the same run with bare git clients instead of latch, and single attempts timed")
 	doc := benchmain.Parse(section, "smoke run: 3 instances × 5 workloads for 20 s, window 2s, a person every 2s", func() {
 		cfg.instances, cfg.workloads, cfg.duration, cfg.window, cfg.humanEvery = 3, 5, 20*time.Second, 2*time.Second, 2*time.Second
 	})
@@ -121,6 +127,7 @@ func render(r result, machine string) string {
 	fmt.Fprintf(&b, "| force pushes: head moves (of %d seen) that were not fast-forwards | %d | %s |\n", r.heads, len(r.rewrites), mark(len(r.rewrites) == 0))
 	fmt.Fprintf(&b, "| linear history: merge commits on the branch | %d | %s |\n", r.merges, mark(r.merges == 0))
 
+	renderBaseline(&b, r)
 	b.WriteString("\nLatch push retries are `latch_push_retries_total` summed over the instances (a push refused as non-fast-forward, or failed on the network, and tried again from the new head); a pass that runs out of attempts counts in `latch_passes_total{result=\"error\"}` and its batch is retried by the next pass. " +
 		"The fleet shares the machine's CPUs with the API server, etcd, git http-backend and the person. Latencies include the 100 ms polling step; percentiles use the nearest-rank method.\n")
 	return benchdoc.Section(section, "A fleet on one repo: many latches, one remote, a person pushing", machine, b.String())

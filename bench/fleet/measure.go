@@ -13,6 +13,7 @@ import (
 	"github.com/latch-gitops/latch/bench/internal/latchproc"
 	"github.com/latch-gitops/latch/bench/internal/remotewatch"
 	"github.com/latch-gitops/latch/bench/internal/workloadset"
+	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -30,6 +31,9 @@ type config struct {
 	seed       uint64
 	// poll is how often the remote's branch is read.
 	poll time.Duration
+	// baseline runs the same fleet as bare git clients afterwards
+	// (runBaseline) and times single attempts (measureAttempts).
+	baseline bool
 }
 
 // instance is one simulated cluster's latch and what it said at the end.
@@ -168,6 +172,21 @@ func measure(ctx context.Context, t testenv.T, cfg config, logf func(string, ...
 			logf("%s log tail:\n%s", in.name, in.proc.LogTail(15))
 		}
 	}
+	if !cfg.baseline {
+		return res, nil
+	}
+	logf("baseline: %d bare git clients, same schedule, the person beside them", cfg.instances)
+	b, err := runBaseline(ctx, t.TempDir(), remote.BareDir, remote.AuthURL(), cfg, human, deadline)
+	if err != nil {
+		return res, fmt.Errorf("baseline: %w", err)
+	}
+	res.baseline = &b
+	logf("baseline: %d commits, %d retries, settled %.1fs after the churn", b.commits, b.retries, b.settle.Seconds())
+	a, err := measureAttempts(ctx, t.TempDir(), remote.URL, remote.AuthURL(), gitrepo.Auth{Username: remote.Username, Password: remote.Password})
+	if err != nil {
+		return res, fmt.Errorf("single attempts: %w", err)
+	}
+	res.attempts = &a
 	return res, nil
 }
 

@@ -33,11 +33,21 @@ type person struct {
 // clonePerson clones the remote (authURL carries the credentials) as
 // "Human Operator".
 func clonePerson(ctx context.Context, dir, authURL, branch string, every time.Duration) (*person, error) {
-	p := &person{dir: filepath.Join(dir, "person"), url: authURL, branch: branch, every: every, maxAttempts: 30}
+	p, err := cloneAs(ctx, filepath.Join(dir, "person"), authURL, branch, "Human Operator", "human@example.com")
+	if err != nil {
+		return nil, err
+	}
+	p.every = every
+	return p, nil
+}
+
+// cloneAs clones the remote into dir as a git CLI user named name.
+func cloneAs(ctx context.Context, dir, authURL, branch, name, email string) (*person, error) {
+	p := &person{dir: dir, url: authURL, branch: branch, maxAttempts: 30}
 	if _, err := p.git(ctx, "", "clone", "--quiet", "--branch", branch, authURL, p.dir); err != nil {
 		return nil, err
 	}
-	for _, kv := range [][2]string{{"user.name", "Human Operator"}, {"user.email", "human@example.com"}, {"commit.gpgsign", "false"}, {"pull.rebase", "true"}} {
+	for _, kv := range [][2]string{{"user.name", name}, {"user.email", email}, {"commit.gpgsign", "false"}, {"pull.rebase", "true"}} {
 		if _, err := p.git(ctx, p.dir, "config", kv[0], kv[1]); err != nil {
 			return nil, err
 		}
@@ -76,6 +86,16 @@ func (p *person) commitAndPush(ctx context.Context, k int) error {
 	if _, err := p.git(ctx, p.dir, "commit", "--quiet", "--message", fmt.Sprintf("people: note %d", k)); err != nil {
 		return err
 	}
+	if err := p.push(ctx); err != nil {
+		return fmt.Errorf("note %d never pushed: %w", k, err)
+	}
+	return nil
+}
+
+// push pushes the commit at HEAD; when the remote refuses it, it pulls
+// with rebase and pushes again, up to maxAttempts pushes. A commit never
+// pushed is left behind (the next one starts from the remote).
+func (p *person) push(ctx context.Context) error {
 	var lastErr error
 	for attempt := 1; attempt <= p.maxAttempts; attempt++ {
 		if attempt > 1 {
@@ -100,11 +120,10 @@ func (p *person) commitAndPush(ctx context.Context, k int) error {
 		return nil
 	}
 	p.gaveUp++
-	// Leave the commit behind: the next note starts from the remote.
 	if _, err := p.git(context.Background(), p.dir, "reset", "--quiet", "--hard", "origin/"+p.branch); err != nil {
 		return err
 	}
-	return fmt.Errorf("note %d never pushed: %w", k, lastErr)
+	return lastErr
 }
 
 func (p *person) git(ctx context.Context, dir string, args ...string) (string, error) {
