@@ -5,7 +5,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
 
@@ -178,4 +180,85 @@ func personPushesDuringFirstEdit(human *testenv.Human, file, content, message st
 		}
 	}
 	return hook, calls, humanCommit
+}
+
+// TestFoldChangesIntoRetry: with PushOptions.Changed, a retry after a lost
+// push edits again (no replay) and may change a field the first attempt
+// did not — a change that arrived meanwhile — so one commit carries both.
+func TestFoldChangesIntoRetry(t *testing.T) {
+	remote, human := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	opts := fastOptions()
+	opts.Changed = func() bool { return true }
+	hook, calls, humanCommit := personPushesDuringFirstEdit(human, "docs/README.md", "hello\n", "docs: hello")
+	res, err := r.CommitAndPush(testContext(t), opts, edits(hook, setReplicas("apps/web.yaml", "shop/web", 40), arrivesOnRetry(setReplicas("apps/api.yaml", "shop/api", 20))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *calls != 2 || res.Attempts != 2 || !res.Pushed || res.Base != *humanCommit || res.Commit != remote.Head(t, "main") || len(res.Changes) != 2 {
+		t.Errorf("edits %d (want 2: no replay when there is something to fold in), result %+v, human %s", *calls, res, *humanCommit)
+	}
+	if got := testGit(t, remote.BareDir, "rev-list", "--count", *humanCommit+"..main"); got != "1" {
+		t.Errorf("%s latch commits on top of the person's, want 1", got)
+	}
+	if got := remoteFile(t, remote, "apps/api.yaml"); got != "replicas: 20\nimage: api:1" {
+		t.Errorf("api.yaml (folded in):\n%s", got)
+	}
+	if got := remoteFile(t, remote, "docs/README.md"); got != "hello" {
+		t.Errorf("the person's README lost: %q", got)
+	}
+}
+
+// TestNoFoldIntoAMovedFile: a change arriving during the retries is not
+// folded in when its file changed on the remote since the first attempt
+// (a person edited there, maybe this very field): the commit carries only
+// the first attempt's field, and the person's file stands.
+func TestNoFoldIntoAMovedFile(t *testing.T) {
+	remote, human := seedRemote(t)
+	r := cloneRemote(t, remote, remoteAuth(remote))
+	opts := fastOptions()
+	opts.Changed = func() bool { return true }
+	hook, calls, _ := personPushesDuringFirstEdit(human, "apps/api.yaml", "replicas: 12\nimage: api:2\n", "api: 12 by hand")
+	res, err := r.CommitAndPush(testContext(t), opts, edits(hook, setReplicas("apps/web.yaml", "shop/web", 40), arrivesOnRetry(setReplicas("apps/api.yaml", "shop/api", 20))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Attempt 2 edits twice: with api (refused: its file moved), then without.
+	if *calls != 3 || res.Attempts != 2 || !res.Pushed || len(res.Changes) != 1 || res.Changes[0].Object.Name != "web" {
+		t.Errorf("edits %d, result %+v", *calls, res)
+	}
+	if got := remoteFile(t, remote, "apps/api.yaml"); got != "replicas: 12\nimage: api:2" {
+		t.Errorf("api.yaml: the person's value must stand this round:\n%s", got)
+	}
+	if got := remoteFile(t, remote, "apps/web.yaml"); got != "# web, also edited by humans\nreplicas: 40\nimage: web:1" {
+		t.Errorf("web.yaml:\n%s", got)
+	}
+}
+
+// arrivesOnRetry is an edit part that has nothing to change on the first
+// attempt (its change arrives later) and runs part on the others.
+func arrivesOnRetry(part func(Workspace) (*evidence.Change, error)) func(Workspace) (*evidence.Change, error) {
+	return func(ws Workspace) (*evidence.Change, error) {
+		if ws.Attempt == 1 {
+			return nil, nil
+		}
+		return part(ws)
+	}
+}
+
+// TestConflictWait: after a lost push the wait is drawn from zero up to
+// Backoff (not its upper half), so instances losing to one push spread out.
+func TestConflictWait(t *testing.T) {
+	opts := PushOptions{Backoff: time.Second}
+	for _, c := range []struct {
+		u    float64
+		want time.Duration
+	}{{0, 0}, {0.25, 250 * time.Millisecond}, {0.5, 500 * time.Millisecond}, {1.5, time.Second}, {-1, 0}} {
+		if got := conflictWait(opts, c.u); got != c.want {
+			t.Errorf("conflictWait(u=%v) = %v, want %v", c.u, got, c.want)
+		}
+	}
+	if got := conflictWait(PushOptions{}, 0.5); got != DefaultBackoff/2 {
+		t.Errorf("default: %v, want %v", got, DefaultBackoff/2)
+	}
 }

@@ -39,11 +39,23 @@ type PushOptions struct {
 	// commit is replayed on the new head only when the remote changed none
 	// of its files and none of these; otherwise the edit runs again.
 	Inputs []string
+	// Changed turns folding on. On an attempt after a lost push, edit may
+	// then change fields the first attempt did not — changes that arrived
+	// during the retries, folded into the one commit instead of waiting for
+	// a commit of their own — except fields in a file the remote changed
+	// since the first attempt's head (someone else's edit there: the next
+	// pass decides them). Changed reports whether what edit reads besides
+	// git (the cluster) changed since edit last ran; a lost commit is then
+	// edited again at the new head rather than replayed. nil: a retry
+	// changes only the fields the first attempt changed.
+	Changed func() bool
 	// Backoff is the wait before the second attempt (default
-	// DefaultBackoff); it doubles per attempt up to MaxBackoff (default
-	// DefaultMaxBackoff). Each wait is jittered to a random point in its
-	// upper half, so two latches (or latch and a script) do not retry in
-	// lockstep.
+	// DefaultBackoff); it doubles per network failure up to MaxBackoff
+	// (default DefaultMaxBackoff), each wait jittered to a random point in
+	// its upper half. After a push lost to another push the wait is drawn
+	// from zero up to Backoff: the remote moved, nothing is failing, and
+	// instances that lost to the same push retry spread apart rather than
+	// in lockstep.
 	Backoff, MaxBackoff time.Duration
 	// Log receives one record per attempt (nil: no logging). Records hold
 	// no credentials.
@@ -68,10 +80,13 @@ type Workspace struct {
 	// Attempt counts from 1.
 	Attempt int
 
-	// intended holds the keys of the first attempt's changes; denied the
-	// keys a human changed during the round. Both nil on the first attempt.
+	// intended holds the keys of the first attempt's changes (and of those
+	// folded in since); denied the keys a human changed during the round.
+	// Both nil on the first attempt. fold: other fields are allowed too
+	// (PushOptions.Changed).
 	intended map[evidence.FieldKey]bool
 	denied   map[evidence.FieldKey]bool
+	fold     bool
 	// repo reads history for LastChange (nil outside CommitAndPush).
 	repo *Repo
 }
@@ -79,14 +94,16 @@ type Workspace struct {
 // Allowed reports whether latch may change this field in this attempt. The
 // edit function must skip the fields it is not allowed to change. On the
 // first attempt every field is allowed. On a retry only the fields the first
-// attempt changed are, minus those a human changed in git in between: the
-// human wins the round, and the next window starts from the human's value.
+// attempt changed are (with PushOptions.Changed, other fields too, unless
+// their file moved meanwhile), minus those a human changed in git in
+// between: the human wins the round, and the next window starts from the
+// human's value.
 func (w Workspace) Allowed(object objectid.Ref, field string) bool {
 	if w.intended == nil {
 		return true
 	}
 	key := evidence.FieldKey{Object: object.Key(), Field: field}
-	return w.intended[key] && !w.denied[key]
+	return !w.denied[key] && (w.intended[key] || w.fold)
 }
 
 // EditFunc edits files in ws.Dir — re-reading them, since a human may have
@@ -118,12 +135,15 @@ type Result struct {
 // CommitAndPush runs the safe-push loop: fetch the remote branch, reset
 // latch's work tree to its head, call edit, commit the changed files (no
 // changes: no commit, Result.Commit ""), and push without force. When the
-// push is not a fast-forward (someone pushed first), it waits (exponential
-// backoff with jitter) and starts over from the new head, calling edit
-// again, up to opts.MaxAttempts and while ctx lasts. Network failures are
-// retried the same way; an authentication failure (errors.Is(err, ErrAuth))
-// or any other failure is returned at once. It never force-pushes and never
-// pushes a "+" refspec.
+// push is not a fast-forward (someone pushed first), it waits a moment
+// (drawn from zero up to opts.Backoff) and starts over from the new head:
+// it replays the lost commit there when the remote changed none of its
+// files and inputs, and calls edit again otherwise (or, with
+// opts.Changed, when there is something new to fold in), up to
+// opts.MaxConflicts and while ctx lasts. Network failures are retried with
+// exponential backoff and jitter, up to opts.MaxAttempts; an
+// authentication failure (errors.Is(err, ErrAuth)) or any other failure is
+// returned at once. It never force-pushes and never pushes a "+" refspec.
 func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFunc) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -131,7 +151,7 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	round := &roundState{firstFrom: map[evidence.FieldKey]int64{}, denied: map[evidence.FieldKey]bool{}}
+	round := &roundState{firstFrom: map[evidence.FieldKey]int64{}, denied: map[evidence.FieldKey]bool{}, fold: opts.Changed != nil}
 	var res Result
 	var lastErr error
 	// unconfirmed is the last attempt's result when its push failed on the
@@ -142,14 +162,19 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 		maxConflicts = DefaultMaxConflicts
 	}
 	// failures counts the rounds without progress (network), conflicts the
-	// rounds lost to another push; the wait grows only with failures, so
-	// a fleet contending for one branch retries at the short first wait,
-	// jittered so the instances do not retry in lockstep.
+	// rounds lost to another push; the wait grows only with failures, and
+	// after a lost push it is drawn from [0, Backoff) (conflictWait), so
+	// a fleet contending for one branch retries soon and not in lockstep.
 	failures, conflicts := 0, 0
+	lostPush := false // the last attempt lost to another push
 	for attempt := 1; failures < maxAttempts && conflicts <= maxConflicts; attempt++ {
 		res = Result{Attempts: attempt, HumanWon: round.humanWon}
 		if attempt > 1 {
-			if err := sleep(ctx, retryWait(opts, failures+1)); err != nil {
+			wait := retryWait(opts, failures+1)
+			if lostPush {
+				wait = conflictWait(opts, rand.Float64())
+			}
+			if err := sleep(ctx, wait); err != nil {
 				return res, fmt.Errorf("push to %s branch %s: %w (after %d attempts, last: %w)", r.remoteURL, r.branch, err, attempt-1, lastErr)
 			}
 		}
@@ -166,6 +191,7 @@ func (r *Repo) CommitAndPush(ctx context.Context, opts PushOptions, edit EditFun
 			return res, err
 		}
 		lastErr = err
+		lostPush = kind == KindConflict
 		if kind == KindConflict {
 			conflicts++
 			if res.Commit != "" && !res.Pushed {
@@ -198,6 +224,11 @@ type roundState struct {
 	// conflicted is the previous attempt's result if its push lost to
 	// another push; set for one attempt only (see replay).
 	conflicted *Result
+	// fold: a retry may change fields the first attempt did not
+	// (PushOptions.Changed), except in the files the remote changed since
+	// firstBase, the head the first attempt edited.
+	fold      bool
+	firstBase string
 }
 
 func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, round *roundState, attempt int, res *Result) error {
@@ -214,7 +245,7 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 		res.Attempts, res.Pushed = attempts, true
 		return nil
 	}
-	if prev := round.conflicted; prev != nil {
+	if prev := round.conflicted; prev != nil && (opts.Changed == nil || !opts.Changed()) {
 		replayed, err := r.replay(ctx, opts, prev, head, res)
 		if err != nil || replayed {
 			return err
@@ -261,14 +292,15 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 // by someone else, so the tree is reset and edit runs again with that field
 // denied.
 func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, head string, attempt int) ([]evidence.Change, error) {
+	var moved map[string]bool // files the remote changed since round.firstBase
 	for pass := 0; ; pass++ {
-		ws := Workspace{Dir: r.workDir, Head: head, Attempt: attempt, intended: round.intended, denied: round.denied, repo: r}
+		ws := Workspace{Dir: r.workDir, Head: head, Attempt: attempt, intended: round.intended, denied: round.denied, fold: round.fold, repo: r}
 		changes, err := edit(ctx, ws)
 		if err != nil {
 			return nil, fmt.Errorf("edit at %s (attempt %d): %w", head, attempt, err)
 		}
 		if round.intended == nil {
-			round.intended = map[evidence.FieldKey]bool{}
+			round.intended, round.firstBase = map[evidence.FieldKey]bool{}, head
 			for _, c := range changes {
 				round.intended[c.Key()] = true
 				round.firstFrom[c.Key()] = c.From
@@ -283,6 +315,21 @@ func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, he
 				refused = append(refused, c.Ref()+" "+c.Field)
 				continue
 			}
+			if !round.intended[key] {
+				// Folded in (round.fold): allowed unless someone changed
+				// its file since the first attempt read it — maybe this
+				// very field, whose value then stands this round.
+				if moved == nil {
+					if moved, err = r.changedFiles(ctx, round.firstBase, head); err != nil {
+						return nil, err
+					}
+				}
+				if c.File == "" || moved[c.File] {
+					round.denied[key] = true
+					newlyDenied = true
+				}
+				continue
+			}
 			if c.From != round.firstFrom[key] {
 				round.denied[key] = true
 				round.humanWon = append(round.humanWon, c)
@@ -293,6 +340,11 @@ func (r *Repo) runEdit(ctx context.Context, edit EditFunc, round *roundState, he
 			return nil, fmt.Errorf("edit at %s (attempt %d) changed fields it was not allowed to (Workspace.Allowed): %s", head, attempt, strings.Join(refused, ", "))
 		}
 		if !newlyDenied {
+			for _, c := range changes {
+				if key := c.Key(); !round.intended[key] {
+					round.intended[key], round.firstFrom[key] = true, c.From
+				}
+			}
 			return changes, nil
 		}
 		if pass > 0 {
@@ -343,6 +395,32 @@ func (r *Repo) push(ctx context.Context) error {
 		return fmt.Errorf("push to %s branch %s: %w", r.remoteURL, r.branch, err)
 	}
 	return nil
+}
+
+// changedFiles are the files that differ between two commits (slash paths).
+func (r *Repo) changedFiles(ctx context.Context, from, to string) (map[string]bool, error) {
+	out, err := r.git.run(ctx, r.workDir, nil, "diff", "--name-only", "-z", "--no-renames", from, to)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s..%s in %s: %w", from, to, r.workDir, err)
+	}
+	files := map[string]bool{}
+	for _, f := range strings.Split(out, "\x00") {
+		if f != "" {
+			files[f] = true
+		}
+	}
+	return files, nil
+}
+
+// conflictWait is the wait after a push lost to another push: u (a uniform
+// draw from [0, 1)) of opts.Backoff. Instances that lost to the same push
+// then retry spread over the whole first wait, none held back for long.
+func conflictWait(opts PushOptions, u float64) time.Duration {
+	initial := opts.Backoff
+	if initial <= 0 {
+		initial = DefaultBackoff
+	}
+	return time.Duration(max(0, min(u, 1)) * float64(initial))
 }
 
 // retryWait is the jittered wait before attempt (≥ 2): the first retry
@@ -410,19 +488,17 @@ func (r *Repo) Landed(ctx context.Context, commit string) (bool, error) {
 // deletes) it resets the tree to head and reports false: the caller runs
 // the full edit.
 func (r *Repo) replay(ctx context.Context, opts PushOptions, prev *Result, head string, res *Result) (bool, error) {
-	out, err := r.git.run(ctx, r.workDir, nil, "diff", "--name-only", "-z", "--no-renames", prev.Base, head)
+	moved, err := r.changedFiles(ctx, prev.Base, head)
 	if err != nil {
-		return false, fmt.Errorf("diff %s..%s in %s: %w", prev.Base, head, r.workDir, err)
+		return false, err
 	}
-	touched := map[string]bool{}
 	for _, f := range prev.Files {
-		touched[f] = true
+		if moved[f] {
+			return false, nil
+		}
 	}
 	for _, f := range opts.Inputs {
-		touched[path.Clean(f)] = true
-	}
-	for _, f := range strings.Split(out, "\x00") {
-		if touched[f] {
+		if moved[path.Clean(f)] {
 			return false, nil
 		}
 	}
