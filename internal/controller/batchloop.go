@@ -45,6 +45,10 @@ type batchLoop struct {
 	// firstChange is when the oldest change not yet through a pass arrived.
 	firstChange time.Time
 	pending     int
+	// changes counts every change notified; a pass compares it with the
+	// count when it last listed the workloads to fold in the changes that
+	// arrive while its push is retried (Latcher.SyncFolding).
+	changes atomic.Uint64
 	// problems remembers each workload's last reported problem so a Warning
 	// event is sent when it appears or changes, not on every pass.
 	problems map[objectid.Key]string
@@ -142,6 +146,7 @@ func (b *batchLoop) requeue(firstChange time.Time, size int) {
 		// reads everything anyway.
 		return
 	}
+	b.changes.Add(1)
 	b.mu.Lock()
 	if b.pending == 0 || firstChange.Before(b.firstChange) {
 		b.firstChange = firstChange
@@ -238,13 +243,23 @@ func (b *batchLoop) pass(ctx context.Context) {
 	defer debug.FreeOSMemory()
 
 	started := time.Now()
+	listed := b.changes.Load()
 	workloads, err := cluster.List(passCtx, b.reader, b.opts.Namespace, b.opts.ExtraKinds...)
 	if err != nil {
 		b.metrics.Passes.WithLabelValues("error").Inc()
 		b.log.Error("reading workloads from the cache", "error", err)
 		return
 	}
-	outcome, err := b.opts.Latcher.Sync(passCtx, workloads, started, false)
+	// The changes folded in stay queued: the next pass finds them in git
+	// already and commits nothing for them, and a pass that fails leaves
+	// them queued for the one after.
+	outcome, err := b.opts.Latcher.SyncFolding(passCtx, workloads, started, Refold{
+		Changed: func() bool { return b.changes.Load() != listed },
+		List: func(ctx context.Context) ([]cluster.Workload, error) {
+			listed = b.changes.Load()
+			return cluster.List(ctx, b.reader, b.opts.Namespace, b.opts.ExtraKinds...)
+		},
+	})
 	b.metrics.PassSeconds.Observe(time.Since(started).Seconds())
 	res := outcome.Result
 	if res.Attempts > 1 {

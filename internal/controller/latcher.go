@@ -114,6 +114,28 @@ type Outcome struct {
 // edits as one commit (or, with dryRun, only returns their diff). Workloads
 // that cannot be latched are reported in Outcome.Workloads, not fatal.
 func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now time.Time, dryRun bool) (Outcome, error) {
+	return l.sync(ctx, workloads, now, dryRun, nil)
+}
+
+// Refold lets a pass fold in what changed in the cluster while its push
+// was retried: one commit then carries them, instead of their waiting for
+// a pass of their own (gitrepo.PushOptions.Changed).
+type Refold struct {
+	// Changed reports whether the cluster changed since List last ran (or
+	// since the pass observed it).
+	Changed func() bool
+	// List observes the workloads again.
+	List func(ctx context.Context) ([]cluster.Workload, error)
+}
+
+// SyncFolding is Sync (not a dry run) for the watch loop: a retry after a
+// lost push observes the workloads again when refold says they changed and
+// decides them at the new head, with the time then as the pass's time.
+func (l *Latcher) SyncFolding(ctx context.Context, workloads []cluster.Workload, now time.Time, refold Refold) (Outcome, error) {
+	return l.sync(ctx, workloads, now, false, &refold)
+}
+
+func (l *Latcher) sync(ctx context.Context, workloads []cluster.Workload, now time.Time, dryRun bool, refold *Refold) (Outcome, error) {
 	var out Outcome
 	var pending map[string]policy.State
 	var reviews []decide.Decision
@@ -137,6 +159,13 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	}
 	var proposals []recordProposal
 	edit := func(ctx context.Context, ws gitrepo.Workspace) ([]evidence.Change, error) {
+		if refold != nil && ws.Attempt > 1 && refold.Changed() {
+			fresh, err := refold.List(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("observing the workloads again for attempt %d: %w", ws.Attempt, err)
+			}
+			workloads, now = fresh, time.Now()
+		}
 		p, err := l.plan(ws, workloads, now, true, latched)
 		out.Workloads, pending, out.Policy, reviews = p.statuses, p.states, p.policy, p.reviews
 		if err != nil {
@@ -178,6 +207,9 @@ func (l *Latcher) Sync(ctx context.Context, workloads []cluster.Workload, now ti
 	// The edit reads the policy: a push lost to a person's change of it is
 	// edited again, never replayed.
 	push.Inputs = append(append([]string(nil), push.Inputs...), l.policyFile())
+	if refold != nil {
+		push.Changed = refold.Changed
+	}
 	res, err := l.Repo.CommitAndPush(ctx, push, edit)
 	out.Result = res
 	if err != nil {
