@@ -54,9 +54,13 @@ func runBaseline(ctx context.Context, dir, bare, authURL string, cfg config, hum
 		}
 		clients[i] = c
 	}
-	if _, err := human.git(ctx, human.dir, "pull", "--quiet", "--rebase", "origin", human.branch); err != nil {
+	// The person goes on from a fresh clone: the end of the fleet's run
+	// may have killed one of their git commands midway (index.lock left).
+	fresh, err := cloneAs(ctx, filepath.Join(dir, "person"), authURL, "main", "Human Operator", "human@example.com")
+	if err != nil {
 		return b, err
 	}
+	human.dir = fresh.dir
 	head, err := remotewatch.Git(ctx, bare, "rev-parse", "refs/heads/main")
 	if err != nil {
 		return b, err

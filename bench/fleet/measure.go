@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/latch-gitops/latch/bench/internal/benchdoc"
 	"github.com/latch-gitops/latch/bench/internal/latchproc"
 	"github.com/latch-gitops/latch/bench/internal/remotewatch"
 	"github.com/latch-gitops/latch/bench/internal/workloadset"
@@ -175,6 +176,8 @@ func measure(ctx context.Context, t testenv.T, cfg config, logf func(string, ...
 	if !cfg.baseline {
 		return res, nil
 	}
+	ls := benchdoc.Summarise(benchdoc.Seconds(res.latency))
+	logf("latch: p50 %.2fs p99 %.2fs; %d commits, %.0f push retries; settled %.1fs after the churn", ls.P50, ls.P99, res.latchCommits, res.pushRetries, res.settle.Seconds())
 	logf("baseline: %d bare git clients, same schedule, the person beside them", cfg.instances)
 	b, err := runBaseline(ctx, t.TempDir(), remote.BareDir, remote.AuthURL(), cfg, human, deadline)
 	if err != nil {
