@@ -72,6 +72,20 @@ func TestReplayWhenRemoteMovedElsewhere(t *testing.T) {
 	if msg := testGit(t, remote.BareDir, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "shop/web") {
 		t.Errorf("replayed commit's message lacks the evidence:\n%s", msg)
 	}
+	if a, c := testGit(t, remote.BareDir, "log", "-1", "--format=%an <%ae>", "main"), testGit(t, remote.BareDir, "log", "-1", "--format=%cn <%ce>", "main"); a != "latch bot <latch@example.com>" || c != "latch ci <ci@example.com>" {
+		t.Errorf("replayed commit by %s, committed by %s", a, c)
+	}
+	// The work tree is at the pushed commit, the person's file included
+	// (the enforcement step reads it after the pass).
+	if head := testGit(t, r.Dir(), "rev-parse", "HEAD"); head != res.Commit {
+		t.Errorf("work tree at %s, want %s", head, res.Commit)
+	}
+	if st := testGit(t, r.Dir(), "status", "--porcelain"); st != "" {
+		t.Errorf("work tree not clean after the replay:\n%s", st)
+	}
+	if got := testGit(t, r.Dir(), "show", "HEAD:docs/README.md"); got != "hello" {
+		t.Errorf("README in latch's tree: %q", got)
+	}
 }
 
 // TestConcurrentCommittersAllLand: several latch instances, each with its

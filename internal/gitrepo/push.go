@@ -232,11 +232,22 @@ type roundState struct {
 }
 
 func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, round *roundState, attempt int, res *Result) error {
-	head, err := r.refresh(ctx)
+	// The work tree is settled at the head only once it is known no
+	// replay will do: a replay builds on the lost commit checked out.
+	head, err := r.fetchHead(ctx)
 	if err != nil {
 		return err
 	}
 	res.Base = head
+	if prev := round.conflicted; prev != nil && (opts.Changed == nil || !opts.Changed()) {
+		replayed, err := r.replay(ctx, opts, prev, head, res)
+		if err != nil || replayed {
+			return err
+		}
+	}
+	if err := r.settle(ctx, head); err != nil {
+		return err
+	}
 	if prev := round.unconfirmed; prev != nil && r.isAncestor(ctx, prev.Commit, head) {
 		// The push that "failed" had landed: report it instead of
 		// committing anew (edit would find nothing left to do anyway).
@@ -244,12 +255,6 @@ func (r *Repo) attempt(ctx context.Context, opts PushOptions, edit EditFunc, rou
 		*res = *prev
 		res.Attempts, res.Pushed = attempts, true
 		return nil
-	}
-	if prev := round.conflicted; prev != nil && (opts.Changed == nil || !opts.Changed()) {
-		replayed, err := r.replay(ctx, opts, prev, head, res)
-		if err != nil || replayed {
-			return err
-		}
 	}
 	changes, err := r.runEdit(ctx, edit, round, head, attempt)
 	if err != nil {
@@ -481,12 +486,14 @@ func (r *Repo) Landed(ctx context.Context, commit string) (bool, error) {
 
 // replay lands prev — an attempt whose push lost to another push — on the
 // new remote head without calling edit again, when the remote moved only
-// in files prev's commit does not touch: those files are the same at head
-// as at prev.Base, so prev's versions of them are exactly what edit would
-// write (and no person changed a field latch changes, so the human-wins
-// rule has nothing to decide). Otherwise (an overlap, or a file prev
-// deletes) it resets the tree to head and reports false: the caller runs
-// the full edit.
+// in files prev's commit does not touch (nor opts.Inputs): those files are
+// the same at head as at prev.Base, so prev's versions of them are exactly
+// what edit would write (and no person changed a field latch changes, so
+// the human-wins rule has nothing to decide). The work tree still holds
+// prev's commit, so one rebase onto head makes the new commit — same
+// message, same files — without resetting the tree first. Otherwise (an
+// overlap, or a rebase that does not apply) it reports false, the tree
+// left for the caller to settle and run the full edit.
 func (r *Repo) replay(ctx context.Context, opts PushOptions, prev *Result, head string, res *Result) (bool, error) {
 	moved, err := r.changedFiles(ctx, prev.Base, head)
 	if err != nil {
@@ -502,32 +509,23 @@ func (r *Repo) replay(ctx context.Context, opts PushOptions, prev *Result, head 
 			return false, nil
 		}
 	}
-	args := []string{"checkout", "--quiet", prev.Commit, "--"}
-	for _, f := range prev.Files {
-		args = append(args, ":(literal)"+f)
+	if at, err := r.git.run(ctx, r.workDir, nil, "rev-parse", "HEAD"); err != nil || strings.TrimSpace(at) != prev.Commit {
+		return false, nil // not at the lost commit: the full edit
 	}
-	if _, err := r.git.run(ctx, r.workDir, nil, args...); err != nil {
-		return false, r.settle(ctx, head) // e.g. a file prev deleted: the full edit handles it
+	git := r.git
+	git.env = append(append([]string(nil), git.env...), identityEnv(opts.Author, opts.Committer)...)
+	if _, err := git.run(ctx, r.workDir, nil, "rebase", "--quiet", "--no-autostash", "--onto", head, prev.Base); err != nil {
+		_, _ = r.git.run(ctx, r.workDir, nil, "rebase", "--abort")
+		return false, nil
 	}
-	if err := r.stageAll(ctx); err != nil {
-		return false, err
-	}
-	files, err := r.stagedFiles(ctx)
+	commit, err := r.git.run(ctx, r.workDir, nil, "rev-parse", "HEAD")
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("replay in %s: %w", r.workDir, err)
 	}
-	if strings.Join(files, "\x00") != strings.Join(prev.Files, "\x00") {
-		return false, r.settle(ctx, head)
+	if commit = strings.TrimSpace(commit); commit == head {
+		return false, nil // the rebase found nothing to apply: the full edit decides
 	}
-	message, err := evidence.CommitMessage(opts.Template, prev.Changes, opts.Cluster)
-	if err != nil {
-		return false, err
-	}
-	commit, err := r.commit(ctx, message, opts.Author, opts.Committer)
-	if err != nil {
-		return false, err
-	}
-	res.Commit, res.Changes, res.Files = commit, prev.Changes, files
+	res.Commit, res.Changes, res.Files = commit, prev.Changes, prev.Files
 	if err := r.push(ctx); err != nil {
 		return true, err
 	}

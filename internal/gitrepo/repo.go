@@ -342,6 +342,19 @@ func (r *Repo) gitDir() string {
 }
 
 func (r *Repo) refresh(ctx context.Context) (string, error) {
+	head, err := r.fetchHead(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := r.settle(ctx, head); err != nil {
+		return "", err
+	}
+	return head, nil
+}
+
+// fetchHead fetches the remote branch and returns its head, leaving the
+// work tree as it is.
+func (r *Repo) fetchHead(ctx context.Context) (string, error) {
 	// The tracking ref follows the remote (the "+" is on the fetch side,
 	// which only ever updates latch's view of the remote).
 	if _, err := r.git.run(ctx, r.gitDir(), nil, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
@@ -352,11 +365,7 @@ func (r *Repo) refresh(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fetch %s: branch %s not found after fetch: %w", r.remoteURL, r.branch, err)
 	}
-	head = strings.TrimSpace(head)
-	if err := r.settle(ctx, head); err != nil {
-		return "", err
-	}
-	return head, nil
+	return strings.TrimSpace(head), nil
 }
 
 // settle puts latch's work tree at exactly head (adding it as a worktree of
@@ -435,14 +444,18 @@ func (id Identity) orDefault(fallback Identity) Identity {
 	return id
 }
 
-// commit commits the staged files with message; it returns the commit id.
-func (r *Repo) commit(ctx context.Context, message string, author, committer Identity) (string, error) {
+// identityEnv names latch's author and committer to git (defaults filled in).
+func identityEnv(author, committer Identity) []string {
 	author = author.orDefault(Identity{Name: DefaultName, Email: DefaultEmail})
 	committer = committer.orDefault(author)
+	return []string{"GIT_AUTHOR_NAME=" + author.Name, "GIT_AUTHOR_EMAIL=" + author.Email,
+		"GIT_COMMITTER_NAME=" + committer.Name, "GIT_COMMITTER_EMAIL=" + committer.Email}
+}
+
+// commit commits the staged files with message; it returns the commit id.
+func (r *Repo) commit(ctx context.Context, message string, author, committer Identity) (string, error) {
 	git := r.git
-	git.env = append(append([]string(nil), git.env...),
-		"GIT_AUTHOR_NAME="+author.Name, "GIT_AUTHOR_EMAIL="+author.Email,
-		"GIT_COMMITTER_NAME="+committer.Name, "GIT_COMMITTER_EMAIL="+committer.Email)
+	git.env = append(append([]string(nil), git.env...), identityEnv(author, committer)...)
 	if _, err := git.run(ctx, r.workDir, strings.NewReader(message), "commit", "--quiet", "--no-verify",
 		"--cleanup=whitespace", "--file=-"); err != nil {
 		return "", fmt.Errorf("commit in %s: %w", r.workDir, err)
