@@ -25,6 +25,9 @@ type result struct {
 	// not answer (a loaded machine).
 	scaleRetries int
 	latency      []time.Duration
+	// supersededLatency is, per superseded scale, the time until the
+	// remote declared a higher value.
+	supersededLatency []time.Duration
 	// wrongFinal counts workloads whose value declared at the end is not
 	// their last scale (or is missing).
 	wrongFinal int
@@ -64,6 +67,7 @@ func (r *result) collect(sets []workloadset.Set, events []event, w *remotewatch.
 			r.latency = append(r.latency, l)
 		case superseded:
 			r.superseded++
+			r.supersededLatency = append(r.supersededLatency, l)
 		default:
 			r.lost++
 		}

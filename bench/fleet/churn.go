@@ -129,12 +129,14 @@ const (
 )
 
 // classify says what became of e given the workload's sightings on the
-// remote, and for a committed scale the latency: first seen − returned.
+// remote, and the latency: for a committed scale first seen − returned,
+// for a superseded one until the first commit of a higher value (when the
+// remote first declared at least this scale).
 func classify(e event, seen []remotewatch.Sighting) (verdict, time.Duration) {
 	if e.returned.IsZero() {
 		return lost, 0
 	}
-	later := false
+	var later time.Time
 	for _, s := range seen {
 		if s.At.Before(e.began) {
 			continue
@@ -142,12 +144,12 @@ func classify(e event, seen []remotewatch.Sighting) (verdict, time.Duration) {
 		if s.To == int64(e.to) {
 			return committed, s.At.Sub(e.returned)
 		}
-		if s.To > int64(e.to) {
-			later = true
+		if s.To > int64(e.to) && later.IsZero() {
+			later = s.At
 		}
 	}
-	if later {
-		return superseded, 0
+	if !later.IsZero() {
+		return superseded, later.Sub(e.returned)
 	}
 	return lost, 0
 }
