@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/discovery"
 
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/objtree"
 	"github.com/latch-gitops/latch/internal/rollout"
 )
 
@@ -91,7 +92,7 @@ func isArgoRollout(u *unstructured.Unstructured) bool {
 func readArgoRollout(u *unstructured.Unstructured) argoRollout {
 	r := argoRollout{Name: u.GetName(), Namespace: u.GetNamespace(), UID: string(u.GetUID()), Generation: u.GetGeneration()}
 	obj := u.Object
-	if n, ok := nestedInt(obj, "spec", "replicas"); ok {
+	if n, ok := objtree.Int(obj, "spec", "replicas"); ok {
 		r.Replicas = &n
 	}
 	r.Paused, _, _ = unstructured.NestedBool(obj, "spec", "paused")
@@ -117,12 +118,12 @@ func readArgoRollout(u *unstructured.Unstructured) argoRollout {
 	}
 	r.CurrentPodHash, r.StableRS, r.Phase, r.Message = str("currentPodHash"), str("stableRS"), str("phase"), str("message")
 	r.Abort, _, _ = unstructured.NestedBool(obj, "status", "abort")
-	if n, ok := nestedInt(obj, "status", "currentStepIndex"); ok {
+	if n, ok := objtree.Int(obj, "status", "currentStepIndex"); ok {
 		r.CurrentStepIndex = &n
 	}
-	r.UpdatedReplicas, _ = nestedInt(obj, "status", "updatedReplicas")
-	r.ReadyReplicas, _ = nestedInt(obj, "status", "readyReplicas")
-	r.AvailableReplicas, _ = nestedInt(obj, "status", "availableReplicas")
+	r.UpdatedReplicas, _ = objtree.Int(obj, "status", "updatedReplicas")
+	r.ReadyReplicas, _ = objtree.Int(obj, "status", "readyReplicas")
+	r.AvailableReplicas, _ = objtree.Int(obj, "status", "availableReplicas")
 	conds, _, _ := unstructured.NestedSlice(obj, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
@@ -189,16 +190,6 @@ func writeArgoRollout(out *unstructured.Unstructured, r argoRollout) {
 func nestedAny(obj map[string]any, fields ...string) any {
 	v, _, _ := unstructured.NestedFieldNoCopy(obj, fields...)
 	return v
-}
-
-func nestedInt(obj map[string]any, fields ...string) (int64, bool) {
-	switch n := nestedAny(obj, fields...).(type) {
-	case int64:
-		return n, true
-	case float64:
-		return int64(n), n == float64(int64(n))
-	}
-	return 0, false
 }
 
 // argoInFlight: the controller reports a stable version other than the one

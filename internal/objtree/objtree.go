@@ -42,6 +42,32 @@ func Set(obj map[string]any, v any, path ...string) {
 	cur[path[len(path)-1]] = v
 }
 
+// Int reads obj[path[0]][path[1]]… as a whole number: an int64 or int as
+// JSON and YAML decoders give them, or a float64 without a fraction (JSON
+// into any); ok is false when the path is missing or the value is anything
+// else.
+func Int(obj map[string]any, path ...string) (int64, bool) {
+	var cur any = obj
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return 0, false
+		}
+		if cur, ok = m[p]; !ok {
+			return 0, false
+		}
+	}
+	switch n := cur.(type) {
+	case int64:
+		return n, true
+	case float64:
+		return int64(n), n == float64(int64(n))
+	case int:
+		return int64(n), true
+	}
+	return 0, false
+}
+
 // EachMap calls f on every map in v (v itself included), a map before the
 // values it holds; f may change the map, and the walk goes on into the
 // values f left in it.

@@ -86,3 +86,26 @@ func TestEachMap(t *testing.T) {
 		t.Errorf("visited %d maps, want 2 (the one f added included)", seen)
 	}
 }
+
+func TestInt(t *testing.T) {
+	obj := map[string]any{"spec": map[string]any{"replicas": int64(3), "f": 4.0, "frac": 2.5, "i": 7, "s": "3", "m": map[string]any{}}}
+	for _, tc := range []struct {
+		path []string
+		want int64
+		ok   bool
+	}{
+		{[]string{"spec", "replicas"}, 3, true},
+		{[]string{"spec", "f"}, 4, true},
+		{[]string{"spec", "frac"}, 2, false},
+		{[]string{"spec", "i"}, 7, true},
+		{[]string{"spec", "s"}, 0, false},
+		{[]string{"spec", "m"}, 0, false},
+		{[]string{"spec", "missing"}, 0, false},
+		{[]string{"spec", "replicas", "deeper"}, 0, false},
+	} {
+		got, ok := Int(obj, tc.path...)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("Int(%v) = %d, %v; want %d, %v", tc.path, got, ok, tc.want, tc.ok)
+		}
+	}
+}

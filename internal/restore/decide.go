@@ -285,7 +285,7 @@ func decideObject(in Input, d *manifest.Declared) (Action, *Failure, *Revert) {
 				return fail("at the last good commit it is known only through a $latch marker")
 			}
 			back := applyBody(old.Object)
-			if r, ok := nestedInt(body, "spec", "replicas"); ok {
+			if r, ok := objtree.Int(body, "spec", "replicas"); ok {
 				objtree.Set(back, r, "spec", "replicas") // git's latched scale, not the old one
 			}
 			body = back
@@ -295,13 +295,13 @@ func decideObject(in Input, d *manifest.Declared) (Action, *Failure, *Revert) {
 			if d.RenderedBy == "" && old.RenderedBy == "" && d.Origin.File == old.Origin.File {
 				rev.File = d.Origin.File
 			}
-			if r, ok := nestedInt(body, "spec", "replicas"); ok {
+			if r, ok := objtree.Int(body, "spec", "replicas"); ok {
 				rev.Replicas = r
 			}
 		}
 	}
 	a.Replicas = -1
-	if r, ok := nestedInt(body, "spec", "replicas"); ok {
+	if r, ok := objtree.Int(body, "spec", "replicas"); ok {
 		a.Replicas = r
 		if exists && live.ReplicasManager != "" && live.ReplicasManager != Manager {
 			// An autoscaler (or a person) owns the live scale: leave it.
@@ -334,29 +334,6 @@ func applyBody(obj map[string]any) map[string]any {
 		}
 	}
 	return out
-}
-
-func nestedInt(obj map[string]any, path ...string) (int64, bool) {
-	var cur any = obj
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return 0, false
-		}
-		cur, ok = m[p]
-		if !ok {
-			return 0, false
-		}
-	}
-	switch n := cur.(type) {
-	case int64:
-		return n, true
-	case float64:
-		return int64(n), n == float64(int64(n))
-	case int:
-		return int64(n), true
-	}
-	return 0, false
 }
 
 // Images maps container name to image in a workload's pod template

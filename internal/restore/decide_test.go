@@ -8,6 +8,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/objectid"
+	"github.com/latch-gitops/latch/internal/objtree"
 	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
 )
@@ -218,7 +219,7 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("web: version %s image %s replicas %d; want %s %s %d (%s)", web.Version, Images(web.Body)["web"], web.Replicas,
 					tc.want.version, tc.want.image, tc.want.replicas, web.Why)
 			}
-			if r, ok := nestedInt(web.Body, "spec", "replicas"); ok != (tc.want.replicas >= 0) || (ok && r != tc.want.replicas) {
+			if r, ok := objtree.Int(web.Body, "spec", "replicas"); ok != (tc.want.replicas >= 0) || (ok && r != tc.want.replicas) {
 				t.Fatalf("body spec.replicas = %d (%v), want %d", r, ok, tc.want.replicas)
 			}
 			if !strings.Contains(web.Why, tc.want.whyPart) {
@@ -246,7 +247,7 @@ func TestDecideDoesNotChangeItsInput(t *testing.T) {
 	if _, ok := head.Object["status"]; !ok || Images(old.Object)["web"] != "example.com/web:1" {
 		t.Fatal("Decide edited git's objects")
 	}
-	if r, _ := nestedInt(old.Object, "spec", "replicas"); r != 3 {
+	if r, _ := objtree.Int(old.Object, "spec", "replicas"); r != 3 {
 		t.Fatalf("Decide edited the last good object's replicas to %d", r)
 	}
 }
