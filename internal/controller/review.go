@@ -156,13 +156,12 @@ func dryRunReviews(decisions []decide.Decision) []ReviewOutcome {
 // as an ordinary proposal (the flow closes an open PR as superseded); a
 // direct latch that did not make it into the push (a person won the round)
 // is left alone.
-func (l *Latcher) review(ctx context.Context, decisions []decide.Decision, res gitrepo.Result) []ReviewOutcome {
-	if l.Review == nil || len(decisions) == 0 {
+// reviewFlow is the review flow of this latcher's repository and forge,
+// pushing as the pass does (its cluster and log unless l.Push names
+// others); nil when review is off or no forge is configured.
+func (l *Latcher) reviewFlow() *reviewflow.Flow {
+	if l.Review == nil || l.Review.Forge == nil {
 		return nil
-	}
-	pushed := map[objectid.Key]bool{}
-	for _, c := range res.Changes {
-		pushed[c.Object.Key()] = true
 	}
 	push := l.Push
 	if push.Cluster == "" {
@@ -171,11 +170,19 @@ func (l *Latcher) review(ctx context.Context, decisions []decide.Decision, res g
 	if push.Log == nil {
 		push.Log = l.Log
 	}
-	var flow *reviewflow.Flow
-	if l.Review.Forge != nil {
-		flow = &reviewflow.Flow{Repo: l.Repo, Forge: l.Review.Forge, Cluster: l.Cluster, Labels: l.Review.labels(),
-			Reviewers: l.Review.Reviewers, Templates: l.Review.Templates, Push: push, Step: l.Review.Step}
+	return &reviewflow.Flow{Repo: l.Repo, Forge: l.Review.Forge, Cluster: l.Cluster, Labels: l.Review.labels(),
+		Reviewers: l.Review.Reviewers, Templates: l.Review.Templates, Push: push, Step: l.Review.Step}
+}
+
+func (l *Latcher) review(ctx context.Context, decisions []decide.Decision, res gitrepo.Result) []ReviewOutcome {
+	if l.Review == nil || len(decisions) == 0 {
+		return nil
 	}
+	pushed := map[objectid.Key]bool{}
+	for _, c := range res.Changes {
+		pushed[c.Object.Key()] = true
+	}
+	flow := l.reviewFlow()
 	var out []ReviewOutcome
 	for _, d := range decisions {
 		o := outcomeFor(d)

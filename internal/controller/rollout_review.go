@@ -69,10 +69,10 @@ func (l *Latcher) mayReviewRecords(pol *policyfile.Policy) bool {
 // returns none (the follower then goes by the base branch, and the flow
 // finds the PR as it acts).
 func (l *Latcher) recordsInPRs(ctx context.Context) map[objectid.Key]*rolloutrecord.Record {
-	if l.Review == nil || l.Review.Forge == nil {
+	flow := l.reviewFlow()
+	if flow == nil {
 		return nil
 	}
-	flow := &reviewflow.Flow{Repo: l.Repo, Forge: l.Review.Forge, Cluster: l.Cluster, Labels: l.Review.labels()}
 	recs, err := flow.RecordsInPRs(ctx, func(msg string, args ...any) { l.logger().Warn(msg, args...) })
 	if err != nil {
 		l.logger().Warn("latch's open rollout PRs not read; the follower goes by the base branch's records", "error", err)
@@ -87,18 +87,7 @@ func (l *Latcher) reviewRecords(ctx context.Context, proposals []recordProposal)
 	if len(proposals) == 0 {
 		return nil
 	}
-	var flow *reviewflow.Flow
-	if l.Review.Forge != nil {
-		push := l.Push
-		if push.Cluster == "" {
-			push.Cluster = l.Cluster
-		}
-		if push.Log == nil {
-			push.Log = l.Log
-		}
-		flow = &reviewflow.Flow{Repo: l.Repo, Forge: l.Review.Forge, Cluster: l.Cluster, Labels: l.Review.labels(),
-			Reviewers: l.Review.Reviewers, Templates: l.Review.Templates, Push: push, Step: l.Review.Step}
-	}
+	flow := l.reviewFlow()
 	var out []ReviewOutcome
 	for _, p := range proposals {
 		rec, ch := p.record, p.change
