@@ -82,6 +82,12 @@ func TestRunOnCluster(t *testing.T) {
 			t.Errorf("%s: %d commits for one change", tc.name, got)
 		}
 	}
+	// The counter moves just after the push lands, so the remote can show
+	// the commit a moment before the metric does: wait for it to catch up,
+	// then check it did not count more.
+	waitUntil(t, fmt.Sprintf("latch_commits_total reaching %d", len(cases)), func() bool {
+		return in.metric(t, "latch_commits_total") >= float64(len(cases))
+	})
 	if got := in.metric(t, "latch_commits_total"); got != float64(len(cases)) {
 		t.Errorf("latch_commits_total = %.0f, want %d", got, len(cases))
 	}

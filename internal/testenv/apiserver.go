@@ -88,7 +88,8 @@ func (cp *ControlPlane) StopAPIServer(t T) {
 	// controller connected outlasts envtest's 20 s stop timeout. Give it
 	// apiServerStopGrace after SIGTERM, then SIGKILL it (a crash is a
 	// restart too); envtest's Stop then finds it gone.
-	if pid := findProcess(apiServer.Path, "--cert-dir="+apiServer.CertDir); pid > 0 {
+	pid := findProcess(apiServer.Path, "--cert-dir="+apiServer.CertDir)
+	if pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 		deadline := time.Now().Add(apiServerStopGrace)
 		for processAlive(pid) && time.Now().Before(deadline) {
@@ -99,8 +100,20 @@ func (cp *ControlPlane) StopAPIServer(t T) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-	if err := apiServer.Stop(); err != nil {
-		t.Fatalf("stopping kube-apiserver: %v", err)
+	// Once the process is gone, envtest's Stop returns nil only after its
+	// own wait on the child has returned; until then it signals a pid that
+	// no longer exists and says "no such process". That is the same exit
+	// not yet seen, so ask again rather than fail.
+	ctx := Context(t)
+	for {
+		err := apiServer.Stop()
+		if err == nil {
+			return
+		}
+		if pid <= 0 || processAlive(pid) || ctx.Err() != nil {
+			t.Fatalf("stopping kube-apiserver: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
