@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/latch-gitops/latch/internal/evidence"
@@ -73,6 +74,60 @@ func (r *Repo) ExportTree(ctx context.Context, commit, dir string) error {
 			}
 		}
 	}
+}
+
+// ReadFileAt reads the regular file at slash path rel in commit, without
+// writing anything to disk: for one file of a branch head (a rollout record
+// in latch's PR) where ExportTree would copy the whole tree. found is false
+// when commit has no entry at rel. A symlink, submodule or folder there is
+// refused, as the checkout guard refuses them, and so is a file over
+// maxBytes; errors name the file and never carry its content.
+func (r *Repo) ReadFileAt(ctx context.Context, commit, rel string, maxBytes int64) (data []byte, found bool, err error) {
+	if !commitID.MatchString(commit) {
+		return nil, false, fmt.Errorf("reading %s at %q: not a commit id", rel, commit)
+	}
+	clean := path.Clean(rel)
+	if rel == "" || clean != rel || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") || path.IsAbs(clean) {
+		return nil, false, fmt.Errorf("reading %q at %s: not a clean path inside the repository", rel, ShortID(commit))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// ls-tree names the entry's mode and object without reading it.
+	out, err := r.git.run(ctx, r.gitDir(), nil, "ls-tree", "-z", "--full-tree", commit+"^{commit}", "--", clean)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at %s of %s: %w", clean, ShortID(commit), r.remoteURL, err)
+	}
+	entry, _, _ := strings.Cut(out, "\x00")
+	if entry == "" {
+		return nil, false, nil
+	}
+	meta, name, ok := strings.Cut(entry, "\t")
+	fields := strings.Fields(meta)
+	if !ok || name != clean || len(fields) != 3 {
+		return nil, false, fmt.Errorf("reading %s at %s: unexpected tree entry", clean, ShortID(commit))
+	}
+	mode, kind, object := fields[0], fields[1], fields[2]
+	if kind != "blob" || (mode != "100644" && mode != "100755") {
+		return nil, false, fmt.Errorf("%s at %s: refused: not a regular file (mode %s); latch reads only plain files from the repository", clean, ShortID(commit), mode)
+	}
+	size, err := r.git.run(ctx, r.gitDir(), nil, "cat-file", "-s", object)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at %s: %w", clean, ShortID(commit), err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(size), 10, 64)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at %s: size %q: %w", clean, ShortID(commit), strings.TrimSpace(size), err)
+	}
+	if n > maxBytes {
+		return nil, false, fmt.Errorf("%s at %s: refused: %d bytes is over the %d-byte limit for a file latch reads from the repository", clean, ShortID(commit), n, maxBytes)
+	}
+	// exec, not run: a failure's message is built from stderr alone, so
+	// no part of the file can reach an error.
+	blob, stderr, err := r.git.exec(ctx, r.gitDir(), nil, "cat-file", "blob", object)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at %s: %w", clean, ShortID(commit), r.git.failure(ctx, "cat-file", stderr, err))
+	}
+	return []byte(blob), true, nil
 }
 
 // LastChange is the newest commit at or before head, not latch's own, that

@@ -2,7 +2,7 @@ package reviewflow
 
 import (
 	"context"
-	"os"
+	"fmt"
 	"strings"
 
 	"github.com/latch-gitops/latch/internal/objectid"
@@ -48,23 +48,29 @@ func (f *Flow) RecordsInPRs(ctx context.Context, warn func(msg string, args ...a
 	return out, nil
 }
 
-// recordAt reads ref's record at the head of branch (nil: none there).
+// recordAt reads ref's record at the head of branch (nil: none there): its
+// one file, read from git without writing the branch's tree anywhere, and
+// refused as the checkout guard would refuse it (not a plain file, over
+// rolloutrecord.MaxBytes).
 func (f *Flow) recordAt(ctx context.Context, branch string, ref objectid.Ref) (*rolloutrecord.Record, error) {
 	h, err := f.Repo.ReviewHeads(ctx, branch)
 	if err != nil || h.Head == "" {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "latch-record-")
+	rel, err := rolloutrecord.Path(ref)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if err := f.Repo.ExportTree(ctx, h.Head, dir); err != nil {
+	data, found, err := f.Repo.ReadFileAt(ctx, h.Head, rel, rolloutrecord.MaxBytes)
+	if err != nil || !found {
 		return nil, err
 	}
-	set, _, err := rolloutrecord.Load(dir)
+	rec, err := rolloutrecord.Parse(rel, data)
 	if err != nil {
 		return nil, err
 	}
-	return set.Get(ref), nil
+	if rec.Object.Key() != ref.Key() {
+		return nil, fmt.Errorf("%s on %s: the record is of %s, not %s", rel, branch, rec.Object, ref)
+	}
+	return rec, nil
 }
