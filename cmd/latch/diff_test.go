@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -228,7 +229,8 @@ func TestDiffEndToEnd(t *testing.T) {
 	root := writeRepo(t, diffRepo)
 	k := kubectlRunner{t, cp.Kubeconfig}
 	k.run("apply", "-f", filepath.Join(root, "crds"))
-	k.run("wait", "--for=condition=Established", "crd/pools.demo.latch.dev", "--timeout=60s")
+	// As long as the test may run (testenv.Deadline), not a fixed 60 s.
+	k.run("wait", "--for=condition=Established", "crd/pools.demo.latch.dev", "--timeout="+time.Until(testenv.Deadline(t)).Round(time.Second).String())
 	k.run("apply", "-f", filepath.Join(root, "apps", "namespace.yaml"))
 	k.run("apply", "-f", filepath.Join(root, "apps"))
 	k.run("apply", "-k", filepath.Join(root, "overlay"))

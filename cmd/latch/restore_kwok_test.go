@@ -204,6 +204,13 @@ func TestRestoreStories(t *testing.T) {
 	if rec, err := rolloutrecord.Parse(payFile, []byte(human.ReadFile(payFile))); err != nil || !rec.Held {
 		t.Errorf("pay's record after the restore: %+v, %v; want held", rec, err)
 	}
+	// The watch delivers pod events on its own, so its map may trail the
+	// Deployments' status just read: wait for the pods that status counts.
+	testenv.WaitUntil(t, "the pod watch seeing pay:1 and web:2 pods", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen["example.com/pay:1"] && seen["example.com/web:2"]
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if seen[badImage] {

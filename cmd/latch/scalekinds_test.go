@@ -17,7 +17,7 @@ import (
 func TestSyncAndStatusSeeCustomScaleKinds(t *testing.T) {
 	cp := testenv.StartControlPlane(t)
 	dyn := dynamic.NewForConfigOrDie(cp.Config)
-	testenv.InstallPoolCRD(t, dyn)
+	testenv.InstallPoolCRD(t, cp.Config, dyn)
 	testenv.CreatePool(t, cp.Config, dyn, 3)
 	testenv.ScalePool(t, dyn, 37)
 

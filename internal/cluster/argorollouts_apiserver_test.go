@@ -44,7 +44,7 @@ func TestListArgoRollouts(t *testing.T) {
 		t.Fatalf("%d LISTs of custom kinds without Argo Rollouts, want 0", n)
 	}
 
-	testenv.InstallArgoRolloutCRD(t, dynamic.NewForConfigOrDie(cfg))
+	testenv.InstallArgoRolloutCRD(t, cfg, dynamic.NewForConfigOrDie(cfg))
 	if served, err := ArgoRolloutsServed(disc); !served || err != nil {
 		t.Fatalf("ArgoRolloutsServed with the CRD = %v, %v; want true", served, err)
 	}

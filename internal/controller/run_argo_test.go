@@ -23,7 +23,7 @@ import (
 // is recorded as failed at 75 %, with the controller's message.
 func TestRunFollowsArgoRollouts(t *testing.T) {
 	cfg := testenv.APIServer(t)
-	testenv.InstallArgoRolloutCRD(t, dynamic.NewForConfigOrDie(cfg))
+	testenv.InstallArgoRolloutCRD(t, cfg, dynamic.NewForConfigOrDie(cfg))
 	remote := testenv.NewGitRemote(t)
 	seedWithPolicy(t, remote, fastPolicy, map[string]string{"apps/web.yaml": testenv.ArgoRolloutManifest("shop", "web", 4, "example.com/web:1")})
 	ro := testenv.CreateArgoRollout(t, cfg, "shop", "web", 4, "example.com/web:1")

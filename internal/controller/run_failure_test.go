@@ -274,7 +274,17 @@ func TestRunTwoClustersOneRepo(t *testing.T) {
 
 	assertLinear(t, remote)
 	// Every commit an instance counted as pushed is in the history, and
-	// each touches only its own cluster's folder.
+	// each touches only its own cluster's folder. A commit is counted just
+	// after its push lands: wait for the counters to catch up with the remote.
+	pushedTotal := func() (n float64) {
+		for _, c := range clusters {
+			n += instances[c].metric(t, "latch_commits_total")
+		}
+		return n
+	}
+	waitUntil(t, "latch_commits_total of both instances reaching the remote's latch commits", func() bool {
+		return pushedTotal() >= float64(latchCommits(t, remote))
+	})
 	var pushed float64
 	for _, c := range clusters {
 		pushed += instances[c].metric(t, "latch_commits_total")

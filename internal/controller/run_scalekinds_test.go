@@ -37,7 +37,7 @@ func TestRunLatchesCustomScaleKind(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testenv.APIServer(t)
 			dyn := dynamic.NewForConfigOrDie(cfg)
-			testenv.InstallPoolCRD(t, dyn)
+			testenv.InstallPoolCRD(t, cfg, dyn)
 			testenv.CreatePool(t, cfg, dyn, 3)
 			remote := testenv.NewGitRemote(t)
 			seedWithPolicy(t, remote, tc.policy, map[string]string{"apps/pool.yaml": poolManifest})

@@ -26,8 +26,9 @@ var ArgoRolloutGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: 
 
 // InstallArgoRolloutCRD installs a small Rollout CRD
 // (testdata/argo-rollouts-crd.yaml: Argo's names and subresources, no
-// schema) and waits until the API server serves it.
-func InstallArgoRolloutCRD(t T, dyn dynamic.Interface) {
+// schema) and waits until the API server serves it and its discovery
+// names it.
+func InstallArgoRolloutCRD(t T, cfg *rest.Config, dyn dynamic.Interface) {
 	t.Helper()
 	ctx := context.Background()
 	crd := &unstructured.Unstructured{}
@@ -41,6 +42,7 @@ func InstallArgoRolloutCRD(t T, dyn dynamic.Interface) {
 		_, err := dyn.Resource(ArgoRolloutGVR).List(ctx, metav1.ListOptions{})
 		return err == nil
 	})
+	waitDiscovered(t, cfg, ArgoRolloutGVR.GroupVersion(), "rollouts", "rollouts/scale", "rollouts/status")
 }
 
 // ArgoRollout plays the Argo Rollouts controller for one Rollout in a

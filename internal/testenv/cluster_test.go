@@ -74,10 +74,16 @@ func TestClusterRollsOut(t *testing.T) {
 			t.Fatalf("rollout to never-ready image %s completed: %+v", brokenImage, got.Status)
 		}
 	}
-	got, err := deployments.Get(ctx, "web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The window above is no bound on the controller creating the new pods:
+	// wait for it (as long as the test may), then check.
+	var got *appsv1.Deployment
+	WaitUntil(t, "pods of the broken version created", func() bool {
+		var err error
+		if got, err = deployments.Get(ctx, "web", metav1.GetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return got.Status.UpdatedReplicas > 0
+	})
 	if got.Status.UpdatedReplicas == 0 {
 		t.Errorf("no pods of the broken version were created: %+v", got.Status)
 	}

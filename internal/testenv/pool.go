@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -79,8 +81,8 @@ func PoolCRD() map[string]any {
 }
 
 // InstallPoolCRD installs Pool (PoolCRD) and waits until the API server
-// serves it.
-func InstallPoolCRD(t T, dyn dynamic.Interface) {
+// serves it and its discovery names it.
+func InstallPoolCRD(t T, cfg *rest.Config, dyn dynamic.Interface) {
 	t.Helper()
 	ctx := context.Background()
 	crd := &unstructured.Unstructured{Object: PoolCRD()}
@@ -106,6 +108,42 @@ func InstallPoolCRD(t T, dyn dynamic.Interface) {
 	poll(t, "pools served", func() bool {
 		_, err := dyn.Resource(poolGVR).Namespace("shop").List(ctx, metav1.ListOptions{})
 		return err == nil
+	})
+	waitDiscovered(t, cfg, poolGVR.GroupVersion(), "pools", "pools/scale")
+}
+
+// waitDiscovered waits until discovery lists resources in gv, both ways
+// latch reads it (aggregated, and per group version): discovery is updated
+// apart from serving, so a CRD can answer a List before latch can map it.
+func waitDiscovered(t T, cfg *rest.Config, gv schema.GroupVersion, resources ...string) {
+	t.Helper()
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatalf("discovery client: %v", err)
+	}
+	lists := func(list *metav1.APIResourceList) bool {
+		have := map[string]bool{}
+		for _, r := range list.APIResources {
+			have[r.Name] = true
+		}
+		for _, r := range resources {
+			if !have[r] {
+				return false
+			}
+		}
+		return true
+	}
+	poll(t, gv.String()+" "+fmt.Sprint(resources)+" in discovery", func() bool {
+		_, all, _ := disc.ServerGroupsAndResources()
+		found := false
+		for _, list := range all {
+			found = found || (list.GroupVersion == gv.String() && lists(list))
+		}
+		if !found {
+			return false
+		}
+		list, err := disc.ServerResourcesForGroupVersion(gv.String())
+		return err == nil && lists(list)
 	})
 }
 
