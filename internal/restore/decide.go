@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"sort"
-	"strings"
 
 	"github.com/latch-gitops/latch/internal/manifest"
 	"github.com/latch-gitops/latch/internal/objectid"
@@ -168,7 +167,7 @@ func Choose(rec *rolloutrecord.Record, headImages map[string]string, threshold i
 	case rec.Complete && rec.Health != rollout.Failed:
 		return Choice{AsGit, fmt.Sprintf("rollout of %s completed", short)}
 	case len(headImages) > 0 && len(rec.Current.Images) > 0 && !maps.Equal(headImages, rec.Current.Images):
-		return Choice{AsGit, fmt.Sprintf("git declares a newer template (%s) than the recorded rollout of %s", imageList(headImages), short)}
+		return Choice{AsGit, fmt.Sprintf("git declares a newer template (%s) than the recorded rollout of %s", rolloutrecord.ImageList(headImages), short)}
 	case rec.Health == rollout.Failed:
 		return Choice{Back, fmt.Sprintf("rollout of %s failed at %d %%: %s", short, rec.Milestone, rec.Reason)}
 	case rec.Health == rollout.Healthy && rec.Milestone >= threshold:
@@ -289,7 +288,7 @@ func decideObject(in Input, d *manifest.Declared) (Action, *Failure, *Revert) {
 				objtree.Set(back, r, "spec", "replicas") // git's latched scale, not the old one
 			}
 			body = back
-			a.Why += fmt.Sprintf("; restored at the last good version from %s (%s)", shortCommit(rec.LastGood.Commit), imageList(Images(old.Object)))
+			a.Why += fmt.Sprintf("; restored at the last good version from %s (%s)", shortCommit(rec.LastGood.Commit), rolloutrecord.ImageList(Images(old.Object)))
 			rev = &Revert{Ref: d.Ref, Record: a.Record, LastGood: rec.LastGood.Commit, Why: c.Why, Replicas: -1, Images: Images(old.Object),
 				Revision: rec.Current.Revision, Health: string(rec.Health), Milestone: rec.Milestone, Percent: rec.Percent}
 			if d.RenderedBy == "" && old.RenderedBy == "" && d.Origin.File == old.Origin.File {
@@ -357,19 +356,6 @@ func Images(obj map[string]any) map[string]string {
 		out[name] = image
 	}
 	return out
-}
-
-func imageList(m map[string]string) string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = n + "=" + m[n]
-	}
-	return strings.Join(parts, ", ")
 }
 
 func shortCommit(c string) string {

@@ -2,8 +2,9 @@ package review
 
 import (
 	"fmt"
-	"sort"
 	"strings"
+
+	"github.com/latch-gitops/latch/internal/rolloutrecord"
 )
 
 // RolloutEvidence is what a rollout PR's title and body say.
@@ -40,7 +41,7 @@ func RolloutText(e RolloutEvidence, m Marker) (title, body string) {
 		fmt.Fprintf(&b, "| failed rollout | %s: %s at %d %% (milestone %d %%)%s |\n", e.Revision, e.Health, e.Percent, e.Milestone, reasonText(e.Reason))
 		fmt.Fprintf(&b, "| last good commit | %s |\n", e.LastGood)
 		if len(e.LastGoodImages) > 0 {
-			fmt.Fprintf(&b, "| last good images | %s |\n", images(e.LastGoodImages))
+			fmt.Fprintf(&b, "| last good images | %s |\n", strings.ReplaceAll(rolloutrecord.ImageList(e.LastGoodImages), "|", "\\|"))
 		}
 		fmt.Fprintf(&b, "| file | %s (back at its last good content, git's latched scale kept) |\n", e.File)
 		fmt.Fprintf(&b, "| record | %s (marked held) |\n", e.RecordFile)
@@ -77,19 +78,6 @@ func reasonText(r string) string {
 		return ""
 	}
 	return "; " + strings.ReplaceAll(r, "|", "\\|")
-}
-
-func images(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, ", ")
 }
 
 // NewRolloutMarker is the marker of a rollout PR proposing key, at latch's

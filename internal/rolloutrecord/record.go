@@ -202,16 +202,7 @@ func describe(v Version) string {
 		parts = append(parts, "declared in "+shortCommit(v.Commit))
 	}
 	if len(v.Images) > 0 {
-		names := make([]string, 0, len(v.Images))
-		for c := range v.Images {
-			names = append(names, c)
-		}
-		sort.Strings(names)
-		var imgs []string
-		for _, c := range names {
-			imgs = append(imgs, "`"+c+"="+oneLine(v.Images[c])+"`")
-		}
-		parts = append(parts, strings.Join(imgs, ", "))
+		parts = append(parts, imageParts(v.Images, "`", ", "))
 	}
 	if len(parts) == 0 {
 		return "unknown"
@@ -224,6 +215,24 @@ func shortCommit(c string) string {
 		return c[:12]
 	}
 	return c
+}
+
+// ImageList is a container → image map as one line, sorted by container:
+// "api=example.com/api:2, web=example.com/web:1" (for reasons, PR bodies
+// and logs; each image on one line whatever the template held).
+func ImageList(images map[string]string) string { return imageParts(images, "", ", ") }
+
+func imageParts(images map[string]string, quote, sep string) string {
+	names := make([]string, 0, len(images))
+	for c := range images {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, c := range names {
+		parts[i] = quote + c + "=" + oneLine(images[c]) + quote
+	}
+	return strings.Join(parts, sep)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -272,3 +272,21 @@ func TestStateCarriesTheRecordStep(t *testing.T) {
 		t.Fatalf("State = %+v, want %+v", s, want)
 	}
 }
+
+func TestImageList(t *testing.T) {
+	cases := []struct {
+		name   string
+		images map[string]string
+		want   string
+	}{
+		{name: "none", images: nil, want: ""},
+		{name: "one", images: map[string]string{"web": "example.com/web:1"}, want: "web=example.com/web:1"},
+		{name: "sorted by container", images: map[string]string{"web": "w:2", "api": "a@sha256:ab"}, want: "api=a@sha256:ab, web=w:2"},
+		{name: "kept on one line", images: map[string]string{"web": "w:1\n  | evil"}, want: "web=w:1 | evil"},
+	}
+	for _, tc := range cases {
+		if got := ImageList(tc.images); got != tc.want {
+			t.Errorf("%s: ImageList = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
