@@ -16,9 +16,14 @@ import (
 // recordProposal is a record the follower would write for a workload in
 // review mode always: it goes to the workload's rollout PR instead of the
 // pass's commit (docs/rollouts.md).
+//
+// With closePR set it is instead a workload whose record went into the
+// pass's commit although latch's open record PR held it (its rule left
+// review mode always): that PR is closed once the push landed.
 type recordProposal struct {
-	record rolloutrecord.Record
-	change evidence.Change
+	record  rolloutrecord.Record
+	change  evidence.Change
+	closePR bool
 }
 
 // recordsViaPR says, from the pass's policy, which workloads' records go
@@ -91,6 +96,22 @@ func (l *Latcher) reviewRecords(ctx context.Context, proposals []recordProposal)
 	var out []ReviewOutcome
 	for _, p := range proposals {
 		rec, ch := p.record, p.change
+		if p.closePR {
+			if flow == nil {
+				continue
+			}
+			o := ReviewOutcome{Ref: rec.Object, Field: review.RecordField, From: ch.From, To: ch.To}
+			got, err := flow.RunRollout(ctx, reviewflow.RolloutItem{Object: rec.Object, Kind: review.Record, Direct: true})
+			o.Action, o.Why, o.PR, o.URL, o.State, o.Closed = got.Decision.Action, got.Decision.Why, got.PR, got.URL, got.State, got.Closed
+			if err != nil {
+				o.Error = err.Error()
+				l.logger().Error("closing the obsolete rollout record PR failed; the next start tries again", "kind", rec.Object.KindGroup(), "workload", rec.Object.NamespacedName(), "pr", o.PR, "error", err)
+			} else if o.Action != review.Nothing {
+				l.logger().Info("rollout record review", "kind", rec.Object.KindGroup(), "workload", rec.Object.NamespacedName(), "action", o.Action, "pr", o.PR, "why", o.Why)
+			}
+			out = append(out, o)
+			continue
+		}
 		o := ReviewOutcome{Ref: rec.Object, Field: review.RecordField, From: ch.From, To: ch.To, NeedsReview: true}
 		if flow == nil {
 			o.Error = "the rollout record needs review (mode always), but no forge is configured: " + l.Review.ForgeProblem

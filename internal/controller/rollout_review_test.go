@@ -165,4 +165,53 @@ func TestRecordsUnderReviewAlwaysOnGitea(t *testing.T) {
 	if n := runGit(t, seed, "rev-list", "--count", before+"..FETCH_HEAD"); n != "1" {
 		t.Fatalf("the rollout branch is %s commits ahead of main, want 1", n)
 	}
+
+	// A person moves shop out of review mode always. The next pass takes
+	// the PR's record (complete: nothing new to step) to main and closes
+	// the PR as latch's own, so that a later merge of it cannot put an
+	// older record over main's; the pass after changes nothing.
+	write("latch.yaml", strings.Replace(alwaysPolicy, "review: always", "review: never", 1))
+	runGit(t, seed, "commit", "--quiet", "-am", "shop: records straight to main")
+	runGit(t, seed, "push", "--quiet", "origin", "HEAD:refs/heads/"+g.Branch)
+	at = at.Add(time.Minute)
+	out, err := l.Sync(ctx, nil, at, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Commit == "" {
+		t.Fatalf("the PR's record did not reach main: %+v", out.Result)
+	}
+	var closed []ReviewOutcome
+	for _, r := range out.Reviews {
+		if r.Field == review.RecordField {
+			closed = append(closed, r)
+		}
+	}
+	if len(closed) != 1 || closed[0].Action != review.Close || !closed[0].Closed || closed[0].PR != pr || closed[0].Error != "" {
+		t.Fatalf("record reviews after the mode change: %+v, want PR #%d closed", closed, pr)
+	}
+	got, err := fc.Get(ctx, pr)
+	if err != nil || got.State != forge.StateClosed {
+		t.Fatalf("PR #%d after the mode change: %+v, %v; want closed", pr, got, err)
+	}
+	if m, err := review.ParseMarker(got.Body); err != nil || !m.ClosedByLatch {
+		t.Fatalf("PR #%d marker %+v, %v; want closed by latch", pr, m, err)
+	}
+	runGit(t, seed, "pull", "--quiet", "--ff-only", "origin", g.Branch)
+	set, _, err = rolloutrecord.Load(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := set.Get(ref); rec == nil || !rec.Complete || rec.Current.Commit != declared || rec.LastGood.Commit != good {
+		t.Fatalf("record on main after the mode change %+v; want the PR's: complete, declared by %s, last good %s", rec, declared, good)
+	}
+	head := mainHead()
+	at = at.Add(time.Minute)
+	out, err = l.Sync(ctx, nil, at, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result.Commit != "" || mainHead() != head || len(out.Reviews) != 0 {
+		t.Fatalf("the pass after the take-over acted: commit %q, reviews %+v", out.Result.Commit, out.Reviews)
+	}
 }

@@ -62,11 +62,17 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 			continue
 		}
 		a := rollout.Assess(r.Snapshot, o)
-		rec := set.Get(r.Ref)
+		onBase := set.Get(r.Ref)
+		rec := onBase
 		viaReview := viaPR != nil && viaPR(r.Ref)
-		if pr := inPRs[r.Ref.Key()]; viaReview && pr != nil {
-			rec = pr
+		// The record in latch's open PR is the newest, whatever the mode
+		// is now. A workload whose rule left review mode always takes it
+		// to the base branch (the PR is then closed, after the push).
+		inPR := inPRs[r.Ref.Key()]
+		if inPR != nil {
+			rec = inPR
 		}
+		takeOver := !viaReview && inPR != nil
 		var prev *rollout.State
 		if rec != nil {
 			s := rec.State()
@@ -74,6 +80,14 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 		}
 		step := rollout.Next(prev, a, rollout.Commits{})
 		if !step.Write {
+			if takeOver {
+				ch, err := takeOverRecord(ws, onBase, *inPR)
+				if err != nil {
+					return nil, nil, err
+				}
+				changes = append(changes, ch...)
+				proposals = append(proposals, recordProposal{record: *inPR, closePR: true})
+			}
 			continue
 		}
 		if prev == nil || prev.Revision != a.Revision {
@@ -107,8 +121,33 @@ func (l *Latcher) followRollouts(ctx context.Context, ws gitrepo.Workspace, roll
 		}
 		change.File = rel
 		changes = append(changes, change)
+		if takeOver {
+			proposals = append(proposals, recordProposal{record: next, change: change, closePR: true})
+		}
 	}
 	return changes, proposals, nil
+}
+
+// takeOverRecord writes inPR, the record latch's open PR proposes, to the
+// base branch when the base branch's record (onBase, nil: none) is older,
+// for a workload whose rule no longer sends records to review.
+func takeOverRecord(ws gitrepo.Workspace, onBase *rolloutrecord.Record, inPR rolloutrecord.Record) ([]evidence.Change, error) {
+	from := int64(0)
+	if onBase != nil {
+		if onBase.State() == inPR.State() && onBase.Current.Revision == inPR.Current.Revision {
+			return nil, nil
+		}
+		if onBase.Current.Revision == inPR.Current.Revision {
+			from = int64(onBase.Milestone)
+		}
+	}
+	rel, err := rolloutrecord.Write(ws.Dir, inPR)
+	if err != nil {
+		return nil, fmt.Errorf("writing the rollout record of %s: %w", inPR.Object, err)
+	}
+	return []evidence.Change{{Object: inPR.Object, Field: RolloutField, File: rel, From: from, To: int64(inPR.Milestone),
+		Observed: int64(inPR.Percent), Rule: "rollout",
+		Reason: "the record latch's rollout PR proposed, now that the rule records this workload on the base branch"}}, nil
 }
 
 // ArgoRolloutsInstalled asks discovery once whether the cluster serves Argo

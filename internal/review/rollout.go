@@ -107,6 +107,10 @@ type RolloutSituation struct {
 	// BranchForeign, BranchHead: as in Situation.
 	BranchForeign bool
 	BranchHead    string
+	// Direct: the workload's records now go to the base branch directly
+	// (its rule is no longer review mode always), and the base branch
+	// holds the newest one; an open record PR is then obsolete.
+	Direct bool
 }
 
 // DecideRollout is the lifecycle of a rollout PR: open it, update it in
@@ -126,6 +130,13 @@ func DecideRollout(s RolloutSituation) Decision {
 	if open {
 		m := pr.Marker
 		switch {
+		case s.Direct && m.Field == RecordField:
+			// Left open, a merge by a person would put an older record
+			// over the newer one latch wrote to the base branch.
+			return Decision{Action: Close, PR: pr.Number,
+				Why: fmt.Sprintf("the rule no longer sends this workload's rollout records to review: latch recorded it on the base branch and closes PR #%d", pr.Number)}
+		case s.Direct:
+			return Decision{Action: Nothing, PR: pr.Number, Why: fmt.Sprintf("PR #%d proposes the revert; it stays for a person", pr.Number)}
 		case m.Field == RevertField && s.Kind == Record:
 			return Decision{Action: Nothing, PR: pr.Number, Blocked: true,
 				Why: fmt.Sprintf("PR #%d proposes the revert; the record waits until a person merges or closes it", pr.Number)}
@@ -138,7 +149,7 @@ func DecideRollout(s RolloutSituation) Decision {
 		}
 		return Decision{Action: Update, PR: pr.Number, Why: fmt.Sprintf("PR #%d now proposes this %s (was %s)", pr.Number, s.Kind, m.Key)}
 	}
-	if s.Key == "" {
+	if s.Key == "" || s.Direct {
 		return Decision{Action: Nothing, Why: "nothing to propose"}
 	}
 	if pr != nil && pr.ByLatch && pr.Marker != nil && pr.Marker.Field == field && pr.Marker.Key == s.Key {

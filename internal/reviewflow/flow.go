@@ -76,6 +76,25 @@ func (f *Flow) writePR(ctx context.Context, out *Outcome, open bool, number int,
 	return nil
 }
 
+// closePR closes latch's PR number with a comment saying why (marked as
+// latch's own close), then its marker set ClosedByLatch, so that the next
+// pass reads the close as latch's and not as a person's rejection.
+func (f *Flow) closePR(ctx context.Context, number int, body string, m review.Marker, note string) error {
+	m.ClosedByLatch = true
+	if err := f.step("comment"); err != nil {
+		return err
+	}
+	if err := f.Forge.Comment(ctx, number, note+"\n\n<!-- latch-review-close -->"); err != nil {
+		return err
+	}
+	if err := f.step("close"); err != nil {
+		return err
+	}
+	newBody := review.WithMarker(body, m)
+	_, err := f.Forge.Update(ctx, number, forge.Edit{Body: &newBody, Close: true})
+	return err
+}
+
 func (f *Flow) step(name string) error {
 	if f.Step == nil {
 		return nil
@@ -220,23 +239,11 @@ func (f *Flow) Run(ctx context.Context, it Item) (Outcome, error) {
 		err = f.writePR(ctx, &out, d.Action == review.Open, d.PR, branch, title, body)
 		return out, err
 	case review.Close, review.PushAndClose:
-		m := *s.PR.Marker
-		m.ClosedByLatch = true
 		note := "latch closes this pull request: the live value is back at what git declares."
 		if d.Action == review.PushAndClose {
 			note = "latch closes this pull request: the value is now ordinary and latch pushed it directly."
 		}
-		if err := f.step("comment"); err != nil {
-			return out, err
-		}
-		if err := f.Forge.Comment(ctx, d.PR, note+"\n\n<!-- latch-review-close -->"); err != nil {
-			return out, err
-		}
-		if err := f.step("close"); err != nil {
-			return out, err
-		}
-		body := review.WithMarker(fp.Body, m)
-		if _, err := f.Forge.Update(ctx, d.PR, forge.Edit{Body: &body, Close: true}); err != nil {
+		if err := f.closePR(ctx, d.PR, fp.Body, *s.PR.Marker, note); err != nil {
 			return out, err
 		}
 		out.Closed = true

@@ -23,6 +23,10 @@ type RolloutItem struct {
 	// cannot be written leaves the work tree as it was and no commit is
 	// made: the outcome is then Empty.
 	Edit gitrepo.EditFunc
+	// Direct (records only; Key, Evidence and Edit unused): the record
+	// was committed to the base branch directly, so an open record PR of
+	// the workload is closed (review.RolloutSituation.Direct).
+	Direct bool
 }
 
 // RolloutOutcome is what RunRollout did.
@@ -40,7 +44,7 @@ type RolloutOutcome struct {
 func (f *Flow) RunRollout(ctx context.Context, it RolloutItem) (RolloutOutcome, error) {
 	branch := review.RolloutBranch(f.Cluster, it.Object)
 	out := RolloutOutcome{Branch: branch}
-	s := review.RolloutSituation{Kind: it.Kind, Key: it.Key}
+	s := review.RolloutSituation{Kind: it.Kind, Key: it.Key, Direct: it.Direct}
 	me, err := f.Forge.Me(ctx)
 	if err != nil {
 		return out, err
@@ -69,6 +73,13 @@ func (f *Flow) RunRollout(ctx context.Context, it RolloutItem) (RolloutOutcome, 
 	out.Decision, out.PR = d, d.PR
 	switch d.Action {
 	case review.Nothing:
+		return out, nil
+	case review.Close:
+		if err := f.closePR(ctx, d.PR, fp.Body, *s.PR.Marker,
+			"latch closes this pull request: the rule no longer sends this workload's rollout records to review, and latch recorded the rollout on the base branch directly."); err != nil {
+			return out, err
+		}
+		out.Closed = true
 		return out, nil
 	case review.Open, review.Update, review.UpdateOnTop:
 	default:
