@@ -26,14 +26,13 @@ import (
 // again. Scales arriving during the pushes wait for the next batch. What
 // it measures is what git itself allows on this machine and remote.
 type baseline struct {
-	latency, supersededLatency []time.Duration
-	scales, superseded         int
-	lost, commits, retries     int
-	gaveUp                     int
-	humanPushed, humanRetry    int
-	rewrites, merges           int
-	settle                     time.Duration
-	err                        error
+	scaleTally
+	scales, commits, retries int
+	gaveUp                   int
+	humanPushed, humanRetry  int
+	rewrites, merges         int
+	settle                   time.Duration
+	err                      error
 }
 
 // baselineFile is the one file client i commits.
@@ -105,18 +104,9 @@ func runBaseline(ctx context.Context, dir, bare, authURL string, cfg config, hum
 	if err := watch.Stop(); err != nil {
 		return b, err
 	}
-	for _, e := range events {
-		v, l := classify(e, watch.Sightings(fmt.Sprintf("%s/svc-%04d", clusterName(e.cluster), e.workload)))
-		switch v {
-		case committed:
-			b.latency = append(b.latency, l)
-		case superseded:
-			b.superseded++
-			b.supersededLatency = append(b.supersededLatency, l)
-		default:
-			b.lost++
-		}
-	}
+	b.tally(events, func(e event) []remotewatch.Sighting {
+		return watch.Sightings(fmt.Sprintf("%s/svc-%04d", clusterName(e.cluster), e.workload))
+	})
 	b.commits, _ = watch.Counts()
 	b.rewrites = len(watch.Rewrites())
 	for _, c := range clients {

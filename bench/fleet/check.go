@@ -17,17 +17,12 @@ type result struct {
 	// settle is how long after the churn the last scales took to land.
 	settle time.Duration
 
-	// scales were made; latency is per committed scale (first seen on the
-	// remote − /scale returned); superseded scales were overtaken by the
-	// workload's next one before a pass; lost scales never showed up.
-	scales, superseded, lost int
+	// scales were made, and scaleTally says what became of each.
+	scales int
+	scaleTally
 	// scaleRetries are /scale requests repeated after the API server did
 	// not answer (a loaded machine).
 	scaleRetries int
-	latency      []time.Duration
-	// supersededLatency is, per superseded scale, the time until the
-	// remote declared a higher value.
-	supersededLatency []time.Duration
 	// wrongFinal counts workloads whose value declared at the end is not
 	// their last scale (or is missing).
 	wrongFinal int
@@ -60,18 +55,7 @@ type result struct {
 // collect classifies the scales and reads the counters.
 func (r *result) collect(sets []workloadset.Set, events []event, w *remotewatch.Watcher, insts []*instance, h *person) {
 	r.scales = len(events)
-	for _, e := range events {
-		v, l := classify(e, w.Sightings(sets[e.cluster].Key(e.workload)))
-		switch v {
-		case committed:
-			r.latency = append(r.latency, l)
-		case superseded:
-			r.superseded++
-			r.supersededLatency = append(r.supersededLatency, l)
-		default:
-			r.lost++
-		}
-	}
+	r.tally(events, func(e event) []remotewatch.Sighting { return w.Sightings(sets[e.cluster].Key(e.workload)) })
 	r.latchCommits, r.otherCommits = w.Counts()
 	r.heads = w.Heads()
 	r.rewrites = w.Rewrites()

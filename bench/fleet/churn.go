@@ -132,6 +132,34 @@ const (
 // remote, and the latency: for a committed scale first seen − returned,
 // for a superseded one until the first commit of a higher value (when the
 // remote first declared at least this scale).
+// scaleTally is the verdicts of a run's scales: latency per committed
+// scale (first seen on the remote − /scale returned); superseded scales
+// were overtaken by the workload's next one before a pass, with
+// supersededLatency the time until the remote declared a higher value;
+// lost scales never showed up. latch's run and the bare-git baseline are
+// counted by the same rule.
+type scaleTally struct {
+	latency, supersededLatency []time.Duration
+	superseded, lost           int
+}
+
+// tally classifies each event against what the remote showed for its
+// workload (sightings).
+func (t *scaleTally) tally(events []event, sightings func(event) []remotewatch.Sighting) {
+	for _, e := range events {
+		v, l := classify(e, sightings(e))
+		switch v {
+		case committed:
+			t.latency = append(t.latency, l)
+		case superseded:
+			t.superseded++
+			t.supersededLatency = append(t.supersededLatency, l)
+		default:
+			t.lost++
+		}
+	}
+}
+
 func classify(e event, seen []remotewatch.Sighting) (verdict, time.Duration) {
 	if e.returned.IsZero() {
 		return lost, 0
