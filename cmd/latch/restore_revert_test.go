@@ -35,10 +35,7 @@ func TestRestoreGoesBackAndWritesTheRevert(t *testing.T) {
 	human.Commit("latch: shop/pay replicas 4 → 6")
 	ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "pay"}
 	file, _ := rolloutrecord.Path(ref)
-	data, err := rolloutrecord.Build(rolloutrecord.Record{Object: ref,
-		Current:   rolloutrecord.Version{Revision: "bad", Commit: declared, Images: map[string]string{"pay": badImage}},
-		LastGood:  rolloutrecord.Version{Revision: "good", Commit: good, Images: map[string]string{"pay": "example.com/pay:1"}},
-		Milestone: 0, Percent: 0, Health: rollout.Failed, Reason: "progress deadline exceeded", Updated: time.Now()})
+	data, err := rolloutrecord.Build(failedPayRecord(ref, declared, good, 0, 0, "progress deadline exceeded"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,4 +78,14 @@ func TestRestoreGoesBackAndWritesTheRevert(t *testing.T) {
 	if err != nil || !strings.Contains(out, " 0 changed ") || remote.Head(t, "main") != head {
 		t.Fatalf("second restore: %v, head moved %v:\n%s", err, remote.Head(t, "main") != head, out)
 	}
+}
+
+// failedPayRecord is the rollout record of pay's version 2 (badImage,
+// declared by declared) failing at milestone/percent for reason, its last
+// good version 1 declared by good.
+func failedPayRecord(ref objectid.Ref, declared, good string, milestone, percent int, reason string) rolloutrecord.Record {
+	return rolloutrecord.Record{Object: ref,
+		Current:   rolloutrecord.Version{Revision: "bad", Commit: declared, Images: map[string]string{"pay": badImage}},
+		LastGood:  rolloutrecord.Version{Revision: "good", Commit: good, Images: map[string]string{"pay": "example.com/pay:1"}},
+		Milestone: milestone, Percent: percent, Health: rollout.Failed, Reason: reason, Updated: time.Now()}
 }

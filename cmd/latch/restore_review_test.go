@@ -6,18 +6,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/latch-gitops/latch/internal/evidence"
-	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/forgetest"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/review"
 	"github.com/latch-gitops/latch/internal/reviewflow"
-	"github.com/latch-gitops/latch/internal/rollout"
 	"github.com/latch-gitops/latch/internal/rolloutrecord"
 	"github.com/latch-gitops/latch/internal/testenv"
 )
@@ -55,10 +53,7 @@ func TestRestoreRevertThroughReview(t *testing.T) {
 	commit("clusters/prod/pay.yaml", strings.Replace(v2, "replicas: 4", "replicas: 6", 1), "latch: shop/pay replicas 4 → 6")
 	ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "pay"}
 	file, _ := rolloutrecord.Path(ref)
-	data, err := rolloutrecord.Build(rolloutrecord.Record{Object: ref,
-		Current:   rolloutrecord.Version{Revision: "bad", Commit: declared, Images: map[string]string{"pay": badImage}},
-		LastGood:  rolloutrecord.Version{Revision: "good", Commit: good, Images: map[string]string{"pay": "example.com/pay:1"}},
-		Milestone: 0, Percent: 0, Health: rollout.Failed, Reason: "progress deadline exceeded", Updated: time.Now()})
+	data, err := rolloutrecord.Build(failedPayRecord(ref, declared, good, 0, 0, "progress deadline exceeded"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,20 +139,9 @@ func TestRestoreGoesByTheRecordInItsPR(t *testing.T) {
 
 	// The follower's record PR, as reviewflow opens it.
 	ctx := testenv.Context(t)
-	clone, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "clone"), gitrepo.Auth{Username: g.Username, Password: g.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { clone.Close() })
-	fc, err := forge.New(forge.Config{Kind: forge.Gitea, URL: g.URL, RemoteURL: g.CloneURL(), Token: g.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clone, fc := forgetest.Latch(t, g)
 	ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "pay"}
-	rec := rolloutrecord.Record{Object: ref,
-		Current:   rolloutrecord.Version{Revision: "bad", Commit: declared, Images: map[string]string{"pay": badImage}},
-		LastGood:  rolloutrecord.Version{Revision: "good", Commit: good, Images: map[string]string{"pay": "example.com/pay:1"}},
-		Milestone: 25, Percent: 30, Health: rollout.Failed, Reason: "a new pod is crash-looping", Updated: time.Now()}
+	rec := failedPayRecord(ref, declared, good, 25, 30, "a new pod is crash-looping")
 	file, _ := rolloutrecord.Path(ref)
 	flow := &reviewflow.Flow{Repo: clone, Forge: fc, Cluster: "prod", Push: gitrepo.PushOptions{Cluster: "prod"}}
 	opened, err := flow.RunRollout(ctx, reviewflow.RolloutItem{Object: ref, Kind: review.Record,

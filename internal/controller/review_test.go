@@ -11,6 +11,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/forgetest"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/review"
@@ -58,7 +59,6 @@ var reviewSeed = map[string]string{"latch.yaml": reviewPolicy, "apps/web.yaml": 
 // TestSyncReviewOnGitea runs the story against a real Gitea.
 func TestSyncReviewOnGitea(t *testing.T) {
 	g := testenv.Gitea(t)
-	ctx := testenv.Context(t)
 	seed := t.TempDir()
 	runGit(t, seed, "clone", "--quiet", g.AuthCloneURL(), ".")
 	for path, content := range reviewSeed {
@@ -72,15 +72,7 @@ func TestSyncReviewOnGitea(t *testing.T) {
 	runGit(t, seed, "add", "-A")
 	runGit(t, seed, "commit", "--quiet", "-m", "seed")
 	runGit(t, seed, "push", "--quiet", "origin", "HEAD:refs/heads/"+g.Branch)
-	repo, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "clone"), gitrepo.Auth{Username: g.Username, Password: g.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { repo.Close() })
-	fc, err := forge.New(forge.Config{Kind: forge.Gitea, URL: g.URL, RemoteURL: g.CloneURL(), Token: g.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, fc := forgetest.Latch(t, g)
 	reviewStory(t, reviewWorld{repo: repo, fc: fc, show: func(ref, path string) string {
 		runGit(t, seed, "fetch", "--quiet", "origin", "+refs/heads/"+ref+":refs/test/"+ref)
 		return runGit(t, seed, "show", "refs/test/"+ref+":"+path)

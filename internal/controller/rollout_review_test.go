@@ -10,6 +10,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/cluster"
 	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/forgetest"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/review"
@@ -65,15 +66,7 @@ func TestRecordsUnderReviewAlwaysOnGitea(t *testing.T) {
 	}
 	before := mainHead()
 
-	repo, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "clone"), gitrepo.Auth{Username: g.Username, Password: g.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { repo.Close() })
-	fc, err := forge.New(forge.Config{Kind: forge.Gitea, URL: g.URL, RemoteURL: g.CloneURL(), Token: g.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, fc := forgetest.Latch(t, g)
 	ref := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
 	var snap rollout.Snapshot
 	l := &Latcher{Repo: repo, Cluster: "test", States: state.NewMemory(), Push: gitrepo.PushOptions{Backoff: time.Millisecond},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/latch-gitops/latch/internal/evidence"
 	"github.com/latch-gitops/latch/internal/forge"
+	"github.com/latch-gitops/latch/internal/forgetest"
 	"github.com/latch-gitops/latch/internal/gitrepo"
 	"github.com/latch-gitops/latch/internal/objectid"
 	"github.com/latch-gitops/latch/internal/review"
@@ -55,15 +56,7 @@ func setup(t *testing.T) *env {
 	git(t, seed, "add", "apps")
 	git(t, seed, "commit", "--quiet", "-m", "seed")
 	git(t, seed, "push", "--quiet", "origin", "HEAD:refs/heads/"+g.Branch)
-	repo, err := gitrepo.Clone(ctx, g.CloneURL(), g.Branch, filepath.Join(t.TempDir(), "latch"), gitrepo.Auth{Username: g.Username, Password: g.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { repo.Close() })
-	fc, err := forge.New(forge.Config{Kind: forge.Gitea, URL: g.URL, RemoteURL: g.CloneURL(), Token: g.Token})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, fc := forgetest.Latch(t, g)
 	return &env{t: t, g: g, repo: repo, fc: fc, ctx: ctx, flow: &Flow{Repo: repo, Forge: fc, Cluster: "test", Push: gitrepo.PushOptions{Cluster: "test"}}}
 }
 
