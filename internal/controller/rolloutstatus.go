@@ -59,6 +59,7 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 			live[r.Key()] = rollout.Assess(r.Snapshot, o)
 		}
 	}
+	records = records.With(inPR)
 	listed := make(map[objectid.Key]bool, len(statuses))
 	for i := range statuses {
 		listed[statuses[i].Key()] = true
@@ -69,9 +70,6 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 		}
 		listed[r.Key()] = true
 		rec := records.Get(r.Ref)
-		if pr := inPR[r.Key()]; pr != nil {
-			rec = pr
-		}
 		if live[r.Key()].InFlight || (rec != nil && !rec.Complete) {
 			statuses = append(statuses, WorkloadStatus{Ref: r.Ref, Mode: string(policy.ModeIgnore), Observed: int64(r.Snapshot.Desired)})
 		}
@@ -80,10 +78,6 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 		key := statuses[i].Key()
 		a, observed := live[key]
 		rec := records.Get(statuses[i].Ref)
-		pr := inPR[key]
-		if pr != nil {
-			rec = pr
-		}
 		if !a.InFlight && (rec == nil || rec.Complete) {
 			continue
 		}
@@ -93,12 +87,7 @@ func rolloutStatuses(statuses []WorkloadStatus, rollouts []cluster.Rollout, reco
 		}
 		if rec != nil {
 			st.Recorded = &RecordedRollout{File: records.Files[key], Revision: rec.Current.Revision, Milestone: rec.Milestone,
-				Health: rec.Health, Reason: rec.Reason, Complete: rec.Complete, Held: rec.Held, InPR: pr != nil}
-			if pr != nil {
-				if f, err := rolloutrecord.Path(rec.Object); err == nil {
-					st.Recorded.File = f
-				}
-			}
+				Health: rec.Health, Reason: rec.Reason, Complete: rec.Complete, Held: rec.Held, InPR: inPR[key] != nil}
 		}
 		statuses[i].Rollout = st
 	}

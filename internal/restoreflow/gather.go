@@ -89,17 +89,13 @@ func overlayPRRecords(in *restore.Input, prs map[objectid.Key]*rolloutrecord.Rec
 	if len(prs) == 0 || in.Records == nil {
 		return
 	}
-	declared := map[objectid.Key]bool{}
+	declared := map[objectid.Key]*rolloutrecord.Record{}
 	for _, d := range in.Objects {
-		declared[d.Ref.Key()] = true
-	}
-	for key, rec := range prs {
-		file, err := rolloutrecord.Path(rec.Object)
-		if err != nil || !declared[key] {
-			continue
+		if rec := prs[d.Ref.Key()]; rec != nil {
+			declared[d.Ref.Key()] = rec
 		}
-		in.Records.Records[key], in.Records.Files[key] = rec, file
 	}
+	in.Records = in.Records.With(declared)
 }
 
 // gatherLastGood renders each last-good commit a record sends a workload

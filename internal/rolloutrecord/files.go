@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -27,6 +28,26 @@ func (s *Set) Get(ref objectid.Ref) *Record {
 		return nil
 	}
 	return s.Records[ref.Key()]
+}
+
+// With returns a copy of s in which each record of overlay (records waiting
+// in latch's rollout PRs, newer than the checkout's) stands in for the
+// checkout's record of its workload, under the file it would be written to.
+// A record whose file cannot be named is left out. s itself is unchanged.
+func (s *Set) With(overlay map[objectid.Key]*Record) *Set {
+	out := &Set{Records: map[objectid.Key]*Record{}, Files: map[objectid.Key]string{}}
+	if s != nil {
+		maps.Copy(out.Records, s.Records)
+		maps.Copy(out.Files, s.Files)
+	}
+	for key, rec := range overlay {
+		file, err := Path(rec.Object)
+		if err != nil {
+			continue
+		}
+		out.Records[key], out.Files[key] = rec, file
+	}
+	return out
 }
 
 // Sorted returns the records ordered by file.

@@ -290,3 +290,32 @@ func TestImageList(t *testing.T) {
 		}
 	}
 }
+
+func TestSetWith(t *testing.T) {
+	api := objectid.Ref{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "shop", Name: "api"}
+	onMain, inPR, other := sample(), sample(), sample()
+	inPR.Milestone = 75
+	other.Object = api
+	base := &Set{Records: map[objectid.Key]*Record{web.Key(): &onMain}, Files: map[objectid.Key]string{web.Key(): "moved/by/hand.md"}}
+	bad := sample()
+	bad.Object.Name = "Not_A_Name"
+
+	got := base.With(map[objectid.Key]*Record{web.Key(): &inPR, api.Key(): &other, bad.Object.Key(): &bad})
+	webFile, _ := Path(web)
+	apiFile, _ := Path(api)
+	if got.Get(web) != &inPR || got.Files[web.Key()] != webFile {
+		t.Errorf("web: %+v in %q, want the PR's record in %s", got.Get(web), got.Files[web.Key()], webFile)
+	}
+	if got.Get(api) != &other || got.Files[api.Key()] != apiFile {
+		t.Errorf("api: %+v in %q, want the PR's record in %s", got.Get(api), got.Files[api.Key()], apiFile)
+	}
+	if got.Get(bad.Object) != nil || len(got.Records) != 2 {
+		t.Errorf("a record without a valid file was kept: %d records", len(got.Records))
+	}
+	if base.Get(web) != &onMain || base.Files[web.Key()] != "moved/by/hand.md" || len(base.Records) != 1 {
+		t.Error("With changed the set it was called on")
+	}
+	if empty := (*Set)(nil).With(nil); empty == nil || len(empty.Records) != 0 {
+		t.Errorf("nil.With(nil) = %+v, want an empty set", empty)
+	}
+}
