@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/latch-gitops/latch/internal/rollout"
@@ -79,16 +77,7 @@ func TestListArgoRollouts(t *testing.T) {
 		t.Errorf("%d LISTs of Rollouts, want 1", n)
 	}
 
-	informers, err := cache.New(cfg, cache.Options{DefaultTransform: Strip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cacheCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = informers.Start(cacheCtx) }()
-	if !informers.WaitForCacheSync(ctx) {
-		t.Fatal("cache did not sync")
-	}
+	informers := strippedCache(t, ctx, cfg)
 	csrc := CachedRollouts(informers, base)
 	csrc.ArgoRollouts = true
 	cached, err := ListRollouts(ctx, csrc, "shop", at)

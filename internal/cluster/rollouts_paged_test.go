@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,16 +106,7 @@ func TestListRolloutsPages(t *testing.T) {
 
 	// latch run's source: the same rollouts from an informer cache that
 	// strips each object as it arrives (Strip), pods live.
-	informers, err := cache.New(cfg, cache.Options{DefaultTransform: Strip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cacheCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = informers.Start(cacheCtx) }()
-	if !informers.WaitForCacheSync(ctx) {
-		t.Fatal("cache did not sync")
-	}
+	informers := strippedCache(t, ctx, cfg)
 	cached, err := ListRollouts(ctx, CachedRollouts(informers, base), "paged", at)
 	if err != nil {
 		t.Fatal(err)
@@ -129,4 +121,21 @@ func TestListRolloutsPages(t *testing.T) {
 	if rs := stored.Items[0]; rs.Annotations["kubectl.kubernetes.io/last-applied-configuration"] != "" || len(rs.ManagedFields) != 0 {
 		t.Errorf("the cache keeps a whole ReplicaSet: %+v", rs.ObjectMeta)
 	}
+}
+
+// strippedCache is latch run's informer cache on cfg, stripping each object
+// as it arrives (Strip), started and synced; it stops when the test ends.
+func strippedCache(t *testing.T, ctx context.Context, cfg *rest.Config) cache.Cache {
+	t.Helper()
+	informers, err := cache.New(cfg, cache.Options{DefaultTransform: Strip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheCtx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	go func() { _ = informers.Start(cacheCtx) }()
+	if !informers.WaitForCacheSync(ctx) {
+		t.Fatal("cache did not sync")
+	}
+	return informers
 }
