@@ -259,6 +259,19 @@ func heldOutShapes() []shape {
 			days: 7, noise: 2, seed: heldOutSeed,
 			base: func(i int, _ *rand.Rand) float64 { return 5 * diurnalFactor(i, 0.4, 0.7) },
 		},
+		// Issue 10's two LLM traces at their own scale: a week with 378
+		// and about 1,200 scale changes (llm-small and llm-tiny change
+		// ten times as often).
+		{
+			name: "llm-chat", about: "7 days, a quiet chat inference service: peak 4 replicas, trough 50 %, weekends at 70 %, half the noise (≈ 380 scale changes, as the table's chat trace)",
+			days: 7, noise: 0.5, seed: heldOutSeed + 1,
+			base: func(i int, _ *rand.Rand) float64 { return 4 * diurnalFactor(i, 0.5, 0.7) },
+		},
+		{
+			name: "llm-code", about: "7 days, a code-completion inference service: peak 10 replicas, trough 30 %, weekends at 60 %, 0.7× the noise (≈ 1,300 scale changes, as the table's 1,168)",
+			days: 7, noise: 0.7, seed: heldOutSeed + 2,
+			base: func(i int, _ *rand.Rand) float64 { return 10 * diurnalFactor(i, 0.3, 0.6) },
+		},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 )
 
 // TestBudgets pins down the window budgets of the default policy (issue
@@ -86,4 +87,130 @@ func dailyCycle(days int, lo, hi float64) []int64 {
 		out[i] = int64(math.Round(lo + (hi-lo)*(0.5-0.5*math.Cos(2*math.Pi*phase))))
 	}
 	return out
+}
+
+// histOf is a histogram of the given observed values, by the need
+// (⌈observed/2⌉) each stands for, as the window keeps it.
+func histOf(observed ...int64) []BinCount {
+	var h []BinCount
+	for _, v := range observed {
+		h = addBin(h, needBin(MinSafe(v)))
+	}
+	return h
+}
+
+func sum(vs ...int64) float64 {
+	var s float64
+	for _, v := range vs {
+		s += float64(v)
+	}
+	return s
+}
+
+// TestOverprovisionAt: the over-provisioning a level would have had over
+// the window's samples, read from the histogram (each bin at its middle),
+// is close to the exact Σ max(0, level − observed) / Σ observed.
+func TestOverprovisionAt(t *testing.T) {
+	tests := []struct {
+		name     string
+		level    int64
+		observed []int64
+	}{
+		{"flat traffic well under the level", 100, []int64{35, 35, 35, 35}},
+		{"a level under some samples costs nothing for them", 63, []int64{35, 35, 140, 140}},
+		{"a daily cycle", 250, []int64{20, 60, 120, 250, 400, 250, 120, 60}},
+		{"one replica", 4, []int64{1, 1, 2, 2}},
+		{"thousands", 16000, []int64{2500, 5000, 5000, 25000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var excess float64
+			for _, v := range tt.observed {
+				excess += math.Max(0, float64(tt.level-v))
+			}
+			exact := excess / sum(tt.observed...)
+			got := overprovisionAt([][]BinCount{histOf(tt.observed...)}, tt.level, sum(tt.observed...))
+			// A bin is a quarter of an octave: its middle is at most
+			// 2^(1/8) off the value, so the estimate is within that of
+			// each sample's excess.
+			if math.Abs(got-exact) > 0.1*math.Max(exact, 1) {
+				t.Errorf("overprovisionAt(%d) = %.3f, exact %.3f", tt.level, got, exact)
+			}
+		})
+	}
+	if got := overprovisionAt(nil, 100, 0); got != -1 {
+		t.Errorf("overprovisionAt with no need = %v, want -1 (nothing to say)", got)
+	}
+}
+
+// TestAffordable: a move down stops at the highest level the budget
+// affords for the window's traffic, and at the bounds.
+func TestAffordable(t *testing.T) {
+	l, err := newRungs(defaultLadder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultParams()
+	quiet := []int64{35, 35, 35, 35, 35, 35}
+	tests := []struct {
+		name     string
+		observed []int64
+		cur      int64
+		b        bounds
+		want     int64
+	}{
+		// 63 over 35 costs 0.8, 100 would cost 1.86.
+		{"quiet traffic under a burst's level", quiet, 250, newBounds(0, 0, 1, 0), 63},
+		{"already affordable one rung down", quiet, 100, newBounds(0, 0, 1, 0), 63},
+		// Even the lowest level costs more than the budget (1 over
+		// nothing): the lowest the bounds allow.
+		{"a minimum above what the budget affords", quiet, 250, newBounds(0, 0, 160, 0), 160},
+		{"no rung under the minimum", quiet, 40, newBounds(0, 0, 40, 0), 40},
+		// Spikes make a higher level affordable: 250 over 35 × 6 and
+		// 300 × 6 costs 0.64 (400 would cost 1.39), and covers them.
+		{"spikes that the base level covers", append(append([]int64{}, quiet...), 300, 300, 300, 300, 300, 300), 400, newBounds(0, 0, 1, 0), 250},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := State{Valid: true, Declared: tt.cur, Window: []Bucket{{Hist: histOf(tt.observed...)}}}
+			w := window{need: sum(tt.observed...)}
+			if got := p.affordable(s, w, l, tt.b, tt.cur); got != tt.want {
+				t.Errorf("affordable(declared %d) = %d, want %d", tt.cur, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDownWait: over the budget, the wait before a move down shortens with
+// (budget / over-provisioning)^1.25, never below dwell up; within it (or
+// with the budgets off) it is downDwell.
+func TestDownWait(t *testing.T) {
+	h := time.Hour
+	p := DefaultParams()
+	off := p
+	off.Window = 0
+	tests := []struct {
+		name                     string
+		p                        Params
+		atLevel                  float64
+		declared, highest, floor int64
+		want                     time.Duration
+	}{
+		{"within the budget: downDwell", p, 0.5, 100, 100, 1, 4 * h},
+		{"a little over: most of the dwell", p, 1.0, 100, 100, 1, time.Duration(float64(4*h) * math.Pow(0.9, 1.25))},
+		{"a spike's level, four times over", p, 3.6, 1000, 400, 1, time.Duration(float64(4*h) * math.Pow(0.25, 1.25))},
+		{"downDwell's own shortening when it is shorter", p, 1.0, 1000, 250, 1, h},
+		{"far over: never below dwell up", p, 100, 1000, 400, 1, p.DwellUp},
+		{"a wait pinned to the floor keeps the whole dwell", p, 5, 1000, 1, 1, 4 * h},
+		{"budgets off", off, 5, 100, 100, 1, 4 * h},
+		{"a window that knows no need (a resumed state)", p, -1, 100, 50, 1, 2 * h},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.p.downWait(window{atLevel: tt.atLevel}, tt.declared, tt.highest, tt.floor)
+			if got.Round(time.Second) != tt.want.Round(time.Second) {
+				t.Errorf("downWait = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

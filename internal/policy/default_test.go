@@ -71,14 +71,22 @@ func TestDefaultPolicyShapes(t *testing.T) {
 			name:  "a 4x burst ramping up from level 40 with no history moves at once",
 			trace: []segment{{quiet, 35, 35}, {perMin(5), 35, 140}, {perMin(25), 140, 140}, {perMin(180), 35, 35}},
 			want: []change{{0, 40}, {quiet + 8, 100},
-				// Down only once the window's over-provisioning passes
-				// 0.9 (the default budget): 35 of 100 from then on.
-				{759, 25}},
+				// 100 held over the window's 35s over-provisions it
+				// 1.86 (budget 0.9), so the wait is DwellDown ×
+				// (0.9/1.86)^1.25 ≈ 1.6 h, cut to the quarter of the
+				// dwell the capacity used allows: 84 min after the burst
+				// (sample 240). It goes to 63, not to the 25 the wait
+				// needed: 63 over 35 costs 0.8, within the budget, and
+				// is the highest level that does.
+				{576, 63}},
 		},
 		{
-			name:  "a 6x flash comes down after an hour (a quarter of the dwell)",
+			// The wait is a quarter of the dwell (an hour); the level is
+			// the highest the budget affords for the window (35s and
+			// half an hour of 240s): 100 costs 0.57, 160 would cost 1.09.
+			name:  "a 6x flash comes down after an hour, to the highest level the budget affords",
 			trace: []segment{{quiet, 35, 35}, {perMin(30), 240, 240}, {perMin(120), 35, 35}},
-			want:  []change{{0, 40}, {quiet, 250}, {quiet + perMin(30) + perMin(60), 25}},
+			want:  []change{{0, 40}, {quiet, 250}, {quiet + perMin(30) + perMin(60), 100}},
 		},
 		{
 			// 78 is past 75.3 (the R5 boundary 50.2 above 40, plus 50 %)
@@ -88,6 +96,24 @@ func TestDefaultPolicyShapes(t *testing.T) {
 			name:  "a rise past the band that coverage does not need waits dwell up (10 minutes)",
 			trace: []segment{{quiet, 35, 35}, {perMin(20), 78, 78}},
 			want:  []change{{0, 40}, {quiet + perMin(10), 100}},
+		},
+		{
+			// The same rise once the window knows the traffic (an hour:
+			// 240 samples, more than the 200 its miss budget needs to
+			// allow one miss): 40 still covers ⌈78/2⌉ = 39, so the band
+			// alone moves nothing; the miss budget is the margin.
+			name:  "a rise past the band that coverage does not need moves nothing once the window knows the traffic",
+			trace: []segment{{perMin(60), 35, 35}, {perMin(60), 78, 78}},
+			want:  []change{{0, 40}},
+		},
+		{
+			// ⌈82/2⌉ = 41 > 40: coverage needs it. The window (240
+			// samples) allows 1.2 misses: the first is tolerated, the
+			// second spends the budget, and the move is at once, to
+			// 1.25 × 41 → 63 (not to 100, the whole observed value).
+			name:  "a rise that coverage needs, with the window knowing the traffic, spends the miss budget, then moves at once",
+			trace: []segment{{perMin(60), 35, 35}, {perMin(60), 82, 82}},
+			want:  []change{{0, 40}, {perMin(60) + 1, 63}},
 		},
 		{
 			name:  "a monitoring gap at the minimum for three hours moves nothing",

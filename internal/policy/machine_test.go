@@ -288,17 +288,32 @@ func TestProperties(t *testing.T) {
 }
 
 func FuzzStep(f *testing.F) {
-	f.Add(int64(20), int64(37), int64(0), int64(0), 0.2, int64(3600), int64(0), uint8(3), int64(0), int64(900))
-	f.Add(int64(0), int64(1<<62), int64(5), int64(3), 0.99, int64(0), int64(10), uint8(2), int64(7), int64(-5))
-	f.Fuzz(func(t *testing.T, declared, observed, mn, mx int64, h float64, dwellDown, dwellUp int64, kind uint8, step int64, dt int64) {
+	f.Add(int64(20), int64(37), int64(0), int64(0), 0.2, int64(3600), int64(0), uint8(3), int64(0), int64(900), false)
+	f.Add(int64(0), int64(1<<62), int64(5), int64(3), 0.99, int64(0), int64(10), uint8(2), int64(7), int64(-5), true)
+	f.Add(int64(250), int64(35), int64(1), int64(0), 0.5, int64(4*time.Hour), int64(10*time.Minute), uint8(4), int64(0), int64(15*time.Second), true)
+	f.Fuzz(func(t *testing.T, declared, observed, mn, mx int64, h float64, dwellDown, dwellUp int64, kind uint8, step int64, dt int64, budgets bool) {
 		rules := []Ladder{{Kind: LadderSigFig}, {Kind: LadderMagnitude}, {Kind: LadderStep, Step: step},
 			{Kind: LadderSeries, Series: "1-2-5"}, {Kind: LadderSeries, Series: "R5"}, {Kind: LadderSeries, Series: "R10"}}
 		p := Params{Ladder: rules[int(kind)%len(rules)], Hysteresis: h, DwellDown: time.Duration(dwellDown), DwellUp: time.Duration(dwellUp)}
+		if budgets {
+			// The window's budgets, with enough samples that the window
+			// knows the traffic: a spike of observed over a quiet
+			// history at a quarter of it.
+			p.Window, p.MissBudget, p.OverprovisionBudget = DefaultWindow, DefaultMissBudget, DefaultOverprovisionBudget
+		}
 		st := Resume(declared)
 		now := t0
-		for range 3 {
+		steps := 3
+		if budgets {
+			steps = 300
+		}
+		for i := range steps {
+			v := observed
+			if budgets && i%3 != 0 {
+				v = observed / 4
+			}
 			var d Decision
-			st, d = Step(p, st, now, observed, mn, mx)
+			st, d = Step(p, st, now, v, mn, mx)
 			if p.Validate() != nil {
 				if d.Changed {
 					t.Fatalf("invalid params changed the declared value: %+v", d)

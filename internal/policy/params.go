@@ -113,11 +113,33 @@ func (p Params) knows(w window) bool {
 	return p.MissBudget > 0 && float64(w.samples+1)*p.MissBudget >= 1
 }
 
-// overBudget reports whether a move down may be made: the window has spent
-// more than its over-provisioning budget (always, when the budget is off).
+// spendsMisses reports whether a move up waits for coverage to need it: the
+// miss budget is on and the window knows enough of the traffic to spend it.
+// Then the band alone (the observed value past the boundary above the
+// declared level, but still covered) moves nothing: the half-capacity margin
+// the band kept is what the miss budget now pays for, measured.
+func (p Params) spendsMisses(w window) bool {
+	return p.budgeted() && p.DwellUp > 0 && p.knows(w)
+}
+
+// overBudget reports whether a move down may be made: holding the declared
+// level over the window's traffic would have over-provisioned it by more
+// than the budget (always, when the budget is off). It asks what the level
+// itself costs, not what the values declared over the window cost: those
+// include the climbs to the day's spikes, and a level that the traffic
+// would afford was released because an earlier one was not (diurnal,
+// diurnal-deep and NASA moved down and back up again on most days).
 func (p Params) overBudget(w window) bool {
 	if p.Window <= 0 || p.OverprovisionBudget <= 0 {
 		return true
 	}
-	return w.overprovision() > p.OverprovisionBudget
+	if w.atLevel < 0 {
+		// No need in the window: with no samples at all (a state from
+		// before the window, or resumed), the budget knows nothing and
+		// the machine moves down as without it; with every sample at the
+		// floor (a monitoring gap), the samples say nothing, and nothing
+		// is released for them.
+		return w.samples == 0
+	}
+	return w.atLevel > p.OverprovisionBudget
 }

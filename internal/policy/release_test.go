@@ -30,10 +30,13 @@ func noisyUnder(n int) []int64 {
 func TestReleaseOverBudget(t *testing.T) {
 	dwell := int(DefaultDwellDown / sampleStep)
 	got := replayDefault(noisyUnder(3*dwell), 1)
-	// The first observation; the window is over budget from sample 3 on
-	// (before it: 176 and two 40s against 160, 240 / 256 = 0.94 > 0.9),
-	// so the level is released a dwell later, at sample 3 + dwell, to 63.
-	want := []change{{0, 160}, {3 + dwell, 63}}
+	// The first observation; 160 held over the window is over budget
+	// from sample 3 on (176 and two 40s: 240 / 256 = 0.94 > 0.9, reading
+	// each sample at its bin's middle), so the level is released a dwell
+	// later, at sample 3 + dwell. It goes to 100, not to the 63 that
+	// covers every sample: 100 over 40, 40, 40, 100 costs 0.82, within
+	// the budget, and is the highest level that is.
+	want := []change{{0, 160}, {3 + dwell, 100}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("changes (sample, declared) = %v, want %v", got, want)
 	}
@@ -44,7 +47,7 @@ func TestReleaseOverBudget(t *testing.T) {
 		var d Decision
 		st, d = Step(DefaultParams(), st, t0.Add(time.Duration(i)*sampleStep), v, 1, 0)
 		if i == 3+dwell {
-			if !d.Changed || !strings.Contains(d.Reason, "over-provisioning") || !strings.Contains(d.Reason, "for 4h0m0s") {
+			if !d.Changed || !strings.Contains(d.Reason, "160 over the last 24h0m0s would over-provision") || !strings.Contains(d.Reason, "for 4h0m0s") {
 				t.Errorf("release reason = %q (changed %v), want the over-provisioning and how long it lasted", d.Reason, d.Changed)
 			}
 		}
