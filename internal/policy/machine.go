@@ -95,19 +95,25 @@ func MinSafe(observed int64) int64 {
 // The rules, in order:
 //  1. The declared value is kept within [min, max]; if min > max, min wins
 //     (under-declaring is the dangerous side) and the reason says so.
-//  2. Up: when the observed value is past the boundary above the declared
-//     level by the hysteresis fraction, and has held there for DwellUp, the
-//     declared value moves to the smallest level at or above the lowest
-//     value seen during that time. If the declared value is below
-//     ⌈observed/2⌉ it moves at once, ignoring hysteresis and DwellUp, to the
-//     smallest level at or above the observed value.
+//  2. Up: when the declared value is below ⌈observed/2⌉ (or, while the
+//     window knows nothing of the traffic, the observed value is past the
+//     boundary above it by the hysteresis fraction) and has stayed so for
+//     DwellUp, the declared value moves to the smallest level at or above
+//     the lowest value seen during that time. Below ⌈observed/2⌉ with the
+//     miss budget spent (or off) it moves at once (see the window rules in
+//     docs/latching.md for the target).
 //  3. Down: when the observed value has stayed below the boundary under the
 //     declared level, less the hysteresis fraction, for the dwell without a
 //     break, the declared value moves to the smallest level at or above
 //     highest/√2, highest being the highest value seen during that time. The
 //     dwell is DwellDown, shortened when the declared value is above that
 //     highest value (see downDwell).
-//  4. With the window on, a level whose window has been over its
+//     With the window on, the move is made only when holding the declared
+//     level over the window's traffic costs more than the
+//     over-provisioning budget, goes no lower than the highest level
+//     within it, and waits less the further over it the level is
+//     (budgetDown, affordable, downWait).
+//  4. With the window on, a level that has cost more than its
 //     over-provisioning budget for DwellDown, unchanged, moves down to what
 //     the window needed even when the observed value kept crossing the
 //     band (see release).

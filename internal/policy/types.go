@@ -61,11 +61,13 @@ type Params struct {
 	// like any other, so an excursion shorter than DwellUp is not chased; 0
 	// makes such a move immediate.
 	MissBudget float64 `json:"missBudget,omitempty"`
-	// OverprovisionBudget is the window's over-provisioning (Σ excess /
-	// Σ need, as latch simulate measures it) the declared value may spend
-	// before a move down is made: at or under it, capacity held above the
-	// need is kept, and the commit a move down costs is saved; 0 releases as
-	// soon as the dwell down has passed.
+	// OverprovisionBudget is the over-provisioning (Σ excess / Σ observed,
+	// as latch simulate measures it) that holding the declared level over
+	// the window's traffic may cost before a move down is made: at or under
+	// it, capacity held above the need is kept, and the commit a move down
+	// costs is saved. A move down goes no lower than the highest level
+	// within it, and waits less the further over it the level is. 0
+	// releases as soon as the dwell down has passed.
 	OverprovisionBudget float64 `json:"overprovisionBudget,omitempty"`
 	// Min and Max bound the declared value from the policy; 0 means unset.
 	// The HPA's min/max declared in git are passed to each step and also bind.
