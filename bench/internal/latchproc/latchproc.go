@@ -74,39 +74,62 @@ type Options struct {
 
 // Proc is a running `latch run`.
 type Proc struct {
+	opts                   Options
 	cmd                    *exec.Cmd
 	log                    *os.File
 	logPath                string
 	metricsAddr, probeAddr string
 	pprofAddr              string
 	done                   chan struct{}
+	// relaunches counts the starts WaitReady made again because another
+	// process took a port between freePort and latch's bind.
+	relaunches int
 	// deadline bounds WaitReady: the test's (testenv.Deadline), or a
 	// generous bound for a benchmark program.
 	deadline time.Time
 }
 
+// maxRelaunches bounds how often WaitReady starts latch again on a port
+// another process took first: each time is a fresh race lost, so more than
+// a few in a row means something else is wrong.
+const maxRelaunches = 5
+
 // Start starts latch run with free loopback ports for metrics and probes;
-// it is stopped by t's cleanup if Stop was not called.
+// it is stopped by t's cleanup if Stop was not called. A port is only free
+// when it is chosen: another process may bind it before latch does, and
+// WaitReady then starts latch again on other ports.
 func Start(t testenv.T, opts Options) (*Proc, error) {
+	p := &Proc{opts: opts, logPath: opts.LogPath, deadline: testenv.Deadline(t)}
+	if err := p.launch(); err != nil {
+		return nil, err
+	}
+	t.Cleanup(p.Stop)
+	return p, nil
+}
+
+// launch picks the ports and starts the process, its log truncated.
+func (p *Proc) launch() error {
+	opts := p.opts
 	metricsPort, err := freePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	probePort, err := freePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	p := &Proc{logPath: opts.LogPath, done: make(chan struct{}), deadline: testenv.Deadline(t),
-		metricsAddr: "127.0.0.1:" + strconv.Itoa(metricsPort), probeAddr: "127.0.0.1:" + strconv.Itoa(probePort)}
+	p.done = make(chan struct{})
+	p.metricsAddr, p.probeAddr = "127.0.0.1:"+strconv.Itoa(metricsPort), "127.0.0.1:"+strconv.Itoa(probePort)
 	if p.log, err = os.Create(opts.LogPath); err != nil {
-		return nil, err
+		return err
 	}
 	args := []string{"--kubeconfig", opts.Kubeconfig, "run", "--repo", opts.Repo,
 		"--metrics-bind-address", p.metricsAddr, "--health-probe-bind-address", p.probeAddr}
 	if opts.Pprof {
 		port, err := freePort()
 		if err != nil {
-			return nil, err
+			p.log.Close()
+			return err
 		}
 		p.pprofAddr = "127.0.0.1:" + strconv.Itoa(port)
 		args = append(args, "--pprof-bind-address", p.pprofAddr)
@@ -119,11 +142,19 @@ func Start(t testenv.T, opts Options) (*Proc, error) {
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		p.log.Close()
-		return nil, fmt.Errorf("starting %s: %w", opts.Bin, err)
+		return fmt.Errorf("starting %s: %w", opts.Bin, err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.Stop)
-	return p, nil
+	done := p.done
+	go func(cmd *exec.Cmd) { _ = cmd.Wait(); close(done) }(p.cmd)
+	return nil
+}
+
+// lostPort reports whether the process ended because one of the ports
+// chosen for it was taken before it could bind (controller-runtime's
+// metrics or probe listener, or the pprof one).
+func (p *Proc) lostPort() bool {
+	data, _ := os.ReadFile(p.logPath)
+	return bytes.Contains(data, []byte("address already in use"))
 }
 
 // PID is the process id.
@@ -176,7 +207,19 @@ func (p *Proc) WaitReady(ctx context.Context) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if p.Exited() {
-			return fmt.Errorf("latch run exited before it was ready:\n%s", p.LogTail(30))
+			if !p.lostPort() || p.relaunches >= maxRelaunches {
+				return fmt.Errorf("latch run exited before it was ready (started %d times):\n%s", p.relaunches+1, p.LogTail(30))
+			}
+			// Another process bound a port between freePort and latch:
+			// start again on other ports. controller-runtime opens its
+			// listeners before it starts anything else, so the failed
+			// start ran no pass.
+			p.log.Close()
+			p.relaunches++
+			if err := p.launch(); err != nil {
+				return fmt.Errorf("starting latch run again after a port was taken: %w", err)
+			}
+			continue
 		}
 		if resp, err := client.Get("http://" + p.probeAddr + "/readyz"); err == nil {
 			resp.Body.Close()
