@@ -249,16 +249,21 @@ func TestRunReviewStoryOnGitea(t *testing.T) {
 	repo := newForgeRepo(t, g, map[string]string{"latch.yaml": runPolicy, "apps/web.yaml": reviewManifest("web", 40)})
 	client := kubernetes.NewForConfigOrDie(cp.Config)
 	createWorkloads(t, client, []liveWorkload{{name: "web", replicas: 40, min: 1, max: 1000}})
-	metricsAddr := freeAddr(t)
-	p := startLatch(t, bin, &testenv.GitRemote{Username: g.Username, Password: g.Password}, "--kubeconfig", cp.Kubeconfig, "run",
-		"--repo", g.CloneURL(), "--cluster-name", "prod", "--batch-window", "1s", "--resync", "2s",
-		"--review", "suspicious", "--forge", "gitea", "--forge-url", g.URL,
-		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "0")
-	mainBefore := repo.head(g.Branch)
-
-	// The HPA reports load that explains 400 (the HPA's rule: 400 × 70/70).
+	// The HPA reports load that explains 400 (the HPA's rule: 400 × 70/70),
+	// before latch starts: its first pass observes the jump, and the PR's
+	// series holds 400 alone (startLatchOnFreeAddrs waits until latch
+	// listens, by when a pass may have seen 40).
 	setHPALoad(t, client, "web", 400, 70, 70)
 	scale(t, client, "web", 400)
+	p, addrs := startLatchOnFreeAddrs(t, bin, &testenv.GitRemote{Username: g.Username, Password: g.Password}, 1, func(a []string) []string {
+		return []string{"--kubeconfig", cp.Kubeconfig, "run",
+			"--repo", g.CloneURL(), "--cluster-name", "prod", "--batch-window", "1s", "--resync", "2s",
+			"--review", "suspicious", "--forge", "gitea", "--forge-url", g.URL,
+			"--metrics-bind-address", a[0], "--health-probe-bind-address", "0"}
+	})
+	metricsAddr := addrs[0]
+	mainBefore := repo.head(g.Branch)
+
 	var pr giteaPR
 	waitFor(t, "one open PR", p, func() bool {
 		open := repo.open()

@@ -99,6 +99,44 @@ func startLatch(t *testing.T, bin string, remote *testenv.GitRemote, args ...str
 	return p
 }
 
+// startLatchOnFreeAddrs is startLatch with n loopback addresses free when
+// chosen, passed to args: a port is only free when it is chosen, and
+// another process of the suite may bind it before latch does. Until each
+// address accepts connections, a latch that exits on "address already in
+// use" is started again on new addresses (at most five times); any other
+// exit is left to the test's own waits, which report it.
+func startLatchOnFreeAddrs(t *testing.T, bin string, remote *testenv.GitRemote, n int, args func(addrs []string) []string) (*latchProcess, []string) {
+	t.Helper()
+	for start := 1; ; start++ {
+		addrs := make([]string, n)
+		for i := range addrs {
+			addrs[i] = freeAddr(t)
+		}
+		p := startLatch(t, bin, remote, args(addrs)...)
+		lost := false
+		testenv.WaitUntil(t, "latch listening on "+strings.Join(addrs, ", "), func() bool {
+			select {
+			case <-p.done:
+				lost = strings.Contains(p.output.String(), "address already in use")
+				return true
+			default:
+			}
+			for _, a := range addrs {
+				c, err := net.DialTimeout("tcp", a, time.Second)
+				if err != nil {
+					return false
+				}
+				c.Close()
+			}
+			return true
+		})
+		if !lost || start == 5 {
+			return p, addrs
+		}
+		t.Logf("latch run lost a port to another process (start %d); starting it again on others", start)
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -176,14 +214,16 @@ func TestRunBinaryProbesMetricsAndSIGTERM(t *testing.T) {
 	createWorkloads(t, client, []liveWorkload{{name: "web", replicas: 3, min: 2, max: 500}})
 
 	proxy := testenv.NewDelayProxy(t, remote)
-	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	workDir := filepath.Join(t.TempDir(), "clone")
 	// A grace long enough for the slowed pass on any machine: half of what
 	// the test has left (the pass itself takes a few seconds).
 	grace := (time.Until(testenv.Deadline(t)) / 2).Round(time.Second)
-	p := startLatch(t, bin, remote, "--kubeconfig", cp.Kubeconfig, "run", "--repo", proxy.URL, "--work-dir", workDir,
-		"--cluster-name", "prod", "--batch-window", "1s", "--resync", "1m", "--shutdown-grace", grace.String(),
-		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr)
+	p, addrs := startLatchOnFreeAddrs(t, bin, remote, 2, func(a []string) []string {
+		return []string{"--kubeconfig", cp.Kubeconfig, "run", "--repo", proxy.URL, "--work-dir", workDir,
+			"--cluster-name", "prod", "--batch-window", "1s", "--resync", "1m", "--shutdown-grace", grace.String(),
+			"--metrics-bind-address", a[0], "--health-probe-bind-address", a[1]}
+	})
+	metricsAddr, probeAddr := addrs[0], addrs[1]
 
 	waitFor(t, "/healthz 200", p, func() bool { code, _ := httpGet(probeAddr, "/healthz"); return code == 200 })
 	waitFor(t, "/readyz 200", p, func() bool { code, _ := httpGet(probeAddr, "/readyz"); return code == 200 })
