@@ -90,7 +90,9 @@ func Cluster(t T, opts ClusterOptions) *ClusterEnv {
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-label-selector=type=kwok",
 		"--node-lease-duration-seconds=40",
-		"--server-address=" + hostPort(freePort(t)),
+		// No --server-address: kwok's server (fake exec, logs and port
+		// forwards) is used by no test, and a port chosen free could be
+		// taken by another process before kwok binds it.
 		"--cidr=10.244.0.0/16",
 		"--node-ip=10.0.0.1",
 	}, nil)
