@@ -200,7 +200,7 @@ func step(p Params, s State, w window, b bounds, now time.Time, observed int64) 
 		case unsafe && !p.tolerates(w):
 			d = upTarget(observed)
 			why = fmt.Sprintf("observed %d needs at least %d (half) but %d was declared; up at once", observed, MinSafe(observed), cur)
-			if p.budgeted() && p.DwellUp > 0 && p.knows(w) {
+			if p.spendsMisses(w) {
 				// The budget is spent: cover this sample with a margin of
 				// atOnceMargin over the floor, not twice over, so a spike's
 				// level is not held at double its height (dwellUp 0 asks

@@ -10,8 +10,8 @@ import (
 // windowBuckets is how many time buckets the window summary keeps: the
 // window is Params.Window long and each bucket a twelfth of it (two hours
 // for the default day). Memory per workload is bounded by it: at most
-// windowBuckets buckets of 32 bytes (768 bytes for a day), whatever the
-// sample rate.
+// windowBuckets buckets of 48 bytes each plus their histograms' bins (8
+// bytes each), whatever the sample rate.
 const windowBuckets = 12
 
 // Bucket summarises the observations of one stretch of the window: enough
@@ -27,12 +27,10 @@ type Bucket struct {
 	Missed int32 `json:"missed,omitempty"`
 	// Need is the sum of the observed values above the floor (the minimum,
 	// or 0): the replica-time needed. Samples at the floor say nothing (a
-	// monitoring gap looks like that) and are left out of Need and Excess.
+	// monitoring gap looks like that) and are left out of Need and Hist.
+	// What a level would over-provision is read from Hist against it
+	// (overprovisionAt), so the excess of the values declared is not kept.
 	Need float64 `json:"need,omitempty"`
-	// Excess is the sum, over the same samples, of how far the declared
-	// value stood above the observed one: the replica-time a restore would
-	// start with beyond the need.
-	Excess float64 `json:"excess,omitempty"`
 	// Hist counts the same samples by the capacity they need, ⌈observed/2⌉,
 	// in bins a quarter of an octave wide (bin k holds needs in
 	// (2^((k-1)/4), 2^(k/4)]), sorted by bin; only bins with samples are kept.
@@ -161,9 +159,6 @@ func (s State) record(p Params, now time.Time, observed, declared, floor int64) 
 	if observed > floor {
 		b.Need += float64(observed)
 		b.add(needBin(MinSafe(observed)))
-		if declared > observed {
-			b.Excess += float64(declared - observed)
-		}
 	}
 	return s
 }
@@ -308,7 +303,7 @@ func binObserved(k int16) float64 {
 // window is the summary's view used by Step: totals over the buckets.
 type window struct {
 	samples, missed int64
-	need, excess    float64
+	need            float64
 	// atLevel is the over-provisioning holding the declared level over the
 	// window's samples would have had (overprovisionAt).
 	atLevel float64
@@ -316,18 +311,15 @@ type window struct {
 
 func (s State) totals() window {
 	var w window
+	var excess float64
 	for _, b := range s.Window {
 		w.samples += int64(b.Samples)
 		w.missed += int64(b.Missed)
 		w.need += b.Need
-		w.excess += b.Excess
+		excess += excessAt(b.Hist, s.Declared)
 	}
 	w.atLevel = -1
 	if w.need > 0 {
-		var excess float64
-		for _, b := range s.Window {
-			excess += excessAt(b.Hist, s.Declared)
-		}
 		w.atLevel = excess / w.need
 	}
 	return w
@@ -337,12 +329,4 @@ func (s State) totals() window {
 // as missed) that found the declared value below the coverage floor.
 func (w window) missFraction() float64 {
 	return float64(w.missed+1) / float64(w.samples+1)
-}
-
-// overprovision is the window's Σ excess / Σ need, as simulate measures it.
-func (w window) overprovision() float64 {
-	if w.need <= 0 {
-		return 0
-	}
-	return w.excess / w.need
 }
