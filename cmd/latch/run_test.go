@@ -103,8 +103,9 @@ func startLatch(t *testing.T, bin string, remote *testenv.GitRemote, args ...str
 // chosen, passed to args: a port is only free when it is chosen, and
 // another process of the suite may bind it before latch does. Until each
 // address accepts connections, a latch that exits on "address already in
-// use" is started again on new addresses (at most five times); any other
-// exit is left to the test's own waits, which report it.
+// use" (testenv.PortTaken) is started again on new addresses (at most
+// five times); any other exit is left to the test's own waits, which
+// report it.
 func startLatchOnFreeAddrs(t *testing.T, bin string, remote *testenv.GitRemote, n int, args func(addrs []string) []string) (*latchProcess, []string) {
 	t.Helper()
 	for start := 1; ; start++ {
@@ -117,7 +118,7 @@ func startLatchOnFreeAddrs(t *testing.T, bin string, remote *testenv.GitRemote, 
 		testenv.WaitUntil(t, "latch listening on "+strings.Join(addrs, ", "), func() bool {
 			select {
 			case <-p.done:
-				lost = strings.Contains(p.output.String(), "address already in use")
+				lost = testenv.PortTaken([]byte(p.output.String()))
 				return true
 			default:
 			}

@@ -110,6 +110,14 @@ func freePort(t T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// PortTaken reports whether a server's output says it could not bind a
+// port because another process holds it: a port chosen free (by freePort
+// or the like) may be taken before the server binds it, and the server is
+// then started again on another. Other failures are the test's to report.
+func PortTaken(output []byte) bool {
+	return bytes.Contains(output, []byte("address already in use"))
+}
+
 func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // waitFor polls check until it returns nil, the process dies or ctx ends

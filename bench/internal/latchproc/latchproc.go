@@ -154,7 +154,7 @@ func (p *Proc) launch() error {
 // metrics or probe listener, or the pprof one).
 func (p *Proc) lostPort() bool {
 	data, _ := os.ReadFile(p.logPath)
-	return bytes.Contains(data, []byte("address already in use"))
+	return testenv.PortTaken(data)
 }
 
 // PID is the process id.
