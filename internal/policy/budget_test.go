@@ -157,23 +157,34 @@ func TestAffordable(t *testing.T) {
 		observed []int64
 		cur      int64
 		b        bounds
+		// realized is what the values declared really over-provisioned
+		// over the window (0: nothing over the budget).
+		realized float64
 		want     int64
 	}{
 		// 63 over 35 costs 0.8, 100 would cost 1.86.
-		{"quiet traffic under a burst's level", quiet, 250, newBounds(0, 0, 1, 0), 63},
-		{"already affordable one rung down", quiet, 100, newBounds(0, 0, 1, 0), 63},
+		{"quiet traffic under a burst's level", quiet, 250, newBounds(0, 0, 1, 0), 0, 63},
+		{"already affordable one rung down", quiet, 100, newBounds(0, 0, 1, 0), 0, 63},
 		// Even the lowest level costs more than the budget (1 over
 		// nothing): the lowest the bounds allow.
-		{"a minimum above what the budget affords", quiet, 250, newBounds(0, 0, 160, 0), 160},
-		{"no rung under the minimum", quiet, 40, newBounds(0, 0, 40, 0), 40},
+		{"a minimum above what the budget affords", quiet, 250, newBounds(0, 0, 160, 0), 0, 160},
+		{"no rung under the minimum", quiet, 40, newBounds(0, 0, 40, 0), 0, 40},
 		// Spikes make a higher level affordable: 250 over 35 × 6 and
 		// 300 × 6 costs 0.64 (400 would cost 1.39), and covers them.
-		{"spikes that the base level covers", append(append([]int64{}, quiet...), 300, 300, 300, 300, 300, 300), 400, newBounds(0, 0, 1, 0), 250},
+		{"spikes that the base level covers", append(append([]int64{}, quiet...), 300, 300, 300, 300, 300, 300), 400, newBounds(0, 0, 1, 0), 0, 250},
+		// The window really spent more than the budget (spike levels
+		// held after the spikes, the floor through gaps): the level is
+		// chosen within budget × (budget / realized)^3: 0.68 at 1.1 × the
+		// budget (63 costs 0.8, 40 about 0.14), 0.11 at twice it (25,
+		// still above the need of 35, costs nothing).
+		{"a window that spent a little more than the budget", quiet, 250, newBounds(0, 0, 1, 0), 1.1 * DefaultOverprovisionBudget, 40},
+		{"a window that spent twice the budget", quiet, 250, newBounds(0, 0, 1, 0), 2 * DefaultOverprovisionBudget, 25},
+		{"a window that spent just the budget", quiet, 250, newBounds(0, 0, 1, 0), DefaultOverprovisionBudget, 63},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := State{Valid: true, Declared: tt.cur, Window: []Bucket{{Hist: histOf(tt.observed...)}}}
-			w := window{need: sum(tt.observed...)}
+			w := window{need: sum(tt.observed...), realized: tt.realized}
 			if got := p.affordable(s, w, l, tt.b, tt.cur); got != tt.want {
 				t.Errorf("affordable(declared %d) = %d, want %d", tt.cur, got, tt.want)
 			}
@@ -212,5 +223,45 @@ func TestDownWait(t *testing.T) {
 				t.Errorf("downWait = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestWindowRealized: the window keeps what the values declared really
+// over-provisioned, samples at the floor (a gap) included, over the need
+// of the samples above it; the level's own cost (atLevel) leaves the gap
+// out, so a gap never makes a move down due.
+func TestWindowRealized(t *testing.T) {
+	p := DefaultParams()
+	start := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name              string
+		observed          []int64
+		declared, floor   int64
+		realized, atLevel float64
+	}{
+		{"declared above steady traffic", []int64{50, 50}, 100, 1, 1, 1},
+		{"declared below the traffic: no excess", []int64{150, 150}, 100, 1, 0, 0},
+		// Two samples at 50 (need 100), two at the floor: realized
+		// counts 2 × 50 + 2 × 99 of excess, atLevel only the first.
+		{"a gap at the floor", []int64{50, 50, 1, 1}, 100, 1, 2.98, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := State{Valid: true, Declared: tt.declared}
+			for i, v := range tt.observed {
+				s = s.record(p, start.Add(time.Duration(i)*15*time.Second), v, tt.declared, tt.floor)
+			}
+			w := s.totals()
+			if math.Abs(w.realized-tt.realized) > 1e-9 {
+				t.Errorf("realized = %.4f, want %.4f", w.realized, tt.realized)
+			}
+			// atLevel reads the histogram's bin middles: within 2^(1/8).
+			if math.Abs(w.atLevel-tt.atLevel) > 0.1*math.Max(tt.atLevel, 0.1) {
+				t.Errorf("atLevel = %.4f, want about %.4f", w.atLevel, tt.atLevel)
+			}
+		})
+	}
+	if w := (State{}).totals(); w.realized != 0 || w.atLevel != -1 {
+		t.Errorf("an empty window: realized %v, atLevel %v, want 0 and -1", w.realized, w.atLevel)
 	}
 }

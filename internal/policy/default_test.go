@@ -83,10 +83,13 @@ func TestDefaultPolicyShapes(t *testing.T) {
 		{
 			// The wait is a quarter of the dwell (an hour); the level is
 			// the highest the budget affords for the window (35s and
-			// half an hour of 240s): 100 costs 0.57, 160 would cost 1.09.
+			// half an hour of 240s). 100 would cost 0.57 held all day,
+			// but the hour at 250 after the flash really spent more
+			// than the budget (1.29), which lowers what the level may
+			// cost (affordBudget) to 0.9 × (0.9/1.29)^3 ≈ 0.31: 63.
 			name:  "a 6x flash comes down after an hour, to the highest level the budget affords",
 			trace: []segment{{quiet, 35, 35}, {perMin(30), 240, 240}, {perMin(120), 35, 35}},
-			want:  []change{{0, 40}, {quiet, 250}, {quiet + perMin(30) + perMin(60), 100}},
+			want:  []change{{0, 40}, {quiet, 250}, {quiet + perMin(30) + perMin(60), 63}},
 		},
 		{
 			// 78 is past 75.3 (the R5 boundary 50.2 above 40, plus 50 %)
