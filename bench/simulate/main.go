@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/latch-gitops/latch/bench/internal/benchdoc"
+	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/safefile"
 	"github.com/latch-gitops/latch/internal/simplot"
@@ -139,6 +140,7 @@ func main() {
 	var o options
 	flag.BoolVar(&o.quick, "quick", false, "replay latch only (no optimum, no pictures), print a line per row and leave the doc alone: for trying a policy change in seconds")
 	flag.StringVar(&o.explain, "explain", "", "print every commit the default policy makes on the row of this name, with its reason")
+	flag.BoolVar(&o.passes, "passes", false, "with -quick: replay each row at latch run's cadence (a pass every --resync and one --batch-window after a change, the defaults) instead of on every sample, to see how far the per-sample replay the doc reports is from what the controller would commit")
 	flag.StringVar(&o.dump, "dump", "", "write each row's observed series to DIR/NAME.txt and the default policy's declared one to DIR/NAME.declared.txt (one value per line; latch simulate --trace reads them)")
 	flag.Parse()
 	if err := run(*doc, *shared, *check, o); err != nil {
@@ -156,9 +158,24 @@ type options struct {
 	explain string
 	// dump is a folder each row's observed series is written to.
 	dump string
+	// passes replays at the controller's cadence (simulate.Passes).
+	passes bool
+}
+
+func (o options) validate() error {
+	switch {
+	case o.passes && !o.quick:
+		return fmt.Errorf("-passes needs -quick: the doc reports the per-sample replay, which the optimum is computed against")
+	case o.passes && o.explain != "":
+		return fmt.Errorf("-passes with -explain: the reasons are printed for the per-sample replay; leave out -passes")
+	}
+	return nil
 }
 
 func run(docPath, shared string, check bool, o options) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
 	var rows []row
 	var notes []string
 
@@ -255,7 +272,11 @@ func measure(set, name, source string, observed []int64, o options) (row, error)
 	if err != nil {
 		return row{}, fmt.Errorf("%s: baseline: %w", name, err)
 	}
-	latched, err := simulate.Run(tr, simulate.Options{Params: policy.DefaultParams(), Step: step, Min: 1})
+	ro := simulate.Options{Params: policy.DefaultParams(), Step: step, Min: 1}
+	if o.passes {
+		ro.Passes = &simulate.Passes{Resync: controller.DefaultResync, BatchWindow: controller.DefaultBatchWindow}
+	}
+	latched, err := simulate.Run(tr, ro)
 	if err != nil {
 		return row{}, fmt.Errorf("%s: %w", name, err)
 	}

@@ -31,6 +31,14 @@ import (
 	"github.com/latch-gitops/latch/internal/enforce"
 )
 
+// The write-back loop's cadence when RunOptions leaves it unset (and the
+// defaults of latch run's --batch-window and --resync): latch simulate
+// replays a trace at it with simulate.Passes.
+const (
+	DefaultBatchWindow = 30 * time.Second
+	DefaultResync      = time.Minute
+)
+
 // RunOptions configures `latch run`.
 type RunOptions struct {
 	Latcher *Latcher
@@ -98,10 +106,10 @@ func Run(ctx context.Context, cfg *rest.Config, opts RunOptions) error {
 		return fmt.Errorf("run: no latcher")
 	}
 	if opts.BatchWindow <= 0 {
-		opts.BatchWindow = 30 * time.Second
+		opts.BatchWindow = DefaultBatchWindow
 	}
 	if opts.Resync <= 0 {
-		opts.Resync = time.Minute
+		opts.Resync = DefaultResync
 	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 25 * time.Second

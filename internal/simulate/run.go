@@ -78,6 +78,34 @@ type Options struct {
 	// carries its own timestamps.
 	Start time.Time
 	Step  time.Duration
+	// Passes, when set, steps the policy only where the controller's
+	// write-back loop would run a pass, and holds the declared value
+	// between passes; nil steps it on every sample.
+	Passes *Passes
+}
+
+// Passes is the cadence of latch run's write-back loop: a pass every
+// Resync (a ticker that changes do not reset), and one BatchWindow after
+// the first change of the observed value since the last pass; any pass
+// takes every change before it. A pass steps the policy with the value
+// observed at its time: the newest sample at or before it. The first
+// sample is a pass, as the controller's first pass is at its start.
+//
+// The controller's passes also wait for a git fetch and push, and a tick
+// that falls inside a batch window runs right after it; simulate leaves
+// both out, so its passes are the cadence's, not a recording of one.
+type Passes struct {
+	Resync, BatchWindow time.Duration
+}
+
+func (c Passes) validate() error {
+	if c.Resync <= 0 {
+		return fmt.Errorf("passes: resync must be > 0, got %v", c.Resync)
+	}
+	if c.BatchWindow < 0 {
+		return fmt.Errorf("passes: batch window must be ≥ 0, got %v", c.BatchWindow)
+	}
+	return nil
 }
 
 // Run replays observed through the latch state machine, from a fresh state,
@@ -89,6 +117,12 @@ func Run(tr Trace, o Options) ([]int64, error) {
 	if tr.Times == nil && o.Step <= 0 {
 		return nil, fmt.Errorf("step: must be > 0 for a trace without timestamps, got %v", o.Step)
 	}
+	if o.Passes != nil {
+		if err := o.Passes.validate(); err != nil {
+			return nil, err
+		}
+		return runPasses(tr, o), nil
+	}
 	declared := make([]int64, tr.Len())
 	var st policy.State
 	for i, v := range tr.Values {
@@ -97,4 +131,56 @@ func Run(tr Trace, o Options) ([]int64, error) {
 		declared[i] = d.Declared
 	}
 	return declared, nil
+}
+
+// runPasses is Run at the cadence of o.Passes (validated).
+func runPasses(tr Trace, o Options) []int64 {
+	declared := make([]int64, tr.Len())
+	if tr.Len() == 0 {
+		return declared
+	}
+	c := *o.Passes
+	var (
+		st      policy.State
+		current int64
+		pending time.Time // the first change since the last pass; zero: none
+	)
+	pass := func(at time.Time, observed float64) {
+		var d policy.Decision
+		st, d = policy.Step(o.Params, st, at, int64(observed), o.Min, o.Max)
+		current, pending = d.Declared, time.Time{}
+	}
+	// due is the time of the next pass, and whether it is a tick.
+	due := func(tick time.Time) (time.Time, bool) {
+		if !pending.IsZero() && pending.Add(c.BatchWindow).Before(tick) {
+			return pending.Add(c.BatchWindow), false
+		}
+		return tick, true
+	}
+	first := tr.At(0, o.Start, o.Step)
+	pass(first, tr.Values[0])
+	tick := first.Add(c.Resync)
+	declared[0] = current
+	for i := 1; i < tr.Len(); i++ {
+		now := tr.At(i, o.Start, o.Step)
+		// Passes between the last sample and this one see the last one.
+		for at, isTick := due(tick); at.Before(now); at, isTick = due(tick) {
+			pass(at, tr.Values[i-1])
+			if isTick {
+				tick = tick.Add(c.Resync)
+			}
+		}
+		if tr.Values[i] != tr.Values[i-1] && pending.IsZero() {
+			pending = now
+		}
+		// A pass due at this sample's time sees it.
+		for at, isTick := due(tick); !at.After(now); at, isTick = due(tick) {
+			pass(at, tr.Values[i])
+			if isTick {
+				tick = tick.Add(c.Resync)
+			}
+		}
+		declared[i] = current
+	}
+	return declared
 }
