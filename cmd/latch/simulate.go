@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/policy"
 	"github.com/latch-gitops/latch/internal/policyfile"
 	"github.com/latch-gitops/latch/internal/safefile"
@@ -29,6 +30,12 @@ type simulateOptions struct {
 	optimum    bool
 	plot       string
 	prom       promOptions
+	// passes replays at latch run's cadence (simulate.Passes) with
+	// batchWindow and resync; cadenceSet says either was given, which
+	// only means something with passes.
+	passes              bool
+	batchWindow, resync time.Duration
+	cadenceSet          bool
 }
 
 func newSimulateCommand(opts *globalOptions) *cobra.Command {
@@ -60,9 +67,16 @@ one sample per --step, read through query_range in requests of at most 10,000
 points. --all replays every HPA, one row each. Credentials: a bearer token from
 --prometheus-token-file or $LATCH_PROMETHEUS_TOKEN, or basic auth with
 --prometheus-user and a password from --prometheus-password-file or
-$LATCH_PROMETHEUS_PASSWORD; they are never printed.`,
+$LATCH_PROMETHEUS_PASSWORD; they are never printed.
+
+By default the policy sees every sample. With --passes it sees only what
+latch run would: a pass every --resync and one --batch-window after the
+observed value changes, each reading the newest sample, and the declared
+value holds between passes. Give latch run's own --batch-window and --resync
+to see what it would commit on this trace.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.cadenceSet = cmd.Flags().Changed("batch-window") || cmd.Flags().Changed("resync")
 			return runSimulate(opts, o)
 		},
 	}
@@ -77,8 +91,20 @@ $LATCH_PROMETHEUS_PASSWORD; they are never printed.`,
 	f.Float64Var(&o.perReplica, "per-replica", 0, "with --load: the load one replica serves (the HPA target)")
 	f.BoolVar(&o.optimum, "optimum", false, "also compute the offline optimum: the fewest commits any schedule of the ladder's levels could make knowing the whole trace, with coverage ≥ 0.99 and overprovision ≤ 1 (text output)")
 	f.StringVar(&o.plot, "plot", "", "draw observed replicas, the declared value, each commit and the coverage floor to this .svg or .png file")
+	f.BoolVar(&o.passes, "passes", false, "replay at latch run's cadence (a pass every --resync, and one --batch-window after a change) instead of on every sample")
+	f.DurationVar(&o.batchWindow, "batch-window", controller.DefaultBatchWindow, "with --passes: latch run's --batch-window")
+	f.DurationVar(&o.resync, "resync", controller.DefaultResync, "with --passes: latch run's --resync")
 	o.prom.addFlags(f)
 	return cmd
+}
+
+// runOptions is how to replay a trace: every sample, or latch run's passes.
+func (o *simulateOptions) runOptions(params policy.Params) simulate.Options {
+	ro := simulate.Options{Params: params, Min: o.min, Max: o.max, Start: time.Unix(0, 0).UTC(), Step: o.step}
+	if o.passes {
+		ro.Passes = &simulate.Passes{Resync: o.resync, BatchWindow: o.batchWindow}
+	}
+	return ro
 }
 
 func runSimulate(opts *globalOptions, o *simulateOptions) error {
@@ -126,6 +152,12 @@ func (o *simulateOptions) validate() error {
 		return fmt.Errorf("flag --prometheus: give --trace or --prometheus, not both")
 	case o.prom.url != "" && o.load:
 		return fmt.Errorf("flag --load: not with --prometheus (its series are replica counts)")
+	case o.cadenceSet && !o.passes:
+		return fmt.Errorf("flag --batch-window / --resync: only with --passes")
+	case o.passes && o.resync <= 0:
+		return fmt.Errorf("flag --resync: must be > 0, got %v", o.resync)
+	case o.passes && o.batchWindow < 0:
+		return fmt.Errorf("flag --batch-window: must be ≥ 0, got %v", o.batchWindow)
 	case o.prom.url != "" && o.prom.all && (o.seriesOut != "" || o.plot != "" || o.optimum):
 		return fmt.Errorf("flag --all: --series-out, --plot and --optimum take one workload (--workload NS/NAME)")
 	}
@@ -178,7 +210,7 @@ func (o *simulateOptions) readTrace() (simulate.Trace, error) {
 // writes --series-out, --plot and the report.
 func simulateTrace(opts *globalOptions, o *simulateOptions, params policy.Params, source string, tr simulate.Trace, name string) error {
 	observed := tr.Replicas()
-	declared, err := simulate.Run(tr, simulate.Options{Params: params, Min: o.min, Max: o.max, Start: time.Unix(0, 0).UTC(), Step: o.step})
+	declared, err := simulate.Run(tr, o.runOptions(params))
 	if err != nil {
 		return fmt.Errorf("%s: %w", source, err)
 	}
@@ -210,6 +242,9 @@ func simulateTrace(opts *globalOptions, o *simulateOptions, params policy.Params
 	w := opts.stdout
 	fmt.Fprintf(w, "policy         %s: %s, hysteresis %g, dwell down %v, dwell up %v\n",
 		source, params.Ladder, params.Hysteresis, params.DwellDown, params.DwellUp)
+	if o.passes {
+		fmt.Fprintf(w, "cadence        latch run's passes: every %v, and %v after a change\n", o.resync, o.batchWindow)
+	}
 	fmt.Fprintf(w, "samples        %d\n", summary.Samples)
 	fmt.Fprintf(w, "naive commits  %d   (times the observed value changes)\n", summary.NaiveCommits)
 	fmt.Fprintf(w, "commits        %d   (times the declared value changes)\n", summary.Commits)

@@ -222,7 +222,7 @@ func runSimulateAll(opts *globalOptions, o *simulateOptions, params policy.Param
 		if err != nil {
 			return err
 		}
-		declared, err := simulate.Run(tr, simulate.Options{Params: params, Min: o.min, Max: o.max})
+		declared, err := simulate.Run(tr, o.runOptions(params))
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}

@@ -6,12 +6,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/latch-gitops/latch/internal/controller"
 	"github.com/latch-gitops/latch/internal/policy"
+	"github.com/latch-gitops/latch/internal/simulate"
 )
 
 func runSimulateCLI(t *testing.T, args ...string) (string, error) {
@@ -212,5 +216,78 @@ func TestSimulatePolicyFile(t *testing.T) {
 	out, err := runSimulateCLI(t, "simulate", "--trace", trace, "--policy", filepath.Join("testdata", "simulate-policy.yaml"))
 	if err != nil || !strings.Contains(out, "simulate-policy.yaml (rule builtin/hpa-replicas): sigfig, hysteresis 0") {
 		t.Errorf("text output does not name the policy file and rule: %v\n%s", err, out)
+	}
+}
+
+// TestSimulatePasses checks --passes replays at latch run's cadence: it
+// declares what simulate.Run does at that cadence (the defaults, and a
+// coarse one that tells it apart from the per-sample replay on this trace),
+// and with a pass at every 15 s sample it declares what the per-sample
+// replay does.
+func TestSimulatePasses(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join("testdata", "simulate-trace.txt")
+	series := func(name string, args ...string) []int64 {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if _, err := runSimulateCLI(t, append([]string{"simulate", "--trace", trace, "--series-out", path, "-o", "json"}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+		return readInts(t, path)
+	}
+	f, err := os.Open(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := simulate.ParseTrace(f, trace, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atCadence := func(p *simulate.Passes) []int64 {
+		t.Helper()
+		declared, err := simulate.Run(tr, simulate.Options{Params: policy.DefaultParams(), Start: time.Unix(0, 0).UTC(), Step: 15 * time.Second, Passes: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return declared
+	}
+
+	perSample := series("per-sample.txt")
+	if got, want := series("passes.txt", "--passes"), atCadence(&simulate.Passes{Resync: controller.DefaultResync, BatchWindow: controller.DefaultBatchWindow}); !slices.Equal(got, want) {
+		t.Errorf("--passes declared a series other than simulate.Run at latch run's default cadence")
+	}
+	coarse := series("coarse.txt", "--passes", "--resync", "10m", "--batch-window", "5m")
+	if want := atCadence(&simulate.Passes{Resync: 10 * time.Minute, BatchWindow: 5 * time.Minute}); !slices.Equal(coarse, want) {
+		t.Errorf("--passes --resync 10m --batch-window 5m declared a series other than simulate.Run at that cadence")
+	}
+	if slices.Equal(coarse, perSample) {
+		t.Errorf("--passes --resync 10m --batch-window 5m declared the per-sample series: the cadence is not applied (or the trace no longer tells them apart)")
+	}
+	if everySample := series("every-sample.txt", "--passes", "--resync", "15s", "--batch-window", "0s"); !slices.Equal(everySample, perSample) {
+		t.Errorf("--passes --resync 15s --batch-window 0s on a 15 s trace differs from the per-sample replay")
+	}
+
+	out, err := runSimulateCLI(t, "simulate", "--trace", trace, "--passes", "--resync", "2m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "cadence        latch run's passes: every 2m0s, and 30s after a change"; !strings.Contains(out, want) {
+		t.Errorf("text output lacks %q:\n%s", want, out)
+	}
+
+	for _, tt := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--resync", "1m"}, "flag --batch-window / --resync: only with --passes"},
+		{[]string{"--batch-window", "10s"}, "flag --batch-window / --resync: only with --passes"},
+		{[]string{"--passes", "--resync", "0s"}, "flag --resync: must be > 0, got 0s"},
+		{[]string{"--passes", "--batch-window", "-1s"}, "flag --batch-window: must be ≥ 0, got -1s"},
+	} {
+		_, err := runSimulateCLI(t, append([]string{"simulate", "--trace", trace}, tt.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("latch simulate %v: error %v, want it to contain %q", tt.args, err, tt.wantErr)
+		}
 	}
 }
