@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -263,5 +264,31 @@ func TestWindowRealized(t *testing.T) {
 	}
 	if w := (State{}).totals(); w.realized != 0 || w.atLevel != -1 {
 		t.Errorf("an empty window: realized %v, atLevel %v, want 0 and -1", w.realized, w.atLevel)
+	}
+}
+
+// TestAtOnceReasonNamesTheQuantileRead checks the reason of a move up at
+// once that the window lifts says which of the window's quantiles set the
+// level: the 96 % one such a move reads (atOnceMiss × MissBudget), not the
+// 99.5 % of MissBudget, which it does not read.
+func TestAtOnceReasonNamesTheQuantileRead(t *testing.T) {
+	p := DefaultParams()
+	now := t0.Add(48 * time.Hour)
+	length := int64(p.Window/time.Second) / windowBuckets
+	// One bucket of 5,000 samples, 2 % of them missed (the budget is
+	// spent): 90 % needed 20, 10 % needed 500 (observed 1,000).
+	s := State{Valid: true, Declared: 40, Window: []Bucket{{
+		Start:   now.Unix() - mod(now.Unix(), length),
+		Samples: 5000, Missed: 100, Need: 4500*40 + 500*1000,
+		Hist: []BinCount{{Bin: needBin(20), N: 4500}, {Bin: needBin(500), N: 500}},
+	}}}
+	// Observed 200 needs 100 (125 with the margin: 160); 96 % of the
+	// window needed up to 500, so the level is 630.
+	_, d := Step(p, s, now, 200, 0, 0)
+	if !d.Changed || d.Declared != 630 {
+		t.Fatalf("Step = %d (changed %v), want 630: %s", d.Declared, d.Changed, d.Reason)
+	}
+	if want := "96% of the last 24h0m0s needed at most"; !strings.Contains(d.Reason, want) {
+		t.Errorf("reason %q does not contain %q", d.Reason, want)
 	}
 }

@@ -236,7 +236,10 @@ func step(p Params, s State, w window, b bounds, now time.Time, observed int64) 
 			if need, n := quantileOf(append(s.windowHists(), []BinCount{{Bin: needBin(MinSafe(observed)), N: 1}}), miss); n > 0 {
 				if lv := b.clamp(l.ceilLevel(int64(math.Ceil(need)))); lv > d {
 					d = lv
-					why += fmt.Sprintf(", and %.4g%% of the last %v needed at most %.0f", 100*(1-p.MissBudget), p.Window, need)
+					// The quantile read (miss), not MissBudget's: a move up
+					// at once reads 96 % of the window, and the commit
+					// message must say which.
+					why += fmt.Sprintf(", and %.4g%% of the last %v needed at most %.0f", 100*(1-miss), p.Window, need)
 				}
 			}
 		}
