@@ -134,6 +134,36 @@ func TestSimulatePrometheus(t *testing.T) {
 		t.Errorf("--all rows %+v, want one for shop/web with %d samples and %d commits", rows, n, file.Commits)
 	}
 
+	// --all --passes: the row replays at latch run's cadence, as the file
+	// does with --passes (a coarse one, which this trace tells apart from
+	// the per-sample replay by its over-provisioning).
+	type summary struct {
+		Commits       int
+		Overprovision float64
+	}
+	var perSample, atCadence summary
+	_ = json.Unmarshal([]byte(fromFile), &perSample)
+	cadence := []string{"--passes", "--resync", "10m", "--batch-window", "5m"}
+	passesFromFile, err := runSimulateCLI(t, append([]string{"simulate", "--trace", traceFile, "-o", "json"}, cadence...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(passesFromFile), &atCadence)
+	if atCadence == perSample {
+		t.Fatalf("this trace gives %+v with and without %v: it cannot tell the cadence apart", perSample, cadence)
+	}
+	out, err = runSimulateCLI(t, append(append([]string{"simulate", "--prometheus", prom.URL, "--all", "-o", "json"}, cadence...), window...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = nil
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("--all %v output: %v\n%s", cadence, err, out)
+	}
+	if len(rows) != 1 || rows[0].Commits != atCadence.Commits || rows[0].Overprovision != atCadence.Overprovision {
+		t.Errorf("--all %v rows %+v, want one with the file's %+v at that cadence", cadence, rows, atCadence)
+	}
+
 	// The Deployment fallback, over its own 3,000 samples (a wider window
 	// would also see Prometheus repeat the last one for its 5 min lookback).
 	apiEnd := backfillStart.Add(2999 * 15 * time.Second)
