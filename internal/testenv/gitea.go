@@ -74,14 +74,19 @@ func Gitea(t T) *GiteaServer {
 		if err := os.WriteFile(config, []byte(giteaConfig(work, port, strings.TrimSpace(string(static)), me.Username, randomHex(t, 32), asRoot)), 0o600); err != nil {
 			t.Fatalf("writing gitea config: %v", err)
 		}
+		// gitea runs one CLI command and returns its stdout alone: as root
+		// Gitea logs a warning to stderr, and read together the two
+		// streams interleave as the machine's load has them (the warning
+		// came after the token on a busy machine, and was taken for it).
 		gitea := func(args ...string) (string, error) {
 			cmd := exec.Command(bin, append([]string{"--config", config, "--work-path", work}, args...)...)
 			cmd.Env = append(os.Environ(), "GITEA_WORK_DIR="+work, "HOME="+work)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				return "", fmt.Errorf("gitea %s: %v: %s", args[0], err, out)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				return "", fmt.Errorf("gitea %s: %v: %s%s", args[0], err, stdout.Bytes(), stderr.Bytes())
 			}
-			return strings.TrimSpace(string(out)), nil
+			return strings.TrimSpace(stdout.String()), nil
 		}
 		if _, err := gitea("migrate"); err != nil {
 			t.Fatal(err)
@@ -96,6 +101,9 @@ func Gitea(t T) *GiteaServer {
 		}
 		lines := strings.Split(token, "\n")
 		g.Token = strings.TrimSpace(lines[len(lines)-1])
+		if _, err := hex.DecodeString(g.Token); err != nil || g.Token == "" {
+			t.Fatalf("gitea admin user generate-access-token printed %q, want a hex token on its last line", token)
+		}
 
 		web := startProcess(t, "gitea", bin, []string{"--config", config, "--work-path", work, "web"},
 			[]string{"GITEA_WORK_DIR=" + work, "HOME=" + work})
